@@ -1,0 +1,104 @@
+"""The exceptions the library raises.
+
+Every kernel refusal is a :class:`NetlinkError` (an :class:`OSError`) carrying the
+errno and the kernel's extended-ack text.  Bad arguments are :class:`ValueError` or
+:class:`TypeError` subclasses raised before anything is sent.
+"""
+
+from __future__ import annotations
+
+import errno as _errno
+import os
+
+
+class ProtocolError(ValueError):
+    """Bytes that are not well-formed netlink (truncated, lying lengths, ...)."""
+
+
+class NetlinkError(OSError):
+    """The kernel refused a request.
+
+    ``errno`` is the kernel's error number, ``ext_ack`` its extended-ack message
+    (empty when the kernel sent none) and ``request`` a short description of what
+    was asked.
+    """
+
+    def __init__(self, errno: int, ext_ack: str = "", request: str = "") -> None:
+        text = os.strerror(errno)
+        if ext_ack:
+            text = f"{text}: {ext_ack}"
+        if request:
+            text = f"{request}: {text}"
+        super().__init__(errno, text)
+        self.ext_ack = ext_ack
+        self.request = request
+
+    def __reduce__(self) -> tuple[type[NetlinkError], tuple[int, str, str]]:
+        return (type(self), (self.errno, self.ext_ack, self.request))
+
+
+class NetlinkPermissionError(NetlinkError, PermissionError):
+    """EPERM/EACCES from the kernel: the caller lacks ``CAP_NET_ADMIN``."""
+
+    def __init__(self, errno: int, ext_ack: str = "", request: str = "") -> None:
+        super().__init__(errno, ext_ack, request)
+        self.strerror = (
+            f"{self.strerror} (hint: changing links needs root or CAP_NET_ADMIN "
+            "in the namespace's owning user namespace)"
+        )
+
+
+class LinkNotFound(NetlinkError):
+    """No link with that name or index (ENODEV)."""
+
+
+class LinkExists(NetlinkError, FileExistsError):
+    """A link with that name already exists (EEXIST)."""
+
+
+class AddressInUse(NetlinkError):
+    """The MAC or IP address is already used where it must be unique (EADDRINUSE)."""
+
+
+class AddressNotFound(NetlinkError):
+    """No such address or route (EADDRNOTAVAIL / ESRCH)."""
+
+
+class DeviceBusy(NetlinkError):
+    """The parent cannot take this link (EBUSY), e.g. macvlan beside ipvlan."""
+
+
+class NamespaceNotFound(FileNotFoundError):
+    """No network namespace by that name, path or pid."""
+
+
+class DumpInterrupted(NetlinkError):
+    """A dump kept racing concurrent changes (``NLM_F_DUMP_INTR``) after retries."""
+
+    def __init__(self, errno: int = _errno.EINTR, ext_ack: str = "", request: str = "") -> None:
+        super().__init__(errno, ext_ack or "dump interrupted by concurrent changes", request)
+
+
+class MonitorOverflow(OSError):
+    """The kernel dropped events (ENOBUFS): resynchronise with a fresh dump."""
+
+    def __init__(self) -> None:
+        super().__init__(_errno.ENOBUFS, "event socket overflowed; events were lost, resync")
+
+
+_BY_ERRNO: dict[int, type[NetlinkError]] = {
+    _errno.EPERM: NetlinkPermissionError,
+    _errno.EACCES: NetlinkPermissionError,
+    _errno.ENODEV: LinkNotFound,
+    _errno.EEXIST: LinkExists,
+    _errno.EADDRINUSE: AddressInUse,
+    _errno.EADDRNOTAVAIL: AddressNotFound,
+    _errno.ESRCH: AddressNotFound,
+    _errno.EBUSY: DeviceBusy,
+}
+
+
+def error_for(errno: int, ext_ack: str = "", request: str = "") -> NetlinkError:
+    """The most specific :class:`NetlinkError` for a kernel errno."""
+    cls = _BY_ERRNO.get(errno, NetlinkError)
+    return cls(errno, ext_ack, request)
