@@ -1,0 +1,74 @@
+"""Choose the packer backend at import: compiled (cffi) unless unavailable or
+``MACVLAN_PUREPYTHON=1``.  ``name`` says which one is in use."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+
+from macvlan._netlink import _pypack
+from macvlan._netlink import attr as _attr
+
+pack: Callable[[Sequence[int], bytes], bytes]
+scan: Callable[[bytes, int, int], list[int]]
+name: str
+
+
+def _load_cffi() -> bool:
+    try:
+        from macvlan._netlink._cpack import ffi, lib  # type: ignore[import-not-found]
+    except ImportError:
+        return False
+
+    alloc = ffi.new_allocator(should_clear_after_alloc=False)
+    c_pack = lib.mvl_pack
+    c_scan = lib.mvl_scan
+    unpack = ffi.unpack
+    buffer = ffi.buffer
+    py_pack = _pypack.pack
+    py_scan = _pypack.scan
+
+    def cffi_pack(ops: Sequence[int], blob: bytes) -> bytes:
+        cap = 16 * (len(ops) // 3) + len(blob)
+        out = alloc("unsigned char[]", cap or 1)
+        try:
+            c_ops = alloc("uint64_t[]", ops)
+        except OverflowError:
+            return py_pack(ops, blob)  # raises the same error the pure backend gives
+        written = c_pack(c_ops, len(ops), blob, len(blob), out, cap)
+        if written < 0:
+            return py_pack(ops, blob)  # re-run for the precise error message
+        return buffer(out, written)[:]  # type: ignore[no-any-return]
+
+    def cffi_scan(data: bytes, start: int, end: int) -> list[int]:
+        if end <= start:
+            return py_scan(data, start, end)
+        cap = 3 * ((end - start) // 4) or 3
+        out = alloc("uint32_t[]", cap)
+        count = c_scan(data, start, end, out, cap)
+        if count < 0:
+            return py_scan(data, start, end)  # raises the precise ProtocolError
+        return unpack(out, count)  # type: ignore[no-any-return]
+
+    global pack, scan, name
+    pack, scan, name = cffi_pack, cffi_scan, "cffi"
+    return True
+
+
+def use(backend: str) -> None:
+    """Switch backends ("cffi" or "python"); for tests and benchmarks."""
+    global pack, scan, name
+    if backend == "python":
+        pack, scan, name = _pypack.pack, _pypack.scan, "python"
+    elif backend == "cffi":
+        if not _load_cffi():
+            raise ImportError("the compiled backend macvlan._netlink._cpack is not built")
+    else:
+        raise ValueError(f"unknown backend {backend!r}: 'cffi' or 'python'")
+    _attr._scan = scan
+
+
+if os.environ.get("MACVLAN_PUREPYTHON", "") not in ("", "0") or not _load_cffi():
+    use("python")
+else:
+    _attr._scan = scan

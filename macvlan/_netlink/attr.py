@@ -1,0 +1,579 @@
+"""Netlink attributes as typed declarations.
+
+An :class:`AttrSpec` says what an attribute number means and how its payload is
+coded (a :class:`Codec`).  A :class:`Schema` groups the specs of one attribute
+space (``IFLA_*``, ``IFA_*``, ...).  Decoding yields :class:`Attr` for what a
+schema knows and :class:`RawAttr` (number, flags, bytes) for the rest; both
+re-encode byte for byte.
+
+Encoding does not write bytes directly: it *flattens* attributes into a list of
+integer ops plus a list of byte strings, which the backend (compiled or pure
+Python, see :mod:`macvlan._netlink._backend`) packs in one call.
+"""
+
+from __future__ import annotations
+
+import enum
+import struct
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar, overload
+
+from macvlan._netlink.constants import NLA_TYPE_MASK
+from macvlan.errors import ProtocolError
+
+if TYPE_CHECKING:
+    import ipaddress
+
+T = TypeVar("T")
+E = TypeVar("E", bound=enum.IntEnum)
+
+# Packer ops: three ints each (op, a, b).  Shared by both backends.
+OP_MSG = 1  # begin message: a = type | flags << 16, b = seq | pid << 32
+OP_MSGEND = 2  # end message: fill in nlmsg_len
+OP_RAW = 3  # b bytes from the blob, no attribute header, padded to 4
+OP_NEST = 4  # begin nested attribute of type a
+OP_END = 5  # end nested attribute
+OP_BYTES = 6  # attribute of type a with b bytes from the blob
+OP_U8 = 7
+OP_U16 = 8
+OP_U32 = 9
+OP_U64 = 10
+OP_BE16 = 11
+OP_BE32 = 12
+
+Ops = list[int]
+Blob = list[bytes]
+
+MAX_DEPTH = 16  # nesting deeper than this is refused as malformed
+
+
+class Codec(Generic[T]):
+    """How one attribute's payload maps to a Python value."""
+
+    __slots__ = ()
+
+    def decode(self, data: bytes, siblings: AttrList) -> T | None:
+        """The value, or ``None`` when the payload does not fit (kept raw)."""
+        raise NotImplementedError
+
+    def validate(self, value: Any) -> T:
+        """Check a value given for encoding; raise TypeError/ValueError."""
+        raise NotImplementedError
+
+    def flatten(self, value: T, nla_type: int, ops: Ops, blob: Blob) -> None:
+        raise NotImplementedError
+
+
+def _int_value(value: Any, bits: int, signed: bool = False) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"expected an int, got {value!r}")
+    low, high = (-(1 << (bits - 1)), 1 << (bits - 1)) if signed else (0, 1 << bits)
+    if not low <= value < high:
+        kind = "s" if signed else "u"
+        raise ValueError(f"{value!r} does not fit in {kind}{bits}")
+    return int(value)
+
+
+class UInt(Codec[int]):
+    """Unsigned integer, host byte order unless ``big`` (``NLA_F_NET_BYTEORDER``-style)."""
+
+    __slots__ = ("_bits", "_op", "_struct")
+
+    _OPS = {
+        (8, False): OP_U8,
+        (16, False): OP_U16,
+        (32, False): OP_U32,
+        (64, False): OP_U64,
+        (16, True): OP_BE16,
+        (32, True): OP_BE32,
+    }
+
+    def __init__(self, bits: int, *, big: bool = False) -> None:
+        self._bits = bits
+        self._op = self._OPS[bits, big]
+        code = {8: "B", 16: "H", 32: "I", 64: "Q"}[bits]
+        self._struct = struct.Struct((">" if big else "=") + code)
+
+    def decode(self, data: bytes, siblings: AttrList) -> int | None:
+        if len(data) != self._struct.size:
+            return None
+        value: int = self._struct.unpack(data)[0]
+        return value
+
+    def validate(self, value: Any) -> int:
+        return _int_value(value, self._bits)
+
+    def flatten(self, value: int, nla_type: int, ops: Ops, blob: Blob) -> None:
+        ops += (self._op, nla_type, value)
+
+
+class SInt32(Codec[int]):
+    """Signed 32-bit integer, host byte order."""
+
+    __slots__ = ()
+    _S = struct.Struct("=i")
+
+    def decode(self, data: bytes, siblings: AttrList) -> int | None:
+        if len(data) != 4:
+            return None
+        value: int = self._S.unpack(data)[0]
+        return value
+
+    def validate(self, value: Any) -> int:
+        return _int_value(value, 32, signed=True)
+
+    def flatten(self, value: int, nla_type: int, ops: Ops, blob: Blob) -> None:
+        ops += (OP_U32, nla_type, value & 0xFFFFFFFF)
+
+
+class IntEnumCodec(Codec[E]):
+    """An unsigned integer whose values are an :class:`enum.IntEnum`."""
+
+    __slots__ = ("_enum", "_uint")
+
+    def __init__(self, enum_type: type[E], bits: int = 32) -> None:
+        self._enum = enum_type
+        self._uint = UInt(bits)
+
+    def decode(self, data: bytes, siblings: AttrList) -> E | None:
+        raw = self._uint.decode(data, siblings)
+        if raw is None:
+            return None
+        try:
+            return self._enum(raw)
+        except ValueError:
+            return None  # a value this library does not know: kept raw
+
+    def validate(self, value: Any) -> E:
+        if isinstance(value, self._enum):
+            return value
+        if isinstance(value, str):
+            raise TypeError(f"expected {self._enum.__name__}, got the string {value!r}")
+        number = self._uint.validate(value)
+        try:
+            return self._enum(number)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a valid {self._enum.__name__}") from None
+
+    def flatten(self, value: E, nla_type: int, ops: Ops, blob: Blob) -> None:
+        self._uint.flatten(int(value), nla_type, ops, blob)
+
+
+class IntFlagCodec(Codec[Any]):
+    """An unsigned integer of :class:`enum.IntFlag` bits; unknown bits are kept."""
+
+    __slots__ = ("_flag", "_uint")
+
+    def __init__(self, flag_type: type[enum.IntFlag], bits: int = 32) -> None:
+        self._flag = flag_type
+        self._uint = UInt(bits)
+
+    def decode(self, data: bytes, siblings: AttrList) -> Any:
+        raw = self._uint.decode(data, siblings)
+        return None if raw is None else self._flag(raw)
+
+    def validate(self, value: Any) -> Any:
+        if isinstance(value, str):
+            raise TypeError(f"expected {self._flag.__name__}, got the string {value!r}")
+        return self._flag(self._uint.validate(value))
+
+    def flatten(self, value: Any, nla_type: int, ops: Ops, blob: Blob) -> None:
+        self._uint.flatten(int(value), nla_type, ops, blob)
+
+
+class String(Codec[str]):
+    """A string; NUL-terminated unless ``nul=False``.  Undecodable bytes survive
+    as surrogate escapes, so any name the kernel sends round-trips."""
+
+    __slots__ = ("_nul",)
+
+    def __init__(self, *, nul: bool = True) -> None:
+        self._nul = nul
+
+    def decode(self, data: bytes, siblings: AttrList) -> str | None:
+        if self._nul:
+            if not data.endswith(b"\0") or b"\0" in data[:-1]:
+                return None
+            data = data[:-1]
+        elif b"\0" in data:
+            return None
+        return data.decode("utf-8", "surrogateescape")
+
+    def validate(self, value: Any) -> str:
+        if not isinstance(value, str):
+            raise TypeError(f"expected a str, got {value!r}")
+        if "\0" in value:
+            raise ValueError(f"{value!r} contains a NUL character")
+        try:
+            value.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            raise ValueError(f"{value!r} cannot be encoded") from None
+        return value
+
+    def flatten(self, value: str, nla_type: int, ops: Ops, blob: Blob) -> None:
+        data = value.encode("utf-8", "surrogateescape")
+        if self._nul:
+            data += b"\0"
+        blob.append(data)
+        ops += (OP_BYTES, nla_type, len(data))
+
+
+class Bytes(Codec[bytes]):
+    """Opaque bytes, optionally of one fixed ``size``."""
+
+    __slots__ = ("_size",)
+
+    def __init__(self, size: int | None = None) -> None:
+        self._size = size
+
+    def decode(self, data: bytes, siblings: AttrList) -> bytes | None:
+        if self._size is not None and len(data) != self._size:
+            return None
+        return data
+
+    def validate(self, value: Any) -> bytes:
+        if not isinstance(value, bytes | bytearray | memoryview):
+            raise TypeError(f"expected bytes, got {value!r}")
+        data = bytes(value)
+        if self._size is not None and len(data) != self._size:
+            raise ValueError(f"expected {self._size} bytes, got {len(data)}: {data.hex()}")
+        if len(data) > 0xFFFF - 4:
+            raise ValueError(f"{len(data)} bytes do not fit in one attribute")
+        return data
+
+    def flatten(self, value: bytes, nla_type: int, ops: Ops, blob: Blob) -> None:
+        blob.append(value)
+        ops += (OP_BYTES, nla_type, len(value))
+
+
+class Flag(Codec[bool]):
+    """Presence is the value (``NLA_FLAG``): an empty payload."""
+
+    __slots__ = ()
+
+    def decode(self, data: bytes, siblings: AttrList) -> bool | None:
+        return True if not data else None
+
+    def validate(self, value: Any) -> bool:
+        if value is not True:
+            raise ValueError(f"a flag attribute is present (True) or left out, not {value!r}")
+        return True
+
+    def flatten(self, value: bool, nla_type: int, ops: Ops, blob: Blob) -> None:
+        ops += (OP_BYTES, nla_type, 0)
+
+
+class IpAddress(Codec["ipaddress.IPv4Address | ipaddress.IPv6Address"]):
+    """An IPv4 (4 bytes) or IPv6 (16 bytes) address, network byte order."""
+
+    __slots__ = ()
+
+    def decode(
+        self, data: bytes, siblings: AttrList
+    ) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+        import ipaddress
+
+        if len(data) == 4:
+            return ipaddress.IPv4Address(data)
+        if len(data) == 16:
+            return ipaddress.IPv6Address(data)
+        return None
+
+    def validate(self, value: Any) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+        import ipaddress
+
+        if isinstance(value, ipaddress.IPv4Address | ipaddress.IPv6Address):
+            return value
+        if isinstance(value, str):
+            return ipaddress.ip_address(value)
+        raise TypeError(f"expected an IP address, got {value!r}")
+
+    def flatten(
+        self,
+        value: ipaddress.IPv4Address | ipaddress.IPv6Address,
+        nla_type: int,
+        ops: Ops,
+        blob: Blob,
+    ) -> None:
+        data = value.packed
+        blob.append(data)
+        ops += (OP_BYTES, nla_type, len(data))
+
+
+AttrValues = Sequence["Attr[Any] | RawAttr"]
+
+
+def _validate_attrs(value: Any) -> tuple[Attr[Any] | RawAttr, ...]:
+    if isinstance(value, AttrList):
+        return tuple(value)
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+        raise TypeError(f"expected a sequence of attributes, got {value!r}")
+    for item in value:
+        if not isinstance(item, Attr | RawAttr):
+            raise TypeError(f"expected an attribute, got {item!r}")
+    return tuple(value)
+
+
+def _flatten_attrs(value: AttrValues, ops: Ops, blob: Blob) -> None:
+    if isinstance(value, AttrList):
+        value.flatten(ops, blob)
+    else:
+        for attr in value:
+            attr.flatten(ops, blob)
+
+
+class Nested(Codec[AttrValues]):
+    """Attributes inside an attribute, decoded with ``schema``."""
+
+    __slots__ = ("_schema",)
+
+    def __init__(self, schema: Schema) -> None:
+        self._schema = schema
+
+    def decode(self, data: bytes, siblings: AttrList) -> AttrValues | None:
+        return AttrList(data, 0, len(data), self._schema, siblings.depth + 1)
+
+    def validate(self, value: Any) -> AttrValues:
+        return _validate_attrs(value)
+
+    def flatten(self, value: AttrValues, nla_type: int, ops: Ops, blob: Blob) -> None:
+        ops += (OP_NEST, nla_type, 0)
+        _flatten_attrs(value, ops, blob)
+        ops += (OP_END, 0, 0)
+
+
+class NestedByKind(Codec[AttrValues]):
+    """Nested attributes whose schema depends on a sibling string attribute
+    (``IFLA_INFO_DATA`` by ``IFLA_INFO_KIND``); unknown kinds stay raw."""
+
+    __slots__ = ("_kind", "_schemas")
+
+    def __init__(self, kind: AttrSpec[str], schemas: dict[str, Schema]) -> None:
+        self._kind = kind
+        self._schemas = schemas
+
+    def decode(self, data: bytes, siblings: AttrList) -> AttrValues | None:
+        schema = self._schemas.get(siblings.get(self._kind) or "")
+        if schema is None:
+            return None
+        return AttrList(data, 0, len(data), schema, siblings.depth + 1)
+
+    def validate(self, value: Any) -> AttrValues:
+        return _validate_attrs(value)
+
+    def flatten(self, value: AttrValues, nla_type: int, ops: Ops, blob: Blob) -> None:
+        ops += (OP_NEST, nla_type, 0)
+        _flatten_attrs(value, ops, blob)
+        ops += (OP_END, 0, 0)
+
+
+class AttrSpec(Generic[T]):
+    """One attribute number of a schema: its name and codec.
+
+    Calling a spec builds an attribute: ``IFNAME("mv0")``.  Read-only specs
+    (``writable=False``) refuse that: the kernel rejects them on input.
+    """
+
+    __slots__ = ("codec", "flags", "name", "number", "writable")
+
+    def __init__(
+        self, number: int, name: str, codec: Codec[T], *, flags: int = 0, writable: bool = True
+    ) -> None:
+        self.number = number
+        self.name = name
+        self.codec = codec
+        self.flags = flags
+        self.writable = writable
+
+    def __call__(self, value: T) -> Attr[T]:
+        if not self.writable:
+            raise ValueError(f"{self.name} is read-only: the kernel rejects it in requests")
+        try:
+            checked = self.codec.validate(value)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"{self.name}: {exc}") from None
+        return Attr(self, checked, self.flags)
+
+    def __repr__(self) -> str:
+        return f"<AttrSpec {self.name}={self.number}>"
+
+
+class Attr(NamedTuple, Generic[T]):
+    """A decoded or built attribute whose meaning the schema knows."""
+
+    spec: AttrSpec[T]
+    value: T
+    flags: int = 0
+
+    @property
+    def type(self) -> int:
+        return self.spec.number
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def flatten(self, ops: Ops, blob: Blob) -> None:
+        self.spec.codec.flatten(self.value, self.spec.number | self.flags, ops, blob)
+
+    def __repr__(self) -> str:
+        flags = f", flags={self.flags:#x}" if self.flags else ""
+        return f"{self.spec.name}({self.value!r}{flags})"
+
+
+class RawAttr(NamedTuple):
+    """An attribute kept as it came: number, payload bytes and flag bits."""
+
+    type: int
+    data: bytes
+    flags: int = 0
+
+    def flatten(self, ops: Ops, blob: Blob) -> None:
+        blob.append(self.data)
+        ops += (OP_BYTES, self.type | self.flags, len(self.data))
+
+
+class Schema:
+    """The attribute specs of one attribute space, by number."""
+
+    __slots__ = ("_by_number", "name")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._by_number: dict[int, AttrSpec[Any]] = {}
+
+    def attr(
+        self, number: int, name: str, codec: Codec[T], *, flags: int = 0, writable: bool = True
+    ) -> AttrSpec[T]:
+        """Declare attribute ``number`` of this schema and return its spec."""
+        if number in self._by_number:
+            raise ValueError(f"{self.name}: attribute {number} declared twice")
+        spec = AttrSpec(number, f"{self.name}_{name}", codec, flags=flags, writable=writable)
+        self._by_number[number] = spec
+        return spec
+
+    def get(self, number: int) -> AttrSpec[Any] | None:
+        return self._by_number.get(number)
+
+    def __iter__(self) -> Iterator[AttrSpec[Any]]:
+        return iter(self._by_number.values())
+
+    def __repr__(self) -> str:
+        return f"<Schema {self.name}: {len(self._by_number)} attributes>"
+
+
+# The backend's attribute scanner; set by macvlan._netlink._backend at import.
+ScanFn = Callable[[bytes, int, int], list[int]]
+_scan: ScanFn | None = None
+
+
+class AttrList(Sequence["Attr[Any] | RawAttr"]):
+    """Attributes decoded lazily from the bytes they came in.
+
+    The framing (lengths, alignment) is checked at once; each value is decoded the
+    first time it is asked for.  Re-encoding re-emits the original bytes of every
+    attribute, so a decoded message encodes byte for byte as it came.
+    """
+
+    __slots__ = ("_data", "_entries", "_index", "_items", "depth", "schema")
+
+    def __init__(self, data: bytes, start: int, end: int, schema: Schema, depth: int = 0) -> None:
+        if depth > MAX_DEPTH:
+            raise ProtocolError(f"attributes nested deeper than {MAX_DEPTH} levels")
+        assert _scan is not None, "no netlink backend loaded"
+        self._entries = _scan(data, start, end)  # (type|flags, offset, length) triples
+        self._data = data
+        self.schema = schema
+        self.depth = depth
+        self._items: list[Attr[Any] | RawAttr | None] | None = None
+        self._index: dict[int, int] | None = None
+
+    def __len__(self) -> int:
+        return len(self._entries) // 3
+
+    @overload
+    def __getitem__(self, i: int) -> Attr[Any] | RawAttr: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[Attr[Any] | RawAttr]: ...
+    def __getitem__(self, i: int | slice) -> Attr[Any] | RawAttr | Sequence[Attr[Any] | RawAttr]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        items = self._items
+        if items is None:
+            items = self._items = [None] * len(self)
+        item = items[i]
+        if item is None:
+            item = items[i if i >= 0 else i + len(items)] = self._decode(i % len(items))
+        return item
+
+    def _decode(self, i: int) -> Attr[Any] | RawAttr:
+        entries = self._entries
+        type_flags, offset, length = entries[3 * i], entries[3 * i + 1], entries[3 * i + 2]
+        number = type_flags & NLA_TYPE_MASK
+        flags = type_flags & ~NLA_TYPE_MASK
+        payload = self._data[offset : offset + length]
+        spec = self.schema.get(number)
+        if spec is not None:
+            value = spec.codec.decode(payload, self)
+            if value is not None:
+                return Attr(spec, value, flags)
+        return RawAttr(number, payload, flags)
+
+    def _first(self, number: int) -> int | None:
+        index = self._index
+        if index is None:
+            index = {}
+            entries = self._entries
+            for i in range(len(entries) // 3 - 1, -1, -1):
+                index[entries[3 * i] & NLA_TYPE_MASK] = i
+            self._index = index
+        return index.get(number)
+
+    def get(self, spec: AttrSpec[T]) -> T | None:
+        """The value of the first ``spec`` attribute, or None (absent or undecodable)."""
+        i = self._first(spec.number)
+        if i is None:
+            return None
+        item = self[i]
+        return item.value if isinstance(item, Attr) else None
+
+    def get_all(self, spec: AttrSpec[T]) -> list[T]:
+        """The values of every ``spec`` attribute, in order."""
+        out: list[T] = []
+        entries = self._entries
+        for i in range(len(entries) // 3):
+            if entries[3 * i] & NLA_TYPE_MASK == spec.number:
+                item = self[i]
+                if isinstance(item, Attr):
+                    out.append(item.value)
+        return out
+
+    def has(self, number: int) -> bool:
+        return self._first(number) is not None
+
+    def decode_all(self) -> None:
+        """Decode every value now, recursively (raises ProtocolError if malformed)."""
+        for item in self:
+            if (isinstance(item, Attr) and isinstance(item.value, AttrList)) or (
+                isinstance(item, Attr) and hasattr(item.value, "decode_all")
+            ):
+                item.value.decode_all()
+
+    def flatten(self, ops: Ops, blob: Blob) -> None:
+        """Re-emit the attributes exactly as they came."""
+        entries = self._entries
+        data = self._data
+        for i in range(0, len(entries), 3):
+            offset, length = entries[i + 1], entries[i + 2]
+            blob.append(data[offset : offset + length])
+            ops += (OP_BYTES, entries[i], length)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str | bytes):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"[{', '.join(repr(a) for a in self)}]"
