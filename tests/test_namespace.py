@@ -378,6 +378,44 @@ def test_run_dir_is_a_shared_mount_point(name: str) -> None:
     assert out.split()[0] == "shared"
 
 
+def mounts_at(path: str) -> list[str]:
+    """The propagation fields of every mount stacked on ``path``."""
+    found = []
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        fields = line.split()
+        if fields[4] == path:
+            found.append(" ".join(fields[6 : fields.index("-")]))
+    return found
+
+
+@live
+def test_fresh_run_dir_is_made_a_shared_mount_point_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The iproute2 set-up from scratch, on a private directory instead of /run/netns."""
+    run_dir = str(tmp_path / "netns")
+    monkeypatch.setattr("macvlan.namespace.RUN_DIR", run_dir)
+    made: list[Namespace] = []
+    try:
+        assert mounts_at(run_dir) == []
+        made.append(Namespace.create("a"))
+        made.append(Namespace.create("b"))
+        stacked = mounts_at(run_dir)
+        assert len(stacked) == 1, stacked  # bound onto itself once, not per creation
+        assert stacked[0].startswith("shared:"), stacked
+        assert os.stat(run_dir).st_mode & 0o777 == 0o755
+        assert Namespace.list() == ["a", "b"]
+        assert made[0].run(socket.if_nameindex) == [(1, "lo")]
+        assert made[0] != made[1]
+    finally:
+        for ns in made:
+            with contextlib.suppress(OSError):
+                ns.delete()
+        while mounts_at(run_dir):
+            _syscalls.umount2(run_dir, _syscalls.MNT_DETACH)
+    assert sorted(os.listdir(run_dir)) == []
+
+
 @live
 def test_create_existing_name_does_not_clobber(name: str) -> None:
     with Namespace.create(name) as first:
