@@ -100,6 +100,8 @@ def _permission_hint(hint: str = _PERMISSION_HINT) -> Iterator[None]:
     try:
         yield
     except PermissionError as exc:
+        if "(hint: " in str(exc.strerror):  # an inner call already explained it
+            raise
         raise PermissionError(exc.errno, f"{exc.strerror} (hint: {hint})", exc.filename) from exc
 
 
