@@ -1,0 +1,110 @@
+"""IP addresses on links: the :class:`Address` snapshot and its requests (sans-IO)."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from macvlan._netlink import ifa
+from macvlan._netlink.attr import Attr, AttrList
+from macvlan._netlink.constants import AddrFamily, IfaFlags, NlmF, RtmType, RtScope
+from macvlan._netlink.message import Message
+from macvlan._netlink.structs import IfAddrMsg
+
+Interface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
+
+
+def to_interface(value: object) -> Interface:
+    """Parse ``"10.0.0.2/24"`` (or an ``ip_interface``); a bare address is a host route."""
+    if isinstance(value, ipaddress.IPv4Interface | ipaddress.IPv6Interface):
+        return value
+    if isinstance(value, ipaddress.IPv4Address | ipaddress.IPv6Address):
+        return ipaddress.ip_interface(value)
+    if not isinstance(value, str):
+        raise TypeError(f"an address is a str like '10.0.0.2/24', not {value!r}")
+    try:
+        return ipaddress.ip_interface(value.strip())
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IP address with a prefix length") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """One address on one link, as the kernel reported it."""
+
+    index: int
+    interface: Interface
+    scope: RtScope | int
+    flags: IfaFlags
+    label: str | None = None
+    broadcast: ipaddress.IPv4Address | None = None
+
+    @property
+    def family(self) -> AddrFamily:
+        return AddrFamily.INET if self.interface.version == 4 else AddrFamily.INET6
+
+    @property
+    def ip(self) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+        return self.interface.ip
+
+    @classmethod
+    def from_message(cls, message: Message) -> Address:
+        body = message.body
+        attrs = message.attrs
+        if not isinstance(body, IfAddrMsg) or not isinstance(attrs, AttrList):
+            raise ValueError(f"not a decoded address message: {message!r}")
+        ip = attrs.get(ifa.LOCAL) or attrs.get(ifa.ADDRESS)
+        if ip is None:
+            raise ValueError("address message without IFA_LOCAL or IFA_ADDRESS")
+        flags = attrs.get(ifa.FLAGS)
+        try:
+            scope: RtScope | int = RtScope(body.scope)
+        except ValueError:
+            scope = body.scope
+        broadcast = attrs.get(ifa.BROADCAST)
+        return cls(
+            index=body.index,
+            interface=ipaddress.ip_interface((ip, body.prefixlen)),
+            scope=scope,
+            flags=IfaFlags(body.flags) if flags is None else flags,
+            label=attrs.get(ifa.LABEL),
+            broadcast=broadcast if isinstance(broadcast, ipaddress.IPv4Address) else None,
+        )
+
+
+def _family(interface: Interface) -> int:
+    return AddrFamily.INET if interface.version == 4 else AddrFamily.INET6
+
+
+def new_address(index: int, interface: Interface, *, nodad: bool = False) -> Message:
+    """``RTM_NEWADDR``: the address, its prefix, and the IPv4 broadcast address."""
+    flags = IfaFlags.NODAD if nodad else IfaFlags(0)
+    if nodad and interface.version == 4:
+        raise ValueError("nodad applies to IPv6 addresses only")
+    attrs: list[Attr[object]] = [ifa.LOCAL(interface.ip), ifa.ADDRESS(interface.ip)]
+    if interface.version == 4 and interface.network.prefixlen < 31:
+        attrs.append(ifa.BROADCAST(interface.network.broadcast_address))
+    if flags:
+        attrs.append(ifa.FLAGS(flags))
+    return Message(
+        RtmType.NEWADDR,
+        NlmF.CREATE | NlmF.EXCL,
+        body=IfAddrMsg(
+            _family(interface), interface.network.prefixlen, int(flags) & 0xFF, 0, index
+        ),
+        attrs=attrs,
+    )
+
+
+def del_address(index: int, interface: Interface) -> Message:
+    return Message(
+        RtmType.DELADDR,
+        0,
+        body=IfAddrMsg(_family(interface), interface.network.prefixlen, 0, 0, index),
+        attrs=[ifa.LOCAL(interface.ip), ifa.ADDRESS(interface.ip)],
+    )
+
+
+def dump_addresses(index: int = 0, family: int = 0) -> Message:
+    """``RTM_GETADDR`` dump; with strict checking the kernel filters by link."""
+    return Message(RtmType.GETADDR, 0, body=IfAddrMsg(family, 0, 0, 0, index))

@@ -1,0 +1,448 @@
+"""Links: the frozen :class:`Link` snapshot, macvlan settings, and the requests
+that create, change and delete links.
+
+The request builders here are sans-IO (they return messages); the synchronous
+:class:`~macvlan.connection.Connection` and the asyncio front send them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from macvlan._netlink import ifla
+from macvlan._netlink.attr import Attr, AttrList, RawAttr
+from macvlan._netlink.constants import (
+    RTEXT_FILTER_SKIP_STATS,
+    Iff,
+    MacaddrMode,
+    MacvlanFlags,
+    MacvlanMode,
+    NlmF,
+    OperState,
+    RtmType,
+)
+from macvlan._netlink.message import Message
+from macvlan._netlink.structs import IfInfoMsg
+from macvlan.mac import MacAddress
+
+if TYPE_CHECKING:
+    from macvlan.namespace import Namespace
+
+__all__ = [
+    "Iff",
+    "Link",
+    "MacaddrMode",
+    "MacvlanFlags",
+    "MacvlanInfo",
+    "MacvlanMode",
+    "MacvlanSpec",
+    "OperState",
+    "check_ifname",
+]
+
+MACVLAN_KINDS = ("macvlan", "macvtap")
+IFNAMSIZ = 16
+
+# the top-level IFLA numbers a Link models; the others show up in Link.extra
+_MODELLED = frozenset(
+    spec.number
+    for spec in (
+        ifla.ADDRESS,
+        ifla.BROADCAST,
+        ifla.IFNAME,
+        ifla.MTU,
+        ifla.LINK,
+        ifla.MASTER,
+        ifla.TXQLEN,
+        ifla.OPERSTATE,
+        ifla.LINKINFO,
+        ifla.GROUP,
+        ifla.LINK_NETNSID,
+        ifla.MIN_MTU,
+        ifla.MAX_MTU,
+        ifla.IFALIAS,
+        ifla.CARRIER,
+        ifla.PERM_ADDRESS,
+    )
+)
+
+
+def check_ifname(name: object) -> str:
+    """Return ``name`` if the kernel would accept it as an interface name.
+
+    1 to 15 bytes, not ``.`` or ``..``, no ``/``, ``:``, NUL or white space.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"an interface name is a str, not {type(name).__name__}: {name!r}")
+    try:
+        size = len(name.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise ValueError(f"interface name {name!r} is not valid UTF-8") from None
+    if size == 0:
+        raise ValueError("an interface name cannot be empty")
+    if size >= IFNAMSIZ:
+        raise ValueError(f"interface name {name!r} is {size} bytes; the kernel allows 15")
+    if name in (".", ".."):
+        raise ValueError(f"interface name {name!r} is not allowed")
+    for char in name:
+        if char in "/:\0" or char.isspace():
+            raise ValueError(f"interface name {name!r} contains {char!r}")
+    return name
+
+
+@dataclass(frozen=True, slots=True)
+class MacvlanInfo:
+    """The macvlan/macvtap settings of a link (``IFLA_INFO_DATA``)."""
+
+    mode: MacvlanMode
+    flags: MacvlanFlags = MacvlanFlags.NONE
+    bcqueuelen: int | None = None
+    bcqueuelen_used: int | None = None
+    bc_cutoff: int | None = None
+    source_macs: tuple[MacAddress, ...] = ()
+
+    @classmethod
+    def from_attrs(cls, data: Sequence[Attr[Any] | RawAttr]) -> MacvlanInfo:
+        values: dict[int, Any] = {}
+        sources: tuple[MacAddress, ...] = ()
+        for attr in data:
+            if isinstance(attr, Attr):
+                if attr.spec is ifla.MACVLAN_MACADDR_DATA:
+                    sources = tuple(
+                        MacAddress(a.value)
+                        for a in attr.value
+                        if isinstance(a, Attr) and a.spec is ifla.MACADDRS_MACADDR
+                    )
+                else:
+                    values.setdefault(attr.spec.number, attr.value)
+        return cls(
+            mode=values.get(ifla.MACVLAN_MODE.number, MacvlanMode.VEPA),
+            flags=values.get(ifla.MACVLAN_FLAGS.number, MacvlanFlags.NONE),
+            bcqueuelen=values.get(ifla.MACVLAN_BC_QUEUE_LEN.number),
+            bcqueuelen_used=values.get(ifla.MACVLAN_BC_QUEUE_LEN_USED.number),
+            bc_cutoff=values.get(ifla.MACVLAN_BC_CUTOFF.number),
+            source_macs=sources,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A snapshot of one network interface as the kernel reported it."""
+
+    index: int
+    name: str
+    kind: str | None
+    mac: MacAddress | None
+    mtu: int
+    up: bool
+    operstate: OperState
+    parent_index: int | None
+    group: int
+    netnsid: int | None
+    txqueuelen: int = 0
+    flags: Iff = Iff(0)
+    master_index: int | None = None
+    min_mtu: int | None = None
+    max_mtu: int | None = None
+    alias: str | None = None
+    macvlan: MacvlanInfo | None = None
+    attrs: Sequence[Attr[Any] | RawAttr] = field(default=(), repr=False, compare=False)
+
+    @property
+    def extra(self) -> tuple[RawAttr, ...]:
+        """Attributes this snapshot does not model, as (number, bytes, flags)."""
+        out = []
+        attrs = self.attrs
+        for i in range(len(attrs)):
+            attr = attrs[i]
+            if attr.type in _MODELLED:
+                continue
+            if isinstance(attr, RawAttr):
+                out.append(attr)
+            else:
+                ops: list[int] = []
+                blob: list[bytes] = []
+                attr.flatten(ops, blob)
+                out.append(_raw_of(attr, ops, blob))
+        return tuple(out)
+
+    @classmethod
+    def from_message(cls, message: Message) -> Link:
+        """Build a snapshot from an ``RTM_NEWLINK`` message."""
+        body = message.body
+        attrs = message.attrs
+        if not isinstance(body, IfInfoMsg) or not isinstance(attrs, AttrList):
+            raise ValueError(f"not a decoded link message: {message!r}")
+        get = attrs.get
+        address = get(ifla.ADDRESS)
+        kind = None
+        macvlan = None
+        info = get(ifla.LINKINFO)
+        if info is not None:
+            kind = info.get(ifla.INFO_KIND) if isinstance(info, AttrList) else None
+            if kind in MACVLAN_KINDS:
+                data = info.get(ifla.INFO_DATA)  # type: ignore[union-attr]
+                macvlan = MacvlanInfo.from_attrs(data or ())
+        parent = get(ifla.LINK)
+        operstate = get(ifla.OPERSTATE)
+        return cls(
+            index=body.index,
+            name=get(ifla.IFNAME) or "",
+            kind=kind,
+            mac=MacAddress(address) if address is not None and len(address) == 6 else None,
+            mtu=get(ifla.MTU) or 0,
+            up=bool(body.flags & Iff.UP),
+            operstate=OperState.UNKNOWN if operstate is None else operstate,
+            parent_index=parent if parent else None,
+            group=get(ifla.GROUP) or 0,
+            netnsid=get(ifla.LINK_NETNSID),
+            txqueuelen=get(ifla.TXQLEN) or 0,
+            flags=Iff(body.flags),
+            master_index=get(ifla.MASTER) or None,
+            min_mtu=get(ifla.MIN_MTU),
+            max_mtu=get(ifla.MAX_MTU),
+            alias=get(ifla.IFALIAS),
+            macvlan=macvlan,
+            attrs=attrs,
+        )
+
+
+def _raw_of(attr: Attr[Any], ops: list[int], blob: list[bytes]) -> RawAttr:
+    from macvlan._netlink import _backend
+
+    packed = _backend.pack(ops, b"".join(blob))
+    return RawAttr(attr.type, packed[4 : int.from_bytes(packed[:2], "little")], attr.flags)
+
+
+MacLike = MacAddress | str | bytes | int
+
+
+def to_mac(value: MacLike | None) -> MacAddress | None:
+    if value is None or isinstance(value, MacAddress):
+        return value
+    return MacAddress(value)
+
+
+@dataclass(frozen=True, slots=True)
+class MacvlanSpec:
+    """Everything needed to create one macvlan (for :meth:`create_macvlans`)."""
+
+    name: str
+    parent: Any
+    mode: MacvlanMode = MacvlanMode.BRIDGE
+    mac: MacLike | None = None
+    mtu: int | None = None
+    up: bool = False
+    flags: MacvlanFlags = MacvlanFlags.NONE
+    bcqueuelen: int | None = None
+    bc_cutoff: int | None = None
+    source_macs: Sequence[MacLike] = ()
+    txqueuelen: int | None = None
+    group: int | None = None
+    kind: str = "macvlan"
+    netns: Namespace | str | None = None
+
+
+# -- validation helpers ----------------------------------------------------------------
+def _check_int(name: str, value: object, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, not {value!r}")
+    if not low <= value <= high:
+        raise ValueError(f"{name}={value!r} is outside {low}..{high}")
+    return value
+
+
+def check_mode(mode: object) -> MacvlanMode:
+    if isinstance(mode, MacvlanMode):
+        return mode
+    if isinstance(mode, str):
+        try:
+            return MacvlanMode[mode.upper()]
+        except KeyError:
+            names = ", ".join(m.name.lower() for m in MacvlanMode)
+            raise ValueError(f"unknown macvlan mode {mode!r}; expected one of {names}") from None
+    if isinstance(mode, int) and not isinstance(mode, bool):
+        try:
+            return MacvlanMode(mode)
+        except ValueError:
+            raise ValueError(f"unknown macvlan mode {mode!r}") from None
+    raise TypeError(f"mode must be a MacvlanMode, not {mode!r}")
+
+
+def check_flags(flags: object) -> MacvlanFlags:
+    if isinstance(flags, MacvlanFlags):
+        return flags
+    if isinstance(flags, int) and not isinstance(flags, bool):
+        if flags & ~0x3:
+            raise ValueError(f"unknown macvlan flags {flags:#x}")
+        return MacvlanFlags(flags)
+    raise TypeError(f"flags must be MacvlanFlags, not {flags!r}")
+
+
+# -- request builders (sans-IO) --------------------------------------------------------
+def get_link(ref: int | str, *, netnsid: int | None = None) -> Message:
+    """``RTM_GETLINK`` for one link by index or name (no dump)."""
+    attrs: list[Attr[Any]] = [ifla.EXT_MASK(RTEXT_FILTER_SKIP_STATS)]
+    index = 0
+    if isinstance(ref, int):
+        index = ref
+    else:
+        attrs.append(ifla.IFNAME(ref))
+    if netnsid is not None:
+        attrs.append(ifla.TARGET_NETNSID(netnsid))
+    return Message(RtmType.GETLINK, 0, body=IfInfoMsg(index=index), attrs=attrs)
+
+
+def dump_links(kind: str | None = None, master: int | None = None) -> Message:
+    """``RTM_GETLINK`` dump; the kernel filters by kind and master (strict mode)."""
+    attrs: list[Attr[Any]] = [ifla.EXT_MASK(RTEXT_FILTER_SKIP_STATS)]
+    if kind is not None:
+        attrs.append(ifla.LINKINFO([ifla.INFO_KIND(kind)]))
+    if master is not None:
+        attrs.append(ifla.MASTER(master))
+    return Message(RtmType.GETLINK, 0, body=IfInfoMsg(), attrs=attrs)
+
+
+def macvlan_data(
+    mode: MacvlanMode | None,
+    flags: MacvlanFlags | None,
+    bcqueuelen: int | None,
+    bc_cutoff: int | None,
+    source_macs: Iterable[MacAddress] | None,
+    source_op: MacaddrMode = MacaddrMode.SET,
+) -> list[Attr[Any]]:
+    data: list[Attr[Any]] = []
+    if mode is not None:
+        data.append(ifla.MACVLAN_MODE(mode))
+    if flags is not None:
+        data.append(ifla.MACVLAN_FLAGS(flags))
+    if bcqueuelen is not None:
+        data.append(ifla.MACVLAN_BC_QUEUE_LEN(_check_int("bcqueuelen", bcqueuelen, 0, 2**32 - 1)))
+    if bc_cutoff is not None:
+        data.append(ifla.MACVLAN_BC_CUTOFF(_check_int("bc_cutoff", bc_cutoff, -(2**31), 2**31 - 1)))
+    if source_macs is not None:
+        macs = [ifla.MACADDRS_MACADDR(m.packed) for m in source_macs]
+        data.append(ifla.MACVLAN_MACADDR_MODE(source_op))
+        if source_op in (MacaddrMode.ADD, MacaddrMode.DEL):
+            data.extend(ifla.MACVLAN_MACADDR(m.value) for m in macs)
+        elif source_op == MacaddrMode.SET:
+            data.append(ifla.MACVLAN_MACADDR_DATA(macs))
+    return data
+
+
+def common_attrs(
+    *,
+    name: str | None = None,
+    mac: MacAddress | None = None,
+    mtu: int | None = None,
+    txqueuelen: int | None = None,
+    group: int | None = None,
+    netns_fd: int | None = None,
+) -> list[Attr[Any]]:
+    attrs: list[Attr[Any]] = []
+    if name is not None:
+        attrs.append(ifla.IFNAME(check_ifname(name)))
+    if mac is not None:
+        attrs.append(ifla.ADDRESS(mac.packed))
+    if mtu is not None:
+        attrs.append(ifla.MTU(_check_int("mtu", mtu, 68, 2**31 - 1)))
+    if txqueuelen is not None:
+        attrs.append(ifla.TXQLEN(_check_int("txqueuelen", txqueuelen, 0, 2**32 - 1)))
+    if group is not None:
+        attrs.append(ifla.GROUP(_check_int("group", group, 0, 2**32 - 1)))
+    if netns_fd is not None:
+        attrs.append(ifla.NET_NS_FD(netns_fd))
+    return attrs
+
+
+def new_macvlan(
+    name: str,
+    parent_index: int,
+    kind: str,
+    *,
+    mode: MacvlanMode,
+    flags: MacvlanFlags,
+    mac: MacAddress | None,
+    mtu: int | None,
+    up: bool,
+    bcqueuelen: int | None,
+    bc_cutoff: int | None,
+    source_macs: Sequence[MacAddress],
+    txqueuelen: int | None,
+    group: int | None,
+    netns_fd: int | None,
+) -> Message:
+    """``RTM_NEWLINK`` creating a macvlan or macvtap, MAC included."""
+    if kind not in MACVLAN_KINDS:
+        raise ValueError(f"kind must be 'macvlan' or 'macvtap', not {kind!r}")
+    if source_macs and mode != MacvlanMode.SOURCE:
+        raise ValueError("source_macs only applies to MacvlanMode.SOURCE")
+    attrs = common_attrs(
+        name=name, mac=mac, mtu=mtu, txqueuelen=txqueuelen, group=group, netns_fd=netns_fd
+    )
+    attrs.append(ifla.LINK(parent_index))
+    data = macvlan_data(
+        mode, flags or None, bcqueuelen, bc_cutoff, source_macs if source_macs else None
+    )
+    attrs.append(ifla.LINKINFO([ifla.INFO_KIND(kind), ifla.INFO_DATA(data)]))
+    up_flag = Iff.UP if up else 0
+    return Message(
+        RtmType.NEWLINK,
+        NlmF.CREATE | NlmF.EXCL,
+        body=IfInfoMsg(flags=up_flag, change=up_flag),
+        attrs=attrs,
+    )
+
+
+def new_veth(
+    name: str,
+    peer: str,
+    *,
+    mtu: int | None,
+    mac: MacAddress | None,
+    peer_mac: MacAddress | None,
+    peer_netns_fd: int | None,
+    up: bool,
+) -> Message:
+    peer_attrs = common_attrs(name=peer, mac=peer_mac, mtu=mtu, netns_fd=peer_netns_fd)
+    attrs = common_attrs(name=name, mac=mac, mtu=mtu)
+    peer_info = ifla.PeerInfo(IfInfoMsg(), tuple(peer_attrs))
+    attrs.append(
+        ifla.LINKINFO([ifla.INFO_KIND("veth"), ifla.INFO_DATA([ifla.VETH_PEER(peer_info)])])
+    )
+    up_flag = Iff.UP if up else 0
+    return Message(
+        RtmType.NEWLINK,
+        NlmF.CREATE | NlmF.EXCL,
+        body=IfInfoMsg(flags=up_flag, change=up_flag),
+        attrs=attrs,
+    )
+
+
+def set_link(
+    index: int,
+    *,
+    up: bool | None = None,
+    attrs: Sequence[Attr[Any]] = (),
+) -> Message:
+    """``RTM_NEWLINK`` without CREATE: change an existing link."""
+    flags = change = 0
+    if up is not None:
+        change = Iff.UP
+        flags = Iff.UP if up else 0
+    return Message(
+        RtmType.NEWLINK, 0, body=IfInfoMsg(index=index, flags=flags, change=change), attrs=attrs
+    )
+
+
+def del_link(ref: int | str) -> Message:
+    if isinstance(ref, int):
+        return Message(RtmType.DELLINK, 0, body=IfInfoMsg(index=ref))
+    return Message(RtmType.DELLINK, 0, body=IfInfoMsg(), attrs=[ifla.IFNAME(ref)])
+
+
+def del_group(group: int) -> Message:
+    """``RTM_DELLINK`` with ifindex 0 and ``IFLA_GROUP``: delete a whole group at once."""
+    return Message(RtmType.DELLINK, 0, body=IfInfoMsg(), attrs=[ifla.GROUP(group)])

@@ -1,0 +1,104 @@
+"""Link and address events from the kernel's rtnetlink multicast groups."""
+
+from __future__ import annotations
+
+import enum
+import select
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from macvlan._netlink.constants import RtmType, RtnlGroup
+from macvlan._netlink.message import Message
+from macvlan._netlink.socket import NetlinkSocket
+from macvlan.address import Address
+from macvlan.link import Link
+
+
+class EventAction(enum.Enum):
+    NEW = "new"
+    CHANGED = "changed"
+    DELETED = "deleted"
+
+
+@dataclass(frozen=True, slots=True)
+class LinkEvent:
+    """A link appeared, changed or went away; ``link`` is its state then."""
+
+    action: EventAction
+    link: Link
+
+
+@dataclass(frozen=True, slots=True)
+class AddressEvent:
+    """An address was added or removed."""
+
+    action: EventAction
+    address: Address
+
+
+Event = LinkEvent | AddressEvent
+
+
+def event_of(message: Message) -> Event | None:
+    """The typed event a notification carries, or None for other messages."""
+    if message.type == RtmType.NEWLINK:
+        body = message.body
+        change = getattr(body, "change", 0)
+        action = EventAction.NEW if change == 0xFFFFFFFF else EventAction.CHANGED
+        return LinkEvent(action, Link.from_message(message))
+    if message.type == RtmType.DELLINK:
+        return LinkEvent(EventAction.DELETED, Link.from_message(message))
+    if message.type == RtmType.NEWADDR:
+        return AddressEvent(EventAction.NEW, Address.from_message(message))
+    if message.type == RtmType.DELADDR:
+        return AddressEvent(EventAction.DELETED, Address.from_message(message))
+    return None
+
+
+class Monitor:
+    """Iterate over link and address events.
+
+    Raises :class:`macvlan.MonitorOverflow` when the kernel dropped events
+    (``ENOBUFS``): dump again to resynchronise, then keep iterating.
+    """
+
+    def __init__(self, sock: NetlinkSocket) -> None:
+        self._sock = sock
+
+    @classmethod
+    def groups(cls, *, links: bool = True, addresses: bool = True) -> list[int]:
+        groups: list[int] = []
+        if links:
+            groups.append(RtnlGroup.LINK)
+        if addresses:
+            groups += (RtnlGroup.IPV4_IFADDR, RtnlGroup.IPV6_IFADDR)
+        return groups
+
+    def fileno(self) -> int:
+        return self._sock.fileno()
+
+    def poll(self, timeout: float | None = None) -> list[Event]:
+        """The events that arrive within ``timeout`` seconds (None: wait for some)."""
+        ready, _, _ = select.select([self._sock], [], [], timeout)
+        if not ready:
+            return []
+        events = []
+        for message in self._sock.recv_messages():
+            if isinstance(message, Message):
+                event = event_of(message)
+                if event is not None:
+                    events.append(event)
+        return events
+
+    def __iter__(self) -> Iterator[Event]:
+        while True:
+            yield from self.poll(None)
+
+    def close(self) -> None:
+        self._sock.close()
+
+    def __enter__(self) -> Monitor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
