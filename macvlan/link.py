@@ -110,10 +110,13 @@ class MacvlanInfo:
         for attr in data:
             if isinstance(attr, Attr):
                 if attr.spec is ifla.MACVLAN_MACADDR_DATA:
+                    # sorted: the kernel lists them in its hash-table order
                     sources = tuple(
-                        MacAddress(a.value)
-                        for a in attr.value
-                        if isinstance(a, Attr) and a.spec is ifla.MACADDRS_MACADDR
+                        sorted(
+                            MacAddress(a.value)
+                            for a in attr.value
+                            if isinstance(a, Attr) and a.spec is ifla.MACADDRS_MACADDR
+                        )
                     )
                 else:
                     values.setdefault(attr.spec.number, attr.value)
@@ -362,7 +365,7 @@ def new_macvlan(
     parent_index: int,
     kind: str,
     *,
-    mode: MacvlanMode,
+    mode: MacvlanMode | None,
     flags: MacvlanFlags,
     mac: MacAddress | None,
     mtu: int | None,
@@ -386,7 +389,10 @@ def new_macvlan(
     data = macvlan_data(
         mode, flags or None, bcqueuelen, bc_cutoff, source_macs if source_macs else None
     )
-    attrs.append(ifla.LINKINFO([ifla.INFO_KIND(kind), ifla.INFO_DATA(data)]))
+    info: list[Attr[Any]] = [ifla.INFO_KIND(kind)]
+    if data:
+        info.append(ifla.INFO_DATA(data))
+    attrs.append(ifla.LINKINFO(info))
     up_flag = Iff.UP if up else 0
     return Message(
         RtmType.NEWLINK,

@@ -9,16 +9,20 @@ from collections.abc import Callable, Sequence
 from macvlan._netlink import _pypack
 from macvlan._netlink import attr as _attr
 
-pack: Callable[[Sequence[int], bytes], bytes]
-scan: Callable[[bytes, int, int], list[int]]
+PackFn = Callable[[Sequence[int], bytes], bytes]
+ScanFn = Callable[[bytes, int, int], list[int]]
+
+pack: PackFn
+scan: ScanFn
 name: str
 
 
-def _load_cffi() -> bool:
+def cffi_functions() -> tuple[PackFn, ScanFn] | None:
+    """The compiled ``pack`` and ``scan``, or None when the module is not built."""
     try:
         from macvlan._netlink._cpack import ffi, lib  # type: ignore[import-not-found]
     except ImportError:
-        return False
+        return None
 
     alloc = ffi.new_allocator(should_clear_after_alloc=False)
     c_pack = lib.mvl_pack
@@ -33,15 +37,15 @@ def _load_cffi() -> bool:
         out = alloc("unsigned char[]", cap or 1)
         try:
             c_ops = alloc("uint64_t[]", ops)
-        except OverflowError:
-            return py_pack(ops, blob)  # raises the same error the pure backend gives
+        except (OverflowError, TypeError):
+            return py_pack(ops, blob)  # raises the error the pure backend gives
         written = c_pack(c_ops, len(ops), blob, len(blob), out, cap)
         if written < 0:
             return py_pack(ops, blob)  # re-run for the precise error message
         return buffer(out, written)[:]  # type: ignore[no-any-return]
 
     def cffi_scan(data: bytes, start: int, end: int) -> list[int]:
-        if end <= start:
+        if end <= start or start < 0 or end > len(data):
             return py_scan(data, start, end)
         cap = 3 * ((end - start) // 4) or 3
         out = alloc("uint32_t[]", cap)
@@ -50,9 +54,7 @@ def _load_cffi() -> bool:
             return py_scan(data, start, end)  # raises the precise ProtocolError
         return unpack(out, count)  # type: ignore[no-any-return]
 
-    global pack, scan, name
-    pack, scan, name = cffi_pack, cffi_scan, "cffi"
-    return True
+    return cffi_pack, cffi_scan
 
 
 def use(backend: str) -> None:
@@ -61,14 +63,16 @@ def use(backend: str) -> None:
     if backend == "python":
         pack, scan, name = _pypack.pack, _pypack.scan, "python"
     elif backend == "cffi":
-        if not _load_cffi():
+        functions = cffi_functions()
+        if functions is None:
             raise ImportError("the compiled backend macvlan._netlink._cpack is not built")
+        (pack, scan), name = functions, "cffi"
     else:
         raise ValueError(f"unknown backend {backend!r}: 'cffi' or 'python'")
     _attr._scan = scan
 
 
-if os.environ.get("MACVLAN_PUREPYTHON", "") not in ("", "0") or not _load_cffi():
+if os.environ.get("MACVLAN_PUREPYTHON", "") not in ("", "0") or cffi_functions() is None:
     use("python")
 else:
-    _attr._scan = scan
+    use("cffi")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import enum
 import struct
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, NamedTuple, TypeVar, overload
 
 from macvlan._netlink.constants import NLA_TYPE_MASK
 from macvlan.errors import ProtocolError
@@ -79,7 +79,7 @@ class UInt(Codec[int]):
 
     __slots__ = ("_bits", "_op", "_struct")
 
-    _OPS = {
+    _OPS: ClassVar[dict[tuple[int, bool], int]] = {
         (8, False): OP_U8,
         (16, False): OP_U16,
         (32, False): OP_U32,
@@ -353,7 +353,13 @@ class NestedByKind(Codec[AttrValues]):
         self._schemas = schemas
 
     def decode(self, data: bytes, siblings: AttrList) -> AttrValues | None:
-        schema = self._schemas.get(siblings.get(self._kind) or "")
+        kind = siblings.get(self._kind)
+        if kind is None:
+            # iproute2 sends the kind without its NUL: the kind attribute itself then
+            # stays raw (to re-encode as it came), but it still names the schema.
+            raw = siblings.raw(self._kind.number)
+            kind = raw.rstrip(b"\0").decode("utf-8", "replace") if raw is not None else ""
+        schema = self._schemas.get(kind)
         if schema is None:
             return None
         return AttrList(data, 0, len(data), schema, siblings.depth + 1)
@@ -547,6 +553,14 @@ class AttrList(Sequence["Attr[Any] | RawAttr"]):
                 if isinstance(item, Attr):
                     out.append(item.value)
         return out
+
+    def raw(self, number: int) -> bytes | None:
+        """The payload bytes of the first attribute ``number``, as they came."""
+        i = self._first(number)
+        if i is None:
+            return None
+        offset, length = self._entries[3 * i + 1], self._entries[3 * i + 2]
+        return self._data[offset : offset + length]
 
     def has(self, number: int) -> bool:
         return self._first(number) is not None
