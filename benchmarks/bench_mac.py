@@ -1,0 +1,205 @@
+"""MAC address parsing and formatting: macvlan.MacAddress against netaddr and macaddress.
+
+All contenders run in the same process on the same random addresses; repeats are
+interleaved and the best of each is kept (GC off while timing, as timeit does).
+The last line is ``RATIOS key=value ...``: ours divided by theirs, higher is better.
+
+    python benchmarks/bench_mac.py [--repeats N] [--count N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import random
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import macaddress
+import netaddr
+
+from macvlan.mac import MacAddress, SlapQuadrant
+
+
+def best_rate(
+    contenders: dict[str, Callable[[], object]], items: int, repeats: int
+) -> dict[str, float]:
+    """Items per second for each contender: best of ``repeats``, repeats interleaved."""
+    best = dict.fromkeys(contenders, float("inf"))
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(repeats):
+            for name, run in contenders.items():
+                start = time.perf_counter()
+                run()
+                elapsed = time.perf_counter() - start
+                best[name] = min(best[name], elapsed)
+                gc.collect()
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return {name: items / t for name, t in best.items()}
+
+
+def show(title: str, rates: dict[str, float]) -> None:
+    cells = ", ".join(f"{name} {rate / 1e6:.3f} M/s" for name, rate in rates.items())
+    print(f"{title:<34} {cells}")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--count", type=int, default=20_000, help="addresses per run")
+    parser.add_argument("--repeats", type=int, default=7, help="runs per contender")
+    args = parser.parse_args(argv)
+    count, repeats = args.count, args.repeats
+
+    rng = random.Random(20240601)
+    ints = [rng.getrandbits(48) for _ in range(count)]
+    ours = [MacAddress(n) for n in ints]
+    colon = [m.format("colon") for m in ours]
+    hyphen_upper = [m.format("HYPHEN") for m in ours]
+    cisco = [m.format("cisco") for m in ours]
+    bare = [m.format("bare") for m in ours]
+
+    # sanity: every contender reads the same values
+    EUI, MAC = netaddr.EUI, macaddress.MAC
+    assert [int(EUI(s)) for s in colon[:200]] == ints[:200]
+    assert [int(MAC(s)) for s in colon[:200]] == ints[:200]
+    assert [int(MacAddress(s)) for s in colon] == ints
+
+    print(f"python {sys.version.split()[0]}, netaddr {netaddr.__version__}, macaddress")
+    print(f"{count} random addresses, best of {repeats} interleaved runs, GC off while timing")
+
+    parse = best_rate(
+        {
+            "ours": lambda: list(map(MacAddress, colon)),
+            "netaddr": lambda: list(map(EUI, colon)),
+            "macaddress": lambda: list(map(MAC, colon)),
+            "int(s.replace)": lambda: [int(s.replace(":", ""), 16) for s in colon],
+        },
+        count,
+        repeats,
+    )
+    show("parse 00:1b:77:49:54:fd", parse)
+
+    parse_hyphen = best_rate(
+        {
+            "ours": lambda: list(map(MacAddress, hyphen_upper)),
+            "netaddr": lambda: list(map(EUI, hyphen_upper)),
+            "macaddress": lambda: list(map(MAC, hyphen_upper)),
+        },
+        count,
+        max(2, repeats // 2),
+    )
+    show("parse 00-1B-77-49-54-FD", parse_hyphen)
+
+    parse_cisco = best_rate(
+        {
+            "ours": lambda: list(map(MacAddress, cisco)),
+            "netaddr": lambda: list(map(EUI, cisco)),
+            "macaddress": lambda: list(map(MAC, cisco)),
+        },
+        count,
+        max(2, repeats // 2),
+    )
+    show("parse 001b.7749.54fd", parse_cisco)
+
+    parse_bare = best_rate(
+        {
+            "ours": lambda: list(map(MacAddress, bare)),
+            "netaddr": lambda: list(map(EUI, bare)),
+            "macaddress": lambda: list(map(MAC, bare)),
+        },
+        count,
+        max(2, repeats // 2),
+    )
+    show("parse 001b774954fd", parse_bare)
+
+    parse_int = best_rate(
+        {
+            "ours": lambda: list(map(MacAddress, ints)),
+            "netaddr": lambda: list(map(EUI, ints)),
+            "macaddress": lambda: list(map(MAC, ints)),
+        },
+        count,
+        max(2, repeats // 2),
+    )
+    show("from int", parse_int)
+
+    theirs_netaddr = [EUI(n) for n in ints]
+    theirs_macaddress = [MAC(n) for n in ints]
+    fmt = best_rate(
+        {
+            "ours": lambda: list(map(str, ours)),
+            "netaddr": lambda: list(map(str, theirs_netaddr)),
+            "macaddress": lambda: list(map(str, theirs_macaddress)),
+        },
+        count,
+        repeats,
+    )
+    show("str()", fmt)
+
+    unix_expanded = netaddr.mac_unix_expanded
+    fmt_colon = best_rate(
+        {
+            "ours": lambda: [m.format("colon") for m in ours],
+            "netaddr": lambda: [e.format(unix_expanded) for e in theirs_netaddr],
+        },
+        count,
+        max(2, repeats // 2),
+    )
+    show("format colon", fmt_colon)
+
+    sort = best_rate(
+        {
+            "ours": lambda: sorted(ours),
+            "netaddr": lambda: sorted(theirs_netaddr),
+            "macaddress": lambda: sorted(theirs_macaddress),
+        },
+        count,
+        max(2, repeats // 2),
+    )
+    show("sort", sort)
+
+    seeded = random.Random(1)
+    gen = best_rate(
+        {
+            "random(rng=Random)": lambda: [MacAddress.random(rng=seeded) for _ in range(count)],
+            "random() secrets": lambda: [MacAddress.random() for _ in range(count)],
+            "random(None)": lambda: [MacAddress.random(None, seeded) for _ in range(count)],
+            "from_oui": lambda: [MacAddress.from_oui("52:54:00", seeded) for _ in range(count)],
+            "stable(key=...)": lambda: [
+                MacAddress.stable(f"mv{i}", key=b"0123456789abcdef") for i in range(count // 10)
+            ],
+        },
+        count,
+        2,
+    )
+    gen["stable(key=...)"] /= 10
+    show("generate (ours only)", gen)
+    assert MacAddress.random(SlapQuadrant.AAI, seeded).slap_quadrant is SlapQuadrant.AAI
+
+    ratios = {
+        "parse_vs_netaddr": parse["ours"] / parse["netaddr"],
+        "format_vs_netaddr": fmt["ours"] / fmt["netaddr"],
+        "parse_vs_macaddress": parse["ours"] / parse["macaddress"],
+        "format_vs_macaddress": fmt["ours"] / fmt["macaddress"],
+        "parse_hyphen_vs_netaddr": parse_hyphen["ours"] / parse_hyphen["netaddr"],
+        "parse_cisco_vs_netaddr": parse_cisco["ours"] / parse_cisco["netaddr"],
+        "parse_bare_vs_netaddr": parse_bare["ours"] / parse_bare["netaddr"],
+        "from_int_vs_netaddr": parse_int["ours"] / parse_int["netaddr"],
+        "format_colon_vs_netaddr": fmt_colon["ours"] / fmt_colon["netaddr"],
+        "sort_vs_netaddr": sort["ours"] / sort["netaddr"],
+        "parse_mps": parse["ours"] / 1e6,
+        "format_mps": fmt["ours"] / 1e6,
+    }
+    print("RATIOS " + " ".join(f"{k}={v:.2f}" for k, v in ratios.items()))
+
+
+if __name__ == "__main__":
+    main()
