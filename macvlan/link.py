@@ -105,6 +105,24 @@ class MacvlanInfo:
 
     @classmethod
     def from_attrs(cls, data: Sequence[Attr[Any] | RawAttr]) -> MacvlanInfo:
+        if isinstance(data, AttrList):
+            get = data.get
+            macs = get(ifla.MACVLAN_MACADDR_DATA)
+            return cls(
+                mode=get(ifla.MACVLAN_MODE) or MacvlanMode.VEPA,
+                flags=get(ifla.MACVLAN_FLAGS) or MacvlanFlags.NONE,
+                bcqueuelen=get(ifla.MACVLAN_BC_QUEUE_LEN),
+                bcqueuelen_used=get(ifla.MACVLAN_BC_QUEUE_LEN_USED),
+                bc_cutoff=get(ifla.MACVLAN_BC_CUTOFF),
+                # sorted: the kernel lists them in its hash-table order
+                source_macs=tuple(
+                    sorted(
+                        MacAddress(a.value)
+                        for a in macs or ()
+                        if isinstance(a, Attr) and a.spec is ifla.MACADDRS_MACADDR
+                    )
+                ),
+            )
         values: dict[int, Any] = {}
         sources: tuple[MacAddress, ...] = ()
         for attr in data:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+from array import array
 from collections.abc import Callable, Sequence
 
 from macvlan._netlink import _pypack
@@ -29,6 +30,7 @@ def cffi_functions() -> tuple[PackFn, ScanFn] | None:
     c_scan = lib.mvl_scan
     unpack = ffi.unpack
     buffer = ffi.buffer
+    from_buffer = ffi.from_buffer
     py_pack = _pypack.pack
     py_scan = _pypack.scan
 
@@ -36,7 +38,7 @@ def cffi_functions() -> tuple[PackFn, ScanFn] | None:
         cap = 16 * (len(ops) // 3) + len(blob)
         out = alloc("unsigned char[]", cap or 1)
         try:
-            c_ops = alloc("uint64_t[]", ops)
+            c_ops = from_buffer("uint64_t[]", array("Q", ops))
         except (OverflowError, TypeError):
             return py_pack(ops, blob)  # raises the error the pure backend gives
         written = c_pack(c_ops, len(ops), blob, len(blob), out, cap)
@@ -45,8 +47,8 @@ def cffi_functions() -> tuple[PackFn, ScanFn] | None:
         return buffer(out, written)[:]  # type: ignore[no-any-return]
 
     def cffi_scan(data: bytes, start: int, end: int) -> list[int]:
-        if end <= start or start < 0 or end > len(data):
-            return py_scan(data, start, end)
+        if end - start < 32 or start < 0 or end > len(data):
+            return py_scan(data, start, end)  # below ~3 attributes the call costs more
         cap = 3 * ((end - start) // 4) or 3
         out = alloc("uint32_t[]", cap)
         count = c_scan(data, start, end, out, cap)

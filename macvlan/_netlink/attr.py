@@ -528,20 +528,31 @@ class AttrList(Sequence["Attr[Any] | RawAttr"]):
     def _first(self, number: int) -> int | None:
         index = self._index
         if index is None:
-            index = {}
-            entries = self._entries
-            for i in range(len(entries) // 3 - 1, -1, -1):
-                index[entries[3 * i] & NLA_TYPE_MASK] = i
-            self._index = index
+            types = self._entries[0::3]
+            # reversed, so that the first occurrence of a number wins
+            index = self._index = {
+                t & NLA_TYPE_MASK: i for i, t in zip(range(len(types) - 1, -1, -1), reversed(types))
+            }
         return index.get(number)
 
     def get(self, spec: AttrSpec[T]) -> T | None:
         """The value of the first ``spec`` attribute, or None (absent or undecodable)."""
-        i = self._first(spec.number)
+        index = self._index
+        i = (index if index is not None else self._index_now()).get(spec.number)
         if i is None:
             return None
-        item = self[i]
-        return item.value if isinstance(item, Attr) else None
+        items = self._items
+        if items is not None and items[i] is not None:
+            item = items[i]
+            return item.value if isinstance(item, Attr) else None
+        entries = self._entries
+        offset = entries[3 * i + 1]
+        return spec.codec.decode(self._data[offset : offset + entries[3 * i + 2]], self)
+
+    def _index_now(self) -> dict[int, int]:
+        self._first(0)
+        assert self._index is not None
+        return self._index
 
     def get_all(self, spec: AttrSpec[T]) -> list[T]:
         """The values of every ``spec`` attribute, in order."""
