@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
+import doctest
 import os
 import shutil
 import subprocess
@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import macvlan._siphash
 from macvlan._siphash import siphash24
 
 # vectors_sip64 of the SipHash reference implementation (and appendix of the paper):
@@ -85,6 +86,12 @@ REFERENCE_VECTORS = [
 ]
 
 KEY = bytes(range(16))
+
+
+def test_docstring_example() -> None:
+    result = doctest.testmod(macvlan._siphash)
+    assert result.attempted == 1
+    assert result.failed == 0
 
 
 def test_the_table_has_64_vectors() -> None:
