@@ -28,11 +28,16 @@ __version__ = "0.1.0"
 _LAZY = {
     "MacAddress": "macvlan.mac",
     "MacAddressValueError": "macvlan.mac",
+    "MacFormat": "macvlan.mac",
     "SlapQuadrant": "macvlan.mac",
     "MacAllocator": "macvlan.macalloc",
     "MacSpaceExhausted": "macvlan.macalloc",
     "Namespace": "macvlan.namespace",
+    "NamespaceNameError": "macvlan.namespace",
+    "NotANamespaceError": "macvlan.namespace",
     "Link": "macvlan.link",
+    "OperState": "macvlan.link",
+    "MacaddrMode": "macvlan.link",
     "MacvlanInfo": "macvlan.link",
     "MacvlanMode": "macvlan.link",
     "MacvlanFlags": "macvlan.link",
@@ -48,18 +53,42 @@ _LAZY = {
 }
 
 __all__ = [
+    "Address",
+    "AddressEvent",
     "AddressInUse",
     "AddressNotFound",
+    "Connection",
     "DeviceBusy",
     "DumpInterrupted",
+    "Endpoint",
+    "Link",
+    "LinkEvent",
     "LinkExists",
     "LinkNotFound",
+    "MacAddress",
+    "MacAddressValueError",
+    "MacAllocator",
+    "MacFormat",
+    "MacSpaceExhausted",
+    "MacaddrMode",
+    "MacvlanFlags",
+    "MacvlanInfo",
+    "MacvlanMode",
+    "MacvlanSpec",
     "MonitorOverflow",
+    "Namespace",
+    "NamespaceNameError",
     "NamespaceNotFound",
     "NetlinkError",
     "NetlinkPermissionError",
+    "Network",
+    "NotANamespaceError",
+    "OperState",
     "ProtocolError",
-    *_LAZY,
+    "Route",
+    "SlapQuadrant",
+    "__version__",
+    "connect",
 ]
 
 
@@ -79,9 +108,30 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:
     from macvlan.address import Address
     from macvlan.connection import Connection, connect
-    from macvlan.link import Link, MacvlanFlags, MacvlanInfo, MacvlanMode, MacvlanSpec
-    from macvlan.mac import MacAddress, MacAddressValueError, SlapQuadrant
-    from macvlan.macalloc import MacAllocator, MacSpaceExhausted
+    from macvlan.link import (
+        Link,
+        MacaddrMode,
+        MacvlanFlags,
+        MacvlanInfo,
+        MacvlanMode,
+        MacvlanSpec,
+        OperState,
+    )
+    from macvlan.mac import (
+        MacAddress,
+        MacAddressValueError,
+        MacFormat,
+        SlapQuadrant,
+    )
+    from macvlan.macalloc import (
+        MacAllocator,
+        MacSpaceExhausted,
+    )
     from macvlan.monitor import AddressEvent, LinkEvent
-    from macvlan.namespace import Namespace
+    from macvlan.namespace import (
+        Namespace,
+        NamespaceNameError,
+        NotANamespaceError,
+    )
     from macvlan.network import Endpoint, Network
+    from macvlan.route import Route

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from typing import Any
 
 from macvlan._netlink import ifa
 from macvlan._netlink.attr import Attr, AttrList
@@ -81,7 +82,7 @@ def new_address(index: int, interface: Interface, *, nodad: bool = False) -> Mes
     flags = IfaFlags.NODAD if nodad else IfaFlags(0)
     if nodad and interface.version == 4:
         raise ValueError("nodad applies to IPv6 addresses only")
-    attrs: list[Attr[object]] = [ifa.LOCAL(interface.ip), ifa.ADDRESS(interface.ip)]
+    attrs: list[Attr[Any]] = [ifa.LOCAL(interface.ip), ifa.ADDRESS(interface.ip)]
     if interface.version == 4 and interface.network.prefixlen < 31:
         attrs.append(ifa.BROADCAST(interface.network.broadcast_address))
     if flags:

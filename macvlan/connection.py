@@ -15,13 +15,22 @@ from typing import Any
 from macvlan import address as _address
 from macvlan import link as _link
 from macvlan import route as _route
+from macvlan._netlink import ifla
 from macvlan._netlink.constants import MacaddrMode, MacvlanFlags, MacvlanMode, RtmType
 from macvlan._netlink.message import Message
 from macvlan._netlink.socket import NetlinkSocket
 from macvlan.address import Address
 from macvlan.errors import LinkNotFound, NetlinkError
-from macvlan.link import Link, MacLike, MacvlanSpec, check_ifname, to_mac
-from macvlan.mac import MacAddress
+from macvlan.link import (
+    MACVLAN_KINDS,
+    Link,
+    MacLike,
+    MacvlanSpec,
+    check_ifname,
+    check_up,
+    to_mac,
+    to_macs,
+)
 from macvlan.monitor import Monitor
 from macvlan.namespace import Namespace
 from macvlan.route import Route
@@ -52,6 +61,21 @@ def _open_namespace(netns: object) -> tuple[Namespace, bool]:
 
 def _temp_name() -> str:
     return "mvtmp" + secrets.token_hex(5)
+
+
+def _parent_key(parent: object) -> object:
+    if isinstance(parent, Link):
+        return parent.index
+    if isinstance(parent, bool) or not isinstance(parent, int | str):
+        raise TypeError(f"a parent is a link name, an index or a Link, not {parent!r}")
+    return parent
+
+
+def _with_reason(err: NetlinkError, why: str) -> NetlinkError:
+    """A copy of ``err`` whose message ends with ``why`` (same type, errno, ext_ack)."""
+    out = type(err)(err.errno or 0, err.ext_ack, err.request)
+    out.strerror = f"{out.strerror} ({why})"
+    return out
 
 
 class Connection:
@@ -159,48 +183,113 @@ class Connection:
     def _macvlan_message(
         self, spec: MacvlanSpec, parent_index: int, name: str, netns_fd: int | None, up: bool
     ) -> Message:
-        mac = to_mac(spec.mac)
-        sources = [m if isinstance(m, MacAddress) else MacAddress(m) for m in spec.source_macs]
         return _link.new_macvlan(
             name,
             parent_index,
             spec.kind,
             mode=_link.check_mode(spec.mode),
             flags=_link.check_flags(spec.flags),
-            mac=mac,
+            mac=to_mac(spec.mac),
             mtu=spec.mtu,
-            up=up,
+            up=bool(check_up(up)),
             bcqueuelen=spec.bcqueuelen,
             bc_cutoff=spec.bc_cutoff,
-            source_macs=sources,
+            source_macs=to_macs(spec.source_macs),
             txqueuelen=spec.txqueuelen,
             group=spec.group,
             netns_fd=netns_fd,
         )
 
-    def _create(self, spec: MacvlanSpec) -> Link:
+    def _check_spec(self, spec: MacvlanSpec) -> None:
+        """Refuse a bad spec (ValueError/TypeError) before anything is sent."""
+        if not isinstance(spec, MacvlanSpec):
+            raise TypeError(f"expected a MacvlanSpec, not {spec!r}")
         check_ifname(spec.name)
-        if spec.netns is None:
-            message = self._macvlan_message(spec, 0, spec.name, None, spec.up)  # validate
-            parent_index = self._index(spec.parent)
-            message = self._macvlan_message(spec, parent_index, spec.name, None, spec.up)
+        check_up(spec.up)
+        self._macvlan_message(spec, 0, spec.name, None, spec.up)
+        if spec.netns is not None and not isinstance(spec.netns, Namespace | str):
+            raise TypeError(f"netns must be a Namespace or a namespace name, not {spec.netns!r}")
+
+    def _parent_index(self, parent: LinkRef) -> int:
+        _parent_key(parent)
+        return self._index(parent)
+
+    def _explain(self, err: NetlinkError, spec: MacvlanSpec, parent_index: int) -> NetlinkError:
+        """Add the likely reason to an EINVAL the kernel gave without extended ack.
+
+        The kernel says nothing when a passthru link meets a sibling or when the MTU
+        is above the parent's; one lookup (only after a failure) can say which.
+        """
+        if err.errno != errno.EINVAL or err.ext_ack:
+            return err
+        try:
+            parent = self.link(parent_index)
+            siblings = [
+                link
+                for link in self.links(parent=parent_index)
+                if link.kind in MACVLAN_KINDS and link.name != spec.name
+            ]
+        except NetlinkError:
+            return err
+        passthru = [
+            s for s in siblings if s.macvlan is not None and s.macvlan.mode == MacvlanMode.PASSTHRU
+        ]
+        if passthru:
+            why = (
+                f"parent {parent.name!r} already has the passthru {passthru[0].kind} "
+                f"{passthru[0].name!r}; a passthru link must be the only macvlan/macvtap "
+                "on its parent"
+            )
+        elif spec.mode == MacvlanMode.PASSTHRU:
+            names = ", ".join(repr(s.name) for s in siblings[:4]) or "one in another namespace"
+            why = (
+                f"a passthru {spec.kind} must be the only macvlan/macvtap on its parent, "
+                f"and {parent.name!r} already has {names}"
+            )
+        elif spec.mtu is not None and spec.mtu > parent.mtu:
+            why = f"mtu {spec.mtu} is above the mtu {parent.mtu} of the parent {parent.name!r}"
+        else:
+            why = (
+                f"if {parent.name!r} has a passthru macvlan in another namespace, "
+                "no other macvlan/macvtap can share it"
+            )
+        return _with_reason(err, why)
+
+    def _create_here(self, spec: MacvlanSpec, parent_index: int) -> None:
+        message = self._macvlan_message(spec, parent_index, spec.name, None, spec.up)
+        try:
             self._request(message, f"create {spec.kind} {spec.name!r}")
-            return self.link(spec.name)
-        # In another namespace: create under a temporary name (the kernel may check
-        # the name here too), then rename and bring up inside the target namespace.
+        except NetlinkError as exc:
+            raise self._explain(exc, spec, parent_index) from None
+
+    def _create_there(
+        self, spec: MacvlanSpec, parent_index: int, ns: Namespace, there: Connection
+    ) -> Link:
+        """Create in ``ns`` under a temporary name (the kernel may check the name here
+        too), then rename and bring up inside ``ns`` through ``there``."""
         temp = _temp_name()
-        self._macvlan_message(spec, 0, temp, None, False)  # validate before anything
+        message = self._macvlan_message(spec, parent_index, temp, ns.fd, False)
+        try:
+            self._request(message, f"create {spec.kind} {spec.name!r} in {ns.name or ns.path}")
+        except NetlinkError as exc:
+            raise self._explain(exc, spec, parent_index) from None
+        try:
+            return there.set_link(temp, name=spec.name, up=spec.up or None)
+        except BaseException:
+            there.delete_link(temp, missing_ok=True)
+            raise
+
+    def _create(self, spec: MacvlanSpec) -> Link:
+        self._check_spec(spec)
+        if spec.netns is None:
+            parent_index = self._parent_index(spec.parent)
+            self._create_here(spec, parent_index)
+            return self.link(spec.name)
         ns, owned = _open_namespace(spec.netns)
         try:
-            parent_index = self._index(spec.parent)
-            message = self._macvlan_message(spec, parent_index, temp, ns.fd, False)
-            self._request(message, f"create {spec.kind} {spec.name!r} in {ns.name or ns.path}")
+            parent_index = self._parent_index(spec.parent)
             with Connection(ns) as there:
-                try:
-                    return there.set_link(temp, name=spec.name, up=spec.up or None)
-                except BaseException:
-                    there.delete_link(temp, missing_ok=True)
-                    raise
+                return self._create_there(spec, parent_index, ns, there)
         finally:
             if owned:
                 ns.close()
@@ -234,7 +323,7 @@ class Connection:
                 flags,
                 bcqueuelen,
                 bc_cutoff,
-                tuple(source_macs),
+                source_macs if isinstance(source_macs, str | bytes) else tuple(source_macs),
                 txqueuelen,
                 group,
                 "macvlan",
@@ -271,7 +360,7 @@ class Connection:
                 flags,
                 bcqueuelen,
                 bc_cutoff,
-                tuple(source_macs),
+                source_macs if isinstance(source_macs, str | bytes) else tuple(source_macs),
                 txqueuelen,
                 group,
                 "macvtap",
@@ -280,39 +369,85 @@ class Connection:
         )
 
     def create_macvlans(self, specs: Iterable[MacvlanSpec]) -> list[Link]:
-        """Create many links pipelined on this socket; all or none.
+        """Create many links pipelined on this socket; all or none, in spec order.
 
-        If any creation fails, the ones this call created are deleted again and the
-        first error is raised.
+        Every spec is checked before anything is sent.  If any creation fails, the
+        links this call created (here and in other namespaces) are deleted again and
+        the first error is raised.
         """
         specs = list(specs)
-        local = [s for s in specs if s.netns is None]
-        names = [check_ifname(s.name) for s in specs]
-        if len(set(names)) != len(names):
-            raise ValueError("create_macvlans: the same name is given twice")
-        parents: dict[Any, int] = {}
-        messages = []
-        for spec in local:
-            self._macvlan_message(spec, 0, spec.name, None, spec.up)  # validate all first
-        for spec in local:
-            key = spec.parent.index if isinstance(spec.parent, Link) else spec.parent
-            if key not in parents:
-                parents[key] = self._index(spec.parent)
-            messages.append(self._macvlan_message(spec, parents[key], spec.name, None, spec.up))
-        results = self._sock.batch(messages, [f"create {s.kind} {s.name!r}" for s in local])
-        failures = [err for _, err in results if err is not None]
-        created = [s.name for s, (_, err) in zip(local, results, strict=True) if err is None]
-        remote: list[Link] = []
+        for spec in specs:
+            self._check_spec(spec)
+        opened: list[Namespace] = []
         try:
-            if failures:
-                raise failures[0]
-            remote = [self._create(s) for s in specs if s.netns is not None]
+            where: list[Namespace | None] = []
+            for spec in specs:
+                if spec.netns is None:
+                    where.append(None)
+                    continue
+                ns, owned = _open_namespace(spec.netns)
+                if owned:
+                    opened.append(ns)
+                where.append(ns)
+            seen: set[tuple[Namespace | None, str]] = set()
+            for place, spec in zip(where, specs, strict=True):
+                if (place, spec.name) in seen:
+                    raise ValueError(f"create_macvlans: the name {spec.name!r} is given twice")
+                seen.add((place, spec.name))
+            parents: dict[Any, int] = {}
+            for spec in specs:
+                key = _parent_key(spec.parent)
+                if key not in parents:
+                    parents[key] = self._parent_index(spec.parent)
+            return self._create_many(specs, where, parents)
+        finally:
+            for ns in opened:
+                ns.close()
+
+    def _create_many(
+        self, specs: list[MacvlanSpec], where: list[Namespace | None], parents: dict[Any, int]
+    ) -> list[Link]:
+        local = [s for s, ns in zip(specs, where, strict=True) if ns is None]
+        messages = [
+            self._macvlan_message(s, parents[_parent_key(s.parent)], s.name, None, s.up)
+            for s in local
+        ]
+        results = self._sock.batch(messages, [f"create {s.kind} {s.name!r}" for s in local])
+        created = [s.name for s, (_, err) in zip(local, results, strict=True) if err is None]
+        remote: dict[int, Link] = {}
+        remote_made: list[tuple[Namespace, int]] = []
+        conns: dict[Namespace, Connection] = {}
+        try:
+            for spec, (_, err) in zip(local, results, strict=True):
+                if err is not None:
+                    raise self._explain(err, spec, parents[_parent_key(spec.parent)])
+            for i, (spec, ns) in enumerate(zip(specs, where, strict=True)):
+                if ns is None:
+                    continue
+                there = conns.get(ns)
+                if there is None:
+                    there = conns[ns] = Connection(ns)
+                link = self._create_there(spec, parents[_parent_key(spec.parent)], ns, there)
+                remote_made.append((ns, link.index))
+                remote[i] = link
         except BaseException:
             self.delete_links(created, missing_ok=True)
+            for ns, index in remote_made:
+                conn = conns.get(ns)
+                if conn is not None:
+                    conn.delete_link(index, missing_ok=True)
             raise
+        finally:
+            for conn in conns.values():
+                conn.close()
         wanted = set(created)
-        by_name = {link.name: link for link in self.links() if link.name in wanted}
-        return [by_name[n] if n in by_name else self.link(n) for n in created] + remote
+        by_name: dict[str, Link] = {}
+        if wanted:
+            by_name = {link.name: link for link in self.links() if link.name in wanted}
+        return [
+            remote[i] if ns is not None else by_name.get(s.name) or self.link(s.name)
+            for i, (s, ns) in enumerate(zip(specs, where, strict=True))
+        ]
 
     def create_veth(
         self,
@@ -365,11 +500,14 @@ class Connection:
         ``source_macs`` with ``source_op`` (SET, ADD, DEL or FLUSH) edits a
         source-mode macvlan's MAC list.
         """
+        check_up(up, optional=True)
         mode_ = None if mode is None else _link.check_mode(mode)
         flags_ = None if flags is None else _link.check_flags(flags)
+        if not isinstance(source_op, MacaddrMode):
+            raise TypeError(f"source_op must be a MacaddrMode, not {source_op!r}")
         macs = None
         if source_macs is not None or source_op == MacaddrMode.FLUSH:
-            macs = [m if isinstance(m, MacAddress) else MacAddress(m) for m in source_macs or ()]
+            macs = to_macs(source_macs or ())
         mac_ = to_mac(mac)
         if name is not None:
             check_ifname(name)
@@ -385,19 +523,27 @@ class Connection:
             )
             current = self.link(ref)
             if mode_ is not None or flags_ is not None or macs is not None:
-                if current.kind not in _link.MACVLAN_KINDS:
+                if current.kind not in _link.MACVLAN_KINDS or current.macvlan is None:
                     raise ValueError(
                         f"{current.name!r} is a {current.kind or 'plain'} link, "
                         "not a macvlan or macvtap"
                     )
-                data = _link.macvlan_data(mode_, flags_, None, None, macs, source_op)
-                attrs.append(
-                    _link.ifla.LINKINFO(
-                        [_link.ifla.INFO_KIND(current.kind), _link.ifla.INFO_DATA(data)]
+                was = current.macvlan.mode
+                if mode_ is not None and (mode_ == MacvlanMode.PASSTHRU) != (
+                    was == MacvlanMode.PASSTHRU
+                ):
+                    raise ValueError(
+                        f"cannot change {current.name!r} from {was.name.lower()} to "
+                        f"{mode_.name.lower()} mode: the kernel does not switch a link into "
+                        "or out of passthru mode; delete it and create it again"
                     )
-                )
+                data = _link.macvlan_data(mode_, flags_, None, None, macs, source_op)
+                attrs.append(ifla.LINKINFO([ifla.INFO_KIND(current.kind), ifla.INFO_DATA(data)]))
             message = _link.set_link(current.index, up=up, attrs=attrs)
-            self._request(message, f"change link {current.name!r}")
+            try:
+                self._request(message, f"change link {current.name!r}")
+            except NetlinkError as exc:
+                raise self._explain_change(exc, current, mtu) from None
             final_name = name or current.name
             if ns is None:
                 return self.link(current.index)
@@ -406,6 +552,26 @@ class Connection:
         finally:
             if owned and ns is not None:
                 ns.close()
+
+    def _explain_change(self, err: NetlinkError, current: Link, mtu: int | None) -> NetlinkError:
+        """A macvlan's MTU above its parent's is refused with a bare EINVAL; say so."""
+        if (
+            err.errno != errno.EINVAL
+            or err.ext_ack
+            or mtu is None
+            or current.parent_index is None
+            or current.netnsid is not None
+        ):
+            return err
+        try:
+            parent = self.link(current.parent_index)
+        except NetlinkError:
+            return err
+        if mtu <= parent.mtu:
+            return err
+        return _with_reason(
+            err, f"mtu {mtu} is above the mtu {parent.mtu} of the parent {parent.name!r}"
+        )
 
     def delete_link(self, ref: LinkRef, *, missing_ok: bool = False) -> None:
         """Delete one link (each deletion waits for an RCU grace period)."""
@@ -441,7 +607,7 @@ class Connection:
                 continue
             targets.append(link)
         targets = list({link.index: link for link in targets}.values())
-        messages = [_link.set_link(link.index, attrs=[_link.ifla.GROUP(group)]) for link in targets]
+        messages = [_link.set_link(link.index, attrs=[ifla.GROUP(group)]) for link in targets]
         results = self._sock.batch(messages, [f"group link {link.name!r}" for link in targets])
         moved = [link for link, (_, err) in zip(targets, results, strict=True) if err is None]
         errors = [err for _, err in results if err is not None]
@@ -459,9 +625,7 @@ class Connection:
         return len(moved)
 
     def _restore_groups(self, links: Sequence[Link]) -> None:
-        messages = [
-            _link.set_link(link.index, attrs=[_link.ifla.GROUP(link.group)]) for link in links
-        ]
+        messages = [_link.set_link(link.index, attrs=[ifla.GROUP(link.group)]) for link in links]
         if messages:
             self._sock.batch(messages)
 

@@ -34,7 +34,7 @@ class NetlinkError(OSError):
         self.request = request
 
     def __reduce__(self) -> tuple[type[NetlinkError], tuple[int, str, str]]:
-        return (type(self), (self.errno, self.ext_ack, self.request))
+        return (type(self), (self.errno or 0, self.ext_ack, self.request))
 
 
 class NetlinkPermissionError(NetlinkError, PermissionError):

@@ -163,7 +163,7 @@ class Link:
     group: int
     netnsid: int | None
     txqueuelen: int = 0
-    flags: Iff = Iff(0)
+    flags: Iff = Iff(0)  # noqa: RUF009 - an immutable IntFlag value
     master_index: int | None = None
     min_mtu: int | None = None
     max_mtu: int | None = None
@@ -201,11 +201,13 @@ class Link:
         kind = None
         macvlan = None
         info = get(ifla.LINKINFO)
-        if info is not None:
-            kind = info.get(ifla.INFO_KIND) if isinstance(info, AttrList) else None
+        if isinstance(info, AttrList):
+            kind = info.get(ifla.INFO_KIND)
+            if kind is None:  # iproute2-style kind without its NUL
+                raw = info.raw(ifla.INFO_KIND.number)
+                kind = raw.rstrip(b"\0").decode("utf-8", "replace") if raw else None
             if kind in MACVLAN_KINDS:
-                data = info.get(ifla.INFO_DATA)  # type: ignore[union-attr]
-                macvlan = MacvlanInfo.from_attrs(data or ())
+                macvlan = MacvlanInfo.from_attrs(info.get(ifla.INFO_DATA) or ())
         parent = get(ifla.LINK)
         operstate = get(ifla.OPERSTATE)
         return cls(
@@ -240,10 +242,41 @@ def _raw_of(attr: Attr[Any], ops: list[int], blob: list[bytes]) -> RawAttr:
 MacLike = MacAddress | str | bytes | int
 
 
-def to_mac(value: MacLike | None) -> MacAddress | None:
-    if value is None or isinstance(value, MacAddress):
-        return value
-    return MacAddress(value)
+def to_mac(value: MacLike | None, what: str = "mac") -> MacAddress | None:
+    """A link's own MAC: any MacAddress form, but unicast and not all zeros.
+
+    The kernel refuses the others with EADDRNOTAVAIL; refusing them here gives a
+    ValueError that quotes the input instead, before anything is sent.
+    """
+    if value is None:
+        return None
+    mac = value if isinstance(value, MacAddress) else MacAddress(value)
+    if mac.is_multicast or not int(mac):
+        kind = "broadcast" if mac.is_broadcast else "multicast" if mac.is_multicast else "all zeros"
+        raise ValueError(f"{what} {value!r} is {kind}; a link needs a unicast MAC address")
+    return mac
+
+
+def to_macs(values: Iterable[MacLike], what: str = "source_macs") -> list[MacAddress]:
+    """A list of unicast MACs (source-mode lists take only those too)."""
+    if isinstance(values, str | bytes):
+        raise TypeError(f"{what} is a sequence of MAC addresses, not {values!r}")
+    out = []
+    for value in values:
+        mac = to_mac(value, what)
+        if mac is None:
+            raise TypeError(f"{what} holds None, not a MAC address")
+        out.append(mac)
+    return out
+
+
+def check_up(up: object, *, optional: bool = False) -> bool | None:
+    """``up`` must be a bool (or None where "leave it" is allowed)."""
+    if up is None and optional:
+        return None
+    if not isinstance(up, bool):
+        raise TypeError(f"up must be True or False, not {up!r}")
+    return up
 
 
 @dataclass(frozen=True, slots=True)
@@ -400,6 +433,11 @@ def new_macvlan(
         raise ValueError(f"kind must be 'macvlan' or 'macvtap', not {kind!r}")
     if source_macs and mode != MacvlanMode.SOURCE:
         raise ValueError("source_macs only applies to MacvlanMode.SOURCE")
+    if mac is not None and mode == MacvlanMode.PASSTHRU:
+        raise ValueError(
+            f"a passthru {kind} takes its parent's MAC; mac={str(mac)!r} cannot be given "
+            "(set the parent's MAC instead)"
+        )
     attrs = common_attrs(
         name=name, mac=mac, mtu=mtu, txqueuelen=txqueuelen, group=group, netns_fd=netns_fd
     )

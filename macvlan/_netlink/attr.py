@@ -531,7 +531,8 @@ class AttrList(Sequence["Attr[Any] | RawAttr"]):
             types = self._entries[0::3]
             # reversed, so that the first occurrence of a number wins
             index = self._index = {
-                t & NLA_TYPE_MASK: i for i, t in zip(range(len(types) - 1, -1, -1), reversed(types))
+                t & NLA_TYPE_MASK: i
+                for i, t in zip(range(len(types) - 1, -1, -1), reversed(types), strict=True)
             }
         return index.get(number)
 

@@ -7,6 +7,7 @@ lock serialises transactions, so a socket may be shared between threads.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import socket
 import threading
@@ -65,10 +66,9 @@ class NetlinkSocket:
     def _configure(self, groups: Sequence[int]) -> None:
         sock = self._sock
         for option in (SockOpt.EXT_ACK, SockOpt.CAP_ACK, SockOpt.GET_STRICT_CHK):
-            try:
+            # an older kernel lacks some: plain acks and unfiltered dumps still work
+            with contextlib.suppress(OSError):
                 sock.setsockopt(SOL_NETLINK, option, 1)
-            except OSError:
-                pass  # an older kernel: plain acks and unfiltered dumps still work
         for level_opt, fallback in (
             (SO_RCVBUFFORCE, socket.SO_RCVBUF),
             (SO_SNDBUFFORCE, socket.SO_SNDBUF),
