@@ -31,6 +31,7 @@ from macvlan.link import (
     to_mac,
     to_macs,
 )
+from macvlan.mac import MacAddress
 from macvlan.monitor import Monitor
 from macvlan.namespace import Namespace
 from macvlan.route import Route
@@ -506,8 +507,19 @@ class Connection:
         if not isinstance(source_op, MacaddrMode):
             raise TypeError(f"source_op must be a MacaddrMode, not {source_op!r}")
         macs = None
+        more: list[MacAddress] = []  # the kernel adds or deletes one source MAC per message
         if source_macs is not None or source_op == MacaddrMode.FLUSH:
             macs = to_macs(source_macs or ())
+            if source_op in (MacaddrMode.ADD, MacaddrMode.DEL) and len(macs) > 1:
+                macs, more = macs[:1], macs[1:]
+            if source_op in (MacaddrMode.ADD, MacaddrMode.DEL) and not macs:
+                raise ValueError(f"source_op={source_op.name} needs at least one source MAC")
+            _link.source_mac_attrs(source_op, macs)  # validate
+        if more and netns is not None:
+            raise ValueError(
+                f"source_op={source_op.name} with several MACs cannot be combined with a "
+                "namespace move; move the link first"
+            )
         mac_ = to_mac(mac)
         if name is not None:
             check_ifname(name)
@@ -544,6 +556,8 @@ class Connection:
                 self._request(message, f"change link {current.name!r}")
             except NetlinkError as exc:
                 raise self._explain_change(exc, current, mtu) from None
+            if more:
+                self._more_sources(current, source_op, macs or [], more)
             final_name = name or current.name
             if ns is None:
                 return self.link(current.index)
@@ -552,6 +566,32 @@ class Connection:
         finally:
             if owned and ns is not None:
                 ns.close()
+
+    def _more_sources(
+        self, current: Link, op: MacaddrMode, first: list[MacAddress], more: list[MacAddress]
+    ) -> None:
+        """Send the rest of a multi-MAC ADD/DEL, one message per MAC, pipelined.
+
+        If an ADD fails half-way, the addresses this call added are deleted again.
+        """
+        kind = ifla.INFO_KIND(current.kind or "macvlan")
+
+        def message(mode: MacaddrMode, mac: MacAddress) -> Message:
+            data = ifla.INFO_DATA(_link.source_mac_attrs(mode, [mac]))
+            return _link.set_link(current.index, attrs=[ifla.LINKINFO([kind, data])])
+
+        what = f"change source MACs of {current.name!r}"
+        results = self._sock.batch([message(op, m) for m in more], [what] * len(more))
+        errors = [err for _, err in results if err is not None]
+        if not errors:
+            return
+        if op == MacaddrMode.ADD:
+            had = set(current.macvlan.source_macs) if current.macvlan else set()
+            done = first + [m for m, (_, err) in zip(more, results, strict=True) if err is None]
+            undo = [message(MacaddrMode.DEL, m) for m in done if m not in had]
+            if undo:
+                self._sock.batch(undo)
+        raise errors[0]
 
     def _explain_change(self, err: NetlinkError, current: Link, mtu: int | None) -> NetlinkError:
         """A macvlan's MTU above its parent's is refused with a bare EINVAL; say so."""

@@ -377,13 +377,30 @@ def macvlan_data(
     if bc_cutoff is not None:
         data.append(ifla.MACVLAN_BC_CUTOFF(_check_int("bc_cutoff", bc_cutoff, -(2**31), 2**31 - 1)))
     if source_macs is not None:
-        macs = [ifla.MACADDRS_MACADDR(m.packed) for m in source_macs]
-        data.append(ifla.MACVLAN_MACADDR_MODE(source_op))
-        if source_op in (MacaddrMode.ADD, MacaddrMode.DEL):
-            data.extend(ifla.MACVLAN_MACADDR(m.value) for m in macs)
-        elif source_op == MacaddrMode.SET:
-            data.append(ifla.MACVLAN_MACADDR_DATA(macs))
+        data.extend(source_mac_attrs(source_op, list(source_macs)))
     return data
+
+
+def source_mac_attrs(op: MacaddrMode, macs: Sequence[MacAddress]) -> list[Attr[Any]]:
+    """The ``IFLA_MACVLAN_MACADDR*`` attributes that apply ``op`` to a source list.
+
+    The kernel reads one ``MACADDR`` per message for ADD and DEL (so those take
+    exactly one address; send one message each), flushes and adds
+    ``MACADDR_DATA`` for SET, and takes no address for FLUSH.
+    """
+    attrs: list[Attr[Any]] = [ifla.MACVLAN_MACADDR_MODE(op)]
+    if op in (MacaddrMode.ADD, MacaddrMode.DEL):
+        if len(macs) != 1:
+            raise ValueError(
+                f"source_op={op.name} takes one MAC per message, not {len(macs)}; "
+                "send one message each"
+            )
+        attrs.append(ifla.MACVLAN_MACADDR(macs[0].packed))
+    elif op == MacaddrMode.SET:
+        attrs.append(ifla.MACVLAN_MACADDR_DATA([ifla.MACADDRS_MACADDR(m.packed) for m in macs]))
+    elif macs:
+        raise ValueError(f"source_op={op.name} takes no MACs; use SET to replace the list")
+    return attrs
 
 
 def common_attrs(
