@@ -12,9 +12,10 @@ Only :mod:`argparse` is imported up front; each command imports what it needs.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
@@ -204,15 +205,6 @@ def _ip(text: str) -> Any:
         raise ValueError(f"{text!r} is not an IP address") from None
 
 
-def _ip_or_interface(text: str) -> Any:
-    import ipaddress
-
-    try:
-        return ipaddress.ip_interface(text) if "/" in text else ipaddress.ip_address(text)
-    except ValueError:
-        raise ValueError(f"{text!r} is not an IP address") from None
-
-
 def _network(text: str) -> Any:
     import ipaddress
 
@@ -243,7 +235,6 @@ T_COUNT = _arg_type(_int_in(1, 1_000_000), "count")
 T_QUADRANT = _arg_type(_quadrant, "quadrant")
 T_FORMAT = _arg_type(_mac_format, "format")
 T_IP = _arg_type(_ip, "IP address")
-T_IP_OR_IF = _arg_type(_ip_or_interface, "IP address")
 T_SUBNET = _arg_type(_network, "subnet")
 T_AUX = _arg_type(_aux, "NAME=IP")
 
@@ -757,13 +748,18 @@ def cmd_ping(args: argparse.Namespace, out: Output) -> int:
         "interval": args.interval,
         "interface": args.interface,
     }
-    if args.netns is None:
-        result = ping(args.host, **kwargs)
-    else:
-        from macvlan.namespace import Namespace
+    try:
+        if args.netns is None:
+            result = ping(args.host, **kwargs)
+        else:
+            from macvlan.namespace import Namespace
 
-        with Namespace.open(args.netns) as ns:
-            result = ns.run(ping, args.host, **kwargs)
+            with Namespace.open(args.netns) as ns:
+                result = ns.run(ping, args.host, **kwargs)
+    except OSError as exc:
+        if exc.filename or not exc.strerror or isinstance(exc, PermissionError):
+            raise
+        raise OSError(exc.errno, f"ping {args.host}: {exc.strerror}") from exc
     rtt_ms = [None if r is None else round(r * 1000, 3) for r in result.rtts]
     data = {
         "host": result.host,
@@ -794,177 +790,170 @@ def cmd_ping(args: argparse.Namespace, out: Output) -> int:
 
 
 # -- network ---------------------------------------------------------------------------------
-def _network_cls() -> Any:
+class Failed(Exception):
+    """The operation failed (exit 1) though the arguments were fine."""
+
+
+def _network_module() -> Any:
     try:
         from macvlan import network
     except ImportError as exc:
-        raise RuntimeError(f"the network layer is not available: {exc}") from None
-    return network.Network
+        raise Failed(f"the network layer is not available: {exc}") from None
+    return network
 
 
-def _in_netns(args: argparse.Namespace, fn: Callable[..., Any], *a: Any, **kw: Any) -> Any:
-    """Run ``fn`` where ``-n`` says (the network's parent lives there)."""
-    if args.netns is None:
-        return fn(*a, **kw)
-    from macvlan.namespace import Namespace
-
-    with Namespace.open(args.netns) as ns:
-        return ns.run(fn, *a, **kw)
-
-
-def _s(value: Any) -> Any:
-    """A JSON-friendly form of a value from the network layer."""
-    import enum
-
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, enum.Enum):
-        return value.name.lower()
-    if isinstance(value, dict):
-        return {str(k): _s(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [_s(v) for v in value]
-    name = getattr(value, "name", None)
-    if type(value).__name__ == "Namespace" and name is not None:
-        return name
-    return str(value)
-
-
-_NETWORK_FIELDS = (
-    "name",
-    "parent",
-    "subnet",
-    "gateway",
-    "mode",
-    "ip_range",
-    "aux_addresses",
-    "mtu",
-    "netns",
-    "store",
-)
+@contextlib.contextmanager
+def _conflicts_fail() -> Iterator[None]:
+    """A clash with what exists (a taken name, address or MAC) fails the operation
+    (exit 1); only arguments that are bad in themselves are usage errors (exit 2)."""
+    network = _network_module()
+    conflicts = (network.NetworkExists, network.ParentInUse, network.AddressTaken, network.MacInUse)
+    try:
+        yield
+    except conflicts as exc:
+        raise Failed(_describe(exc)) from exc
 
 
 def network_json(net: Any) -> dict[str, Any]:
     return {
-        key: _s(getattr(net, key)) for key in _NETWORK_FIELDS if getattr(net, key, None) is not None
+        "name": net.name,
+        "parent": net.parent,
+        "netns": net.netns,
+        "mode": net.mode.name.lower(),
+        "mtu": net.mtu,
+        "internal": net.internal,
+        "subnets": [s.to_dict() for s in net.subnets],
     }
 
 
 def endpoint_json(ep: Any) -> dict[str, Any]:
-    ns = getattr(ep, "namespace", None)
-    mac = getattr(ep, "mac", None)
     return {
-        "namespace": _s(ns),
-        "ifname": getattr(ep, "ifname", None),
-        "mac": None if mac is None else str(mac),
-        "mac_kind": None if mac is None else mac_kind(mac),
-        "addresses": [str(a) for a in getattr(ep, "addresses", ())],
+        "id": ep.id,
+        "network": ep.network,
+        "kind": ep.kind.value,
+        "namespace": ep.namespace,
+        "ifname": ep.ifname,
+        "ifindex": ep.index,
+        "mac": str(ep.mac),
+        "mac_kind": mac_kind(ep.mac),
+        "addresses": [str(a) for a in ep.addresses],
+        "gateways": [str(g) for g in ep.gateways],
     }
 
 
 def _network_line(data: dict[str, Any]) -> str:
-    rest = " ".join(f"{k} {v}" for k, v in data.items() if k not in ("name", "store"))
-    return f"{data['name']}: {rest}"
+    where = f" (netns {data['netns']})" if data["netns"] else ""
+    parts = [f"{data['name']}: parent {data['parent']}{where} {data['mode']}"]
+    for subnet in data["subnets"]:
+        text = subnet["subnet"]
+        if "gateway" in subnet:
+            text += f" gateway {subnet['gateway']}"
+        if "ip_range" in subnet:
+            text += f" range {subnet['ip_range']}"
+        parts.append(text)
+    if data["mtu"]:
+        parts.append(f"mtu {data['mtu']}")
+    if data["internal"]:
+        parts.append("internal")
+    return " ".join(parts)
 
 
 def _endpoint_line(data: dict[str, Any]) -> str:
     return (
-        f"{data['namespace']} {data['ifname']} {data['mac']} ({data['mac_kind']}) "
-        + " ".join(data["addresses"])
+        f"{data['id']}: {data['kind']} {data['namespace']} {data['ifname']} "
+        f"{data['mac']} ({data['mac_kind']}) " + " ".join(data["addresses"])
     ).rstrip()
 
 
+def _open_network(args: argparse.Namespace, name: str | None = None) -> Any:
+    return _network_module().Network.open(name or args.name, store=args.store)
+
+
 def cmd_network_create(args: argparse.Namespace, out: Output) -> int:
-    network_cls = _network_cls()
-    kwargs: dict[str, Any] = {
-        "parent": args.parent,
-        "subnet": str(args.subnet),
-        "gateway": None if args.gateway is None else str(args.gateway),
-        "mode": args.mode,
-        "ip_range": None if args.ip_range is None else str(args.ip_range),
-        "aux_addresses": dict((k, str(v)) for k, v in args.aux) or None,
-        "mtu": args.mtu,
-        "store": args.store,
-    }
-    net = _in_netns(args, network_cls.create, args.name, **kwargs)
-    data = network_json(net)
+    network = _network_module()
+    with _conflicts_fail():
+        net = network.Network.create(
+            args.name,
+            args.parent,
+            subnet=str(args.subnet),
+            gateway=None if args.gateway is None else str(args.gateway),
+            mode=args.mode,
+            ip_range=None if args.ip_range is None else str(args.ip_range),
+            aux_addresses={k: str(v) for k, v in args.aux} or None,
+            mtu=args.mtu,
+            store=args.store,
+            internal=args.internal,
+            netns=args.netns,
+        )
+    with net:
+        data = network_json(net)
     out.emit(data, lambda: [_network_line(data)])
     return EXIT_OK
 
 
 def cmd_network_list(args: argparse.Namespace, out: Output) -> int:
-    network_cls = _network_cls()
-    found = network_cls.list(store=args.store)
-    nets = [network_cls.open(n, store=args.store) if isinstance(n, str) else n for n in found]
-    data = [network_json(n) for n in nets]
+    nets = _network_module().Network.list(store=args.store)
+    try:
+        data = [network_json(n) for n in nets]
+    finally:
+        for net in nets:
+            net.close()
     out.emit(data, lambda: map(_network_line, data))
     return EXIT_OK
 
 
-def _open_network(args: argparse.Namespace) -> Any:
-    return _network_cls().open(args.name, store=args.store)
-
-
 def cmd_network_attach(args: argparse.Namespace, out: Output) -> int:
-    from macvlan.namespace import Namespace
-
-    net = _open_network(args)
-    with Namespace.open(args.target) as target:
+    with _open_network(args) as net, _conflicts_fail():
         ip = None if args.ip is None else str(args.ip)
-        ep = _in_netns(args, net.attach, target, ifname=args.ifname, ip=ip, mac=args.mac)
-        data = endpoint_json(ep)
+        ep = net.attach(args.target, ifname=args.ifname, ip=ip, mac=args.mac)
+    data = endpoint_json(ep)
     out.emit(data, lambda: [_endpoint_line(data)])
     return EXIT_OK
 
 
-def _endpoint_in(net: Any, args: argparse.Namespace) -> Any:
-    from macvlan.namespace import Namespace
-
-    with Namespace.open(args.target) as target:
-        for ep in net.endpoints():
-            ns = getattr(ep, "namespace", None)
-            same = ns == target if isinstance(ns, Namespace) else ns == args.target
-            if same and ep.ifname == args.ifname:
-                return ep
-    raise LookupError(f"network {args.name!r} has no endpoint {args.ifname!r} in {args.target!r}")
-
-
 def cmd_network_detach(args: argparse.Namespace, out: Output) -> int:
-    net = _open_network(args)
-    ep = _endpoint_in(net, args)
-    _in_netns(args, net.detach, ep)
-    out.emit({"detached": endpoint_json(ep)})
+    with _open_network(args) as net:
+        found = [
+            ep for ep in net.endpoints() if ep.namespace == args.target and ep.ifname == args.ifname
+        ]
+        if not found:
+            raise LookupError(
+                f"network {args.name!r} has no endpoint {args.ifname!r} in {args.target!r}"
+            )
+        net.detach(found[0])
+    data = endpoint_json(found[0])
+    out.emit({"detached": data})
     return EXIT_OK
 
 
 def cmd_network_endpoints(args: argparse.Namespace, out: Output) -> int:
-    net = _open_network(args)
-    data = [endpoint_json(ep) for ep in net.endpoints()]
+    with _open_network(args) as net:
+        shim = net.shim
+        data = [endpoint_json(ep) for ep in [*([] if shim is None else [shim]), *net.endpoints()]]
     out.emit(data, lambda: map(_endpoint_line, data))
     return EXIT_OK
 
 
 def cmd_network_rm(args: argparse.Namespace, out: Output) -> int:
-    network_cls = _network_cls()
     removed = []
-    for name in args.names:
-        net = network_cls.open(name, store=args.store)
-        _in_netns(args, net.remove)
-        removed.append(name)
-    out.emit({"removed": removed})
+    for name in args.names:  # open them all first: a typo removes nothing
+        removed.append(_open_network(args, name))
+    try:
+        for net in removed:
+            net.remove(force=args.force)
+    finally:
+        for net in removed:
+            net.close()
+    out.emit({"removed": [net.name for net in removed]})
     return EXIT_OK
 
 
 def cmd_network_shim(args: argparse.Namespace, out: Output) -> int:
-    net = _open_network(args)
-    shim = _in_netns(args, net.host_shim, str(args.ip))
-    data: dict[str, Any]
-    if hasattr(shim, "index") and hasattr(shim, "operstate"):
-        data = link_json(shim)
-        out.emit(data, lambda: [link_line(data)])
-    else:
-        data = {"shim": _s(shim)}
-        out.emit(data, lambda: [str(data["shim"])])
+    with _open_network(args) as net, _conflicts_fail():
+        ip = None if args.ip is None else str(args.ip)
+        ep = net.host_shim(ip, ifname=args.ifname)
+    data = endpoint_json(ep)
+    out.emit(data, lambda: [_endpoint_line(data)])
     return EXIT_OK
 
 
@@ -982,6 +971,8 @@ def cmd_demo(args: argparse.Namespace, out: Output) -> int:
     progress = Progress()
     try:
         report = demo.run(keep=args.keep, progress=progress)
+    except (ValueError, TypeError) as exc:  # the demo takes no input: these are failures
+        raise Failed(_describe(exc)) from exc
     finally:
         progress.clear()
     out.emit(report.to_json(), report.text_lines)
@@ -1116,33 +1107,36 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=fn, parser=p)
         return p
 
-    p = wsub("create", cmd_network_create, "create a network on a parent link")
+    p = wsub("create", cmd_network_create, "create a network on a parent link (in -n NS)")
     p.add_argument("name", metavar="NAME")
-    p.add_argument("--parent", required=True, type=T_LINK)
+    p.add_argument("--parent", required=True, type=T_IFNAME, help="a link, or BASE.ID for a VLAN")
     p.add_argument("--subnet", required=True, type=T_SUBNET)
     p.add_argument("--gateway", type=T_IP)
     p.add_argument("--mode", type=T_MODE, default="bridge")
     p.add_argument("--ip-range", type=T_SUBNET)
     p.add_argument("--aux", action="append", type=T_AUX, default=[], metavar="NAME=IP")
     p.add_argument("--mtu", type=T_MTU)
+    p.add_argument("--internal", action="store_true", help="no default routes for endpoints")
     wsub("list", cmd_network_list, "list networks")
-    p = wsub("endpoints", cmd_network_endpoints, "list a network's endpoints")
+    p = wsub("endpoints", cmd_network_endpoints, "list a network's endpoints (shim first)")
     p.add_argument("name", metavar="NAME")
     p = wsub("attach", cmd_network_attach, "give a namespace an interface on the network")
     p.add_argument("name", metavar="NAME")
     p.add_argument("target", type=T_NS, metavar="NETNS")
     p.add_argument("--ifname", type=T_IFNAME, default="eth0")
-    p.add_argument("--ip", type=T_IP_OR_IF)
+    p.add_argument("--ip", type=T_IP)
     p.add_argument("--mac", type=T_MAC)
     p = wsub("detach", cmd_network_detach, "remove a namespace's interface from the network")
     p.add_argument("name", metavar="NAME")
     p.add_argument("target", type=T_NS, metavar="NETNS")
     p.add_argument("--ifname", type=T_IFNAME, default="eth0")
-    p = wsub("rm", cmd_network_rm, "remove networks (and their endpoints)")
+    p = wsub("rm", cmd_network_rm, "remove networks")
     p.add_argument("names", nargs="+", metavar="NAME")
+    p.add_argument("--force", action="store_true", help="detach their endpoints first")
     p = wsub("shim", cmd_network_shim, "let the host reach the network's endpoints")
     p.add_argument("name", metavar="NAME")
-    p.add_argument("ip", type=T_IP_OR_IF, metavar="IP")
+    p.add_argument("ip", type=T_IP, metavar="IP", nargs="?", help="(default: allocated)")
+    p.add_argument("--ifname", type=T_IFNAME)
 
     # ping
     p = sub(objects, "ping", cmd_ping, "ICMP echo from here (or from -n NS)")
@@ -1204,12 +1198,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         _silence_stdout()
         return EXIT_FAILED
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError) as exc:  # bad input found late: still nothing was done
         if debug:
             raise
-        print(f"{PROG}: error: {_describe(exc)}", file=sys.stderr)
+        _usage_error(UsageError(_describe(exc)), args.parser)
         return EXIT_USAGE
-    except Exception as exc:
+    except Exception as exc:  # Failed, OSError (kernel), LookupError, RuntimeError, ...
         if debug:
             raise
         print(f"{PROG}: error: {_describe(exc)}", file=sys.stderr)

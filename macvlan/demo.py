@@ -41,9 +41,6 @@ __all__ = ["PREFIX", "STEPS", "DemoFailure", "Member", "Report", "cleanup", "run
 
 PREFIX = "mvdemo-"
 STEPS = ("sandbox", "network", "attach", "shim", "ping")
-SUBNET = "10.77.0.0/24"
-GATEWAY = "10.77.0.1"
-SHIM_IP = "10.77.0.254"
 CONTAINERS = ("c1", "c2", "c3")
 PING_COUNT = 3
 PING_INTERVAL = 0.005
@@ -236,13 +233,11 @@ class _Sandbox:
     def remove(self) -> list[str]:
         """Remove everything; never raises for what is already gone."""
         removed: list[str] = []
-        if self.network is not None:
-            lan = self.namespaces.get("lan")
+        if self.network is not None:  # the network's own teardown, then the namespaces
             with contextlib.suppress(Exception):
-                if lan is not None and not lan.closed:
-                    lan.run(self.network.remove)
-                else:
-                    self.network.remove()
+                self.network.remove(force=True)
+            with contextlib.suppress(Exception):
+                self.network.close()
             self.network = None
         for conn in self.connections:
             with contextlib.suppress(Exception):
@@ -339,7 +334,7 @@ def run(
     exception is raised again.
     """
     from macvlan.icmp import ping
-    from macvlan.link import Link, MacvlanMode
+    from macvlan.link import MacvlanMode
     from macvlan.mac import MacAddress
 
     say = progress or (lambda text: None)
@@ -381,22 +376,26 @@ def run(
 
         # 2. the network on lan0
         started = clock()
-        ips = {role: f"10.77.0.{11 + i}" for i, role in enumerate(CONTAINERS)}
+        # a subnet of its own (10.X.Y.0/24), so that demos side by side get other
+        # addresses and other from_ipv4() MACs
+        net24 = "10.{}.{}".format(*secrets.token_bytes(2))
+        subnet, gateway, shim_ip = f"{net24}.0/24", f"{net24}.1", f"{net24}.254"
+        ips = {role: f"{net24}.{11 + i}" for i, role in enumerate(CONTAINERS)}
         if network_cls is not None:
-            say(f"[2/5] network: macvlan.Network on lan0, {SUBNET}")
+            say(f"[2/5] network: macvlan.Network on lan0, {subnet}")
             sandbox.store_dir = tempfile.mkdtemp(prefix=f"{prefix}-")
             with open(os.path.join(sandbox.store_dir, _STORE_MARK), "w") as mark:
                 mark.write(prefix + "\n")
             store = os.path.join(sandbox.store_dir, "networks.db")
             report.store = store
-            sandbox.network = lan_ns.run(
-                network_cls.create,
+            sandbox.network = network_cls.create(
                 "demo",
-                parent="lan0",
-                subnet=SUBNET,
-                gateway=GATEWAY,
+                "lan0",
+                subnet=subnet,
+                gateway=gateway,
                 mode=MacvlanMode.BRIDGE,
                 store=store,
+                netns=lan_ns,
             )
         else:
             say("[2/5] network: (no network layer) macvlans on lan0 by hand")
@@ -415,7 +414,7 @@ def run(
             mac, how = macs[role]
             if sandbox.network is not None:
                 ip = None if role == "c1" else ips[role]  # c1: the network's IPAM picks
-                endpoint = lan_ns.run(sandbox.network.attach, ns, ifname="eth0", ip=ip, mac=mac)
+                endpoint = sandbox.network.attach(ns, ifname="eth0", ip=ip, mac=mac)
                 address = ", ".join(str(a) for a in endpoint.addresses)
                 mac = endpoint.mac
                 if role == "c1" and endpoint.addresses:
@@ -432,21 +431,25 @@ def run(
         # 4. the host shim, in the LAN namespace (the "host" of this LAN)
         started = clock()
         say("[4/5] shim: the host's way to its containers")
-        shim_mac = MacAddress.random()
         if sandbox.network is not None:
-            made = lan_ns.run(sandbox.network.host_shim, SHIM_IP)
-            shim = made if isinstance(made, Link) else _find_shim(lan)
-            shim_how = "host_shim()"
+            endpoint = sandbox.network.host_shim(shim_ip, ifname="shim0")
+            shim = Member(
+                "shim",
+                lan_ns.name or "",
+                endpoint.ifname,
+                endpoint.mac,
+                "host_shim()",
+                ", ".join(str(a) for a in endpoint.addresses),
+            )
         else:
-            shim = lan.create_macvlan("shim0", "lan0", MacvlanMode.BRIDGE, mac=shim_mac, up=True)
-            lan.add_address(shim, f"{SHIM_IP}/24")
-            shim_how = "random()"
-        if shim.mac is None:
-            raise RuntimeError(f"the host shim {shim.name!r} has no MAC address")
-        report.members.insert(
-            1, Member("shim", lan_ns.name or "", shim.name, shim.mac, shim_how, f"{SHIM_IP}/24")
-        )
-        ips["shim"] = SHIM_IP
+            link = lan.create_macvlan(
+                "shim0", "lan0", MacvlanMode.BRIDGE, mac=MacAddress.random(), up=True
+            )
+            lan.add_address(link, f"{shim_ip}/24")
+            mac = link.mac or _no_mac(link.name)
+            shim = Member("shim", lan_ns.name or "", link.name, mac, "random()", f"{shim_ip}/24")
+        report.members.insert(1, shim)
+        ips["shim"] = shim_ip
         report.timings["shim"] = clock() - started
         _check_hooks("shim", say)
 
@@ -475,6 +478,8 @@ def run(
             report.timings["remove"] = clock() - started
         else:
             report.kept = True
+            if sandbox.network is not None:
+                sandbox.network.close()
             for conn in sandbox.connections:
                 conn.close()
             for ns in sandbox.namespaces.values():
@@ -486,13 +491,8 @@ def _order(role: str) -> int:
     return ["shim", *CONTAINERS].index(role)
 
 
-def _find_shim(lan: Connection) -> Any:
-    """The macvlan the network layer made on lan0 in the LAN namespace."""
-    parent = lan.link("lan0")
-    links = [link for link in lan.links(kind="macvlan") if link.parent_index == parent.index]
-    if not links:
-        raise RuntimeError("the network's host shim is not in the LAN namespace")
-    return links[-1]
+def _no_mac(name: str) -> MacAddress:
+    raise RuntimeError(f"the host shim {name!r} has no MAC address")
 
 
 def _running(pid: int) -> bool:
