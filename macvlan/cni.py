@@ -470,24 +470,62 @@ class _Inside:
         self._back = -1
 
     def __enter__(self) -> None:
-        from macvlan._syscalls import setns
-
         back = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
         try:
-            setns(self._fd, _CLONE_NEWNET)
+            _setns(self._fd)
         except BaseException:
             os.close(back)
             raise
         self._back = back
 
     def __exit__(self, *exc: object) -> None:
-        from macvlan._syscalls import setns
-
         back, self._back = self._back, -1
         try:
-            setns(back, _CLONE_NEWNET)
+            _setns(back)
         finally:
             os.close(back)
+
+
+_setns_function: list[Callable[[int, int], int]] = []
+
+
+def _setns(fd: int) -> None:
+    """setns(2) into the network namespace open as ``fd`` (this thread only).
+
+    Python 3.11 has no ``os.setns``.  ``ctypes`` (and so ``macvlan._syscalls``)
+    costs milliseconds to import, most of the plugin's own start-up; the C
+    function is therefore called through ``_ctypes`` directly, whose functions
+    without a declared restype return a C int.  ``macvlan._syscalls`` is the
+    fallback where ``_ctypes`` lacks these pieces.
+    """
+    if not _setns_function:
+        try:
+            import _ctypes
+
+            class _IntFunction(_ctypes.CFuncPtr):
+                _flags_ = _ctypes.FUNCFLAG_CDECL | _ctypes.FUNCFLAG_USE_ERRNO
+
+            program = _ctypes.dlopen(None)  # type: ignore[arg-type]  # None: the process
+            call = _IntFunction(_ctypes.dlsym(program, "setns"))
+            get_errno = _ctypes.get_errno
+        except (ImportError, AttributeError, OSError):
+            from macvlan._syscalls import setns
+
+            def fallback(fd: int, nstype: int) -> int:
+                setns(fd, nstype)
+                return 0
+
+            _setns_function.append(fallback)
+        else:
+
+            def direct(fd: int, nstype: int) -> int:
+                if call(fd, nstype) != 0:
+                    err = get_errno()
+                    raise OSError(err, f"setns: {os.strerror(err)}")
+                return 0
+
+            _setns_function.append(direct)
+    _setns_function[0](fd, _CLONE_NEWNET)
 
 
 def _sysctl(name: str, value: str, only_if_not: str | None = None) -> None:

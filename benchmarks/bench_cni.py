@@ -1,0 +1,166 @@
+"""ADD + DEL per container: our CNI plugin against the reference macvlan plugin.
+
+Both plugins run the way a runtime runs them, as a fresh process per command,
+inside a throw-away "host" namespace (``ip netns exec HOST plugin``) with the CNI
+variables set and the configuration on stdin; both use host-local IPAM (each with
+its own temporary dataDir) and a fresh container namespace per container.  The
+containers alternate between the two plugins so that drift on the machine hits
+both alike.
+
+Ours is started three ways:
+
+- "launcher": a three-line script ``#!PYTHON -SE`` that puts the repository on
+  ``sys.path`` and calls ``macvlan.cni:main`` (the console script's entry point)
+  -- how one would install it as ``/opt/cni/bin/macvlan-cni``;
+- "-S -E -m": ``python -S -E -m macvlan.cni`` (adds runpy's imports);
+- "plain -m": ``python -m macvlan.cni``, i.e. with ``site`` and the site-packages
+  ``.pth`` files, which is what pip's console-script wrapper also pays.
+
+Usage: python benchmarks/bench_cni.py [containers]   (default 30; needs root)
+Last line: RATIOS add_del_vs_reference=X add_del_vs_reference_m=Y
+add_del_vs_reference_plain=Z (reference time divided by ours, per container;
+above 1 means ours is faster; the first key is the launcher).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from macvlan import Namespace  # noqa: E402
+
+REFERENCE_DIR = "/usr/lib/cni"
+REFERENCE = f"{REFERENCE_DIR}/macvlan"
+PYTHON = os.path.realpath(sys.executable)
+LAUNCHER = f"""#!{PYTHON} -SE
+import sys
+sys.path.insert(0, {str(REPO)!r})
+from macvlan.cni import main
+raise SystemExit(main())
+"""
+
+
+def write_launcher(directory: str) -> str:
+    path = os.path.join(directory, "macvlan-cni")
+    with open(path, "w") as out:
+        out.write(LAUNCHER)
+    os.chmod(path, 0o755)
+    return path
+
+
+def config(subnet: str, data_dir: str) -> bytes:
+    conf = {
+        "cniVersion": "1.0.0",
+        "name": "benchnet",
+        "type": "macvlan",
+        "master": "p0",
+        "mode": "bridge",
+        "ipam": {
+            "type": "host-local",
+            "subnet": subnet,
+            "dataDir": data_dir,
+            "routes": [{"dst": "0.0.0.0/0"}],
+        },
+    }
+    return json.dumps(conf).encode()
+
+
+def run(host: str, command: list[str], cni: str, netns: str, conf: bytes) -> float:
+    """Seconds for one plugin process (started through ``ip netns exec``)."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "CNI_COMMAND": cni,
+        "CNI_CONTAINERID": f"bench-{os.path.basename(netns)}",
+        "CNI_NETNS": netns,
+        "CNI_IFNAME": "eth0",
+        "CNI_PATH": REFERENCE_DIR,
+    }
+    start = time.perf_counter()
+    proc = subprocess.run(
+        ["ip", "netns", "exec", host, *command],
+        input=conf,
+        capture_output=True,
+        env=env,
+        cwd=REPO,
+        check=False,
+    )
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"{command[0]} {cni} failed: {proc.stdout!r} {proc.stderr!r}")
+    return elapsed
+
+
+def main() -> None:
+    if os.geteuid() != 0:
+        sys.exit("bench_cni needs root (network namespaces)")
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 30
+    tag = f"mvbc-{os.getpid()}"
+    made: list[Namespace] = []
+    try:
+        host = Namespace.create(f"{tag}-host")
+        made.append(host)
+        with host.connect() as rt:
+            rt.create_veth("p0", "p1", up=True)
+            rt.set_link("p1", up=True)
+        with tempfile.TemporaryDirectory(prefix="bench-cni-") as tmp:
+            plugins = {
+                "reference": [REFERENCE],
+                "ours launcher": [write_launcher(tmp)],
+                "ours -S -E -m": [PYTHON, "-S", "-E", "-m", "macvlan.cni"],
+                "ours plain -m": [PYTHON, "-m", "macvlan.cni"],
+            }
+            confs = {
+                name: config(f"10.{60 + i}.0.0/16", f"{tmp}/{i}") for i, name in enumerate(plugins)
+            }
+            # warm-up (page cache, bytecode caches) with one container each, untimed
+            warm = Namespace.create(f"{tag}-warm")
+            made.append(warm)
+            for name, command in plugins.items():
+                run(host.name or "", command, "ADD", warm.path, confs[name])
+                run(host.name or "", command, "DEL", warm.path, confs[name])
+            times: dict[str, dict[str, list[float]]] = {
+                name: {"ADD": [], "DEL": []} for name in plugins
+            }
+            for i in range(count):
+                for name, command in plugins.items():
+                    ns = Namespace.create(f"{tag}-{i}-{len(made)}")
+                    made.append(ns)
+                    for cni in ("ADD", "DEL"):
+                        seconds = run(host.name or "", command, cni, ns.path, confs[name])
+                        times[name][cni].append(seconds)
+    finally:
+        for ns in made:
+            ns.delete(missing_ok=True)
+
+    def per_container(name: str) -> float:
+        return (sum(times[name]["ADD"]) + sum(times[name]["DEL"])) / count
+
+    print(f"{count} containers per plugin, host-local IPAM, started via ip netns exec")
+    for name in times:
+        add = statistics.median(times[name]["ADD"]) * 1e3
+        dele = statistics.median(times[name]["DEL"]) * 1e3
+        print(
+            f"  {name:14s} ADD median {add:6.1f} ms  DEL median {dele:6.1f} ms  "
+            f"ADD+DEL mean {per_container(name) * 1e3:6.1f} ms per container"
+        )
+    reference = per_container("reference")
+    launcher = reference / per_container("ours launcher")
+    module = reference / per_container("ours -S -E -m")
+    plain = reference / per_container("ours plain -m")
+    print(
+        f"RATIOS add_del_vs_reference={launcher:.2f} add_del_vs_reference_m={module:.2f} "
+        f"add_del_vs_reference_plain={plain:.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
