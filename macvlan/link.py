@@ -7,6 +7,7 @@ The request builders here are sans-IO (they return messages); the synchronous
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -44,6 +45,82 @@ __all__ = [
 
 MACVLAN_KINDS = ("macvlan", "macvtap")
 IFNAMSIZ = 16
+
+# Decoding helpers for the dump fast path: payload bytes straight to values (the
+# same rules as the codecs: wrong sizes and unknown enum values read as absent).
+_ORDER = sys.byteorder
+_OPERSTATES = {int(s): s for s in OperState}
+_MODES = {int(m): m for m in MacvlanMode}
+
+
+def _u32(raw: bytes | None) -> int | None:
+    return int.from_bytes(raw, _ORDER) if raw is not None and len(raw) == 4 else None
+
+
+def _s32(raw: bytes | None) -> int | None:
+    return int.from_bytes(raw, _ORDER, signed=True) if raw is not None and len(raw) == 4 else None
+
+
+# attribute numbers read on the fast path
+_ADDRESS, _IFNAME, _MTU, _LINK, _MASTER, _TXQLEN, _OPERSTATE = (
+    spec.number
+    for spec in (
+        ifla.ADDRESS,
+        ifla.IFNAME,
+        ifla.MTU,
+        ifla.LINK,
+        ifla.MASTER,
+        ifla.TXQLEN,
+        ifla.OPERSTATE,
+    )
+)
+_LINKINFO, _IFALIAS, _GROUP, _LINK_NETNSID, _MIN_MTU, _MAX_MTU = (
+    spec.number
+    for spec in (
+        ifla.LINKINFO,
+        ifla.IFALIAS,
+        ifla.GROUP,
+        ifla.LINK_NETNSID,
+        ifla.MIN_MTU,
+        ifla.MAX_MTU,
+    )
+)
+_INFO_KIND = ifla.INFO_KIND.number
+_MV_MODE, _MV_FLAGS, _MV_BCQ, _MV_BCQ_USED, _MV_CUTOFF = (
+    spec.number
+    for spec in (
+        ifla.MACVLAN_MODE,
+        ifla.MACVLAN_FLAGS,
+        ifla.MACVLAN_BC_QUEUE_LEN,
+        ifla.MACVLAN_BC_QUEUE_LEN_USED,
+        ifla.MACVLAN_BC_CUTOFF,
+    )
+)
+_CACHE_SIZE = 512
+
+
+def _remember(cache: dict[Any, Any], key: Any, value: Any) -> Any:
+    """Store ``value`` for ``key`` in a bounded cache of immutable decoded values.
+
+    A dump of many alike links decodes each distinct ``IFLA_LINKINFO`` and flag
+    word once; the cache simply starts over when full.
+    """
+    if len(cache) >= _CACHE_SIZE:
+        cache.clear()
+    cache[key] = value
+    return value
+
+
+_LINKINFO_CACHE: dict[bytes, tuple[str | None, MacvlanInfo | None]] = {}
+_IFF_CACHE: dict[int, Iff] = {}
+
+
+def _text(raw: bytes | None) -> str | None:
+    """A NUL-terminated string attribute (undecodable bytes kept as surrogates)."""
+    if raw is None or not raw.endswith(b"\0") or b"\0" in raw[:-1]:
+        return None
+    return raw[:-1].decode("utf-8", "surrogateescape")
+
 
 # the top-level IFLA numbers a Link models; the others show up in Link.extra
 _MODELLED = frozenset(
@@ -106,25 +183,32 @@ class MacvlanInfo:
     @classmethod
     def from_attrs(cls, data: Sequence[Attr[Any] | RawAttr]) -> MacvlanInfo:
         if isinstance(data, AttrList):
-            get = data.get
-            macs = get(ifla.MACVLAN_MACADDR_DATA)
-            return cls(
-                mode=get(ifla.MACVLAN_MODE) or MacvlanMode.VEPA,
-                flags=get(ifla.MACVLAN_FLAGS) or MacvlanFlags.NONE,
-                bcqueuelen=get(ifla.MACVLAN_BC_QUEUE_LEN),
-                bcqueuelen_used=get(ifla.MACVLAN_BC_QUEUE_LEN_USED),
-                bc_cutoff=get(ifla.MACVLAN_BC_CUTOFF),
+            raw = data.raw
+            mode = _MODES.get(_u32(raw(_MV_MODE)) or 0, MacvlanMode.VEPA)
+            flags = raw(_MV_FLAGS)  # u16
+            sources: tuple[MacAddress, ...] = ()
+            if data.has(ifla.MACVLAN_MACADDR_DATA.number):
+                macs = data.get(ifla.MACVLAN_MACADDR_DATA) or ()
                 # sorted: the kernel lists them in its hash-table order
-                source_macs=tuple(
+                sources = tuple(
                     sorted(
                         MacAddress(a.value)
-                        for a in macs or ()
+                        for a in macs
                         if isinstance(a, Attr) and a.spec is ifla.MACADDRS_MACADDR
                     )
-                ),
+                )
+            return cls(
+                mode=mode,
+                flags=MacvlanFlags(int.from_bytes(flags, _ORDER))
+                if flags is not None and len(flags) == 2
+                else MacvlanFlags.NONE,
+                bcqueuelen=_u32(raw(_MV_BCQ)),
+                bcqueuelen_used=_u32(raw(_MV_BCQ_USED)),
+                bc_cutoff=_s32(raw(_MV_CUTOFF)),
+                source_macs=sources,
             )
         values: dict[int, Any] = {}
-        sources: tuple[MacAddress, ...] = ()
+        sources = ()
         for attr in data:
             if isinstance(attr, Attr):
                 if attr.spec is ifla.MACVLAN_MACADDR_DATA:
@@ -196,40 +280,55 @@ class Link:
         attrs = message.attrs
         if not isinstance(body, IfInfoMsg) or not isinstance(attrs, AttrList):
             raise ValueError(f"not a decoded link message: {message!r}")
-        get = attrs.get
-        address = get(ifla.ADDRESS)
+        raw = attrs.raw
         kind = None
         macvlan = None
-        info = get(ifla.LINKINFO)
-        if isinstance(info, AttrList):
-            kind = info.get(ifla.INFO_KIND)
-            if kind is None:  # iproute2-style kind without its NUL
-                raw = info.raw(ifla.INFO_KIND.number)
-                kind = raw.rstrip(b"\0").decode("utf-8", "replace") if raw else None
-            if kind in MACVLAN_KINDS:
-                macvlan = MacvlanInfo.from_attrs(info.get(ifla.INFO_DATA) or ())
-        parent = get(ifla.LINK)
-        operstate = get(ifla.OPERSTATE)
+        linkinfo = raw(_LINKINFO)
+        if linkinfo is not None:
+            known = _LINKINFO_CACHE.get(linkinfo)
+            if known is None:
+                info = attrs.get(ifla.LINKINFO)
+                known = _remember(_LINKINFO_CACHE, linkinfo, _decode_linkinfo(info))
+            kind, macvlan = known
+        address = raw(_ADDRESS)
+        operstate = raw(_OPERSTATE)  # u8
+        flags = body.flags
+        iff = _IFF_CACHE.get(flags)
+        if iff is None:
+            iff = _remember(_IFF_CACHE, flags, Iff(flags))
         return cls(
             index=body.index,
-            name=get(ifla.IFNAME) or "",
+            name=_text(raw(_IFNAME)) or "",
             kind=kind,
             mac=MacAddress(address) if address is not None and len(address) == 6 else None,
-            mtu=get(ifla.MTU) or 0,
-            up=bool(body.flags & Iff.UP),
-            operstate=OperState.UNKNOWN if operstate is None else operstate,
-            parent_index=parent if parent else None,
-            group=get(ifla.GROUP) or 0,
-            netnsid=get(ifla.LINK_NETNSID),
-            txqueuelen=get(ifla.TXQLEN) or 0,
-            flags=Iff(body.flags),
-            master_index=get(ifla.MASTER) or None,
-            min_mtu=get(ifla.MIN_MTU),
-            max_mtu=get(ifla.MAX_MTU),
-            alias=get(ifla.IFALIAS),
+            mtu=_u32(raw(_MTU)) or 0,
+            up=bool(flags & 1),  # IFF_UP
+            operstate=_OPERSTATES.get(operstate[0], OperState.UNKNOWN)
+            if operstate is not None and len(operstate) == 1
+            else OperState.UNKNOWN,
+            parent_index=_u32(raw(_LINK)) or None,
+            group=_u32(raw(_GROUP)) or 0,
+            netnsid=_s32(raw(_LINK_NETNSID)),
+            txqueuelen=_u32(raw(_TXQLEN)) or 0,
+            flags=iff,
+            master_index=_u32(raw(_MASTER)) or None,
+            min_mtu=_u32(raw(_MIN_MTU)),
+            max_mtu=_u32(raw(_MAX_MTU)),
+            alias=_text(raw(_IFALIAS)),
             macvlan=macvlan,
             attrs=attrs,
         )
+
+
+def _decode_linkinfo(info: object) -> tuple[str | None, MacvlanInfo | None]:
+    """(kind, macvlan settings) from a decoded ``IFLA_LINKINFO``."""
+    if not isinstance(info, AttrList):
+        return None, None
+    kind_raw = info.raw(_INFO_KIND)  # iproute2 may leave out the NUL
+    kind = kind_raw.rstrip(b"\0").decode("utf-8", "replace") if kind_raw else None
+    if kind not in MACVLAN_KINDS:
+        return kind, None
+    return kind, MacvlanInfo.from_attrs(info.get(ifla.INFO_DATA) or ())
 
 
 def _raw_of(attr: Attr[Any], ops: list[int], blob: list[bytes]) -> RawAttr:
