@@ -16,7 +16,8 @@ from macvlan import address as _address
 from macvlan import link as _link
 from macvlan import route as _route
 from macvlan._netlink import ifla
-from macvlan._netlink.constants import MacaddrMode, MacvlanFlags, MacvlanMode, RtmType
+from macvlan._netlink.attr import Attr
+from macvlan._netlink.constants import MacaddrMode, MacvlanFlags, MacvlanMode, NlmF, RtmType
 from macvlan._netlink.message import Message
 from macvlan._netlink.socket import NetlinkSocket
 from macvlan.address import Address
@@ -70,6 +71,25 @@ def _parent_key(parent: object) -> object:
     if isinstance(parent, bool) or not isinstance(parent, int | str):
         raise TypeError(f"a parent is a link name, an index or a Link, not {parent!r}")
     return parent
+
+
+def _echo(message: Message, parent_index: int) -> Message:
+    """``message`` with its parent index filled in and ``NLM_F_ECHO`` set, so that the
+    kernel answers a creation with the new link itself (Linux 6.3+)."""
+    attrs = [
+        Attr(ifla.LINK, parent_index) if isinstance(a, Attr) and a.spec is ifla.LINK else a
+        for a in message.attrs
+    ]
+    return Message(message.type, message.flags | NlmF.ECHO, body=message.body, attrs=attrs)
+
+
+def _echoed_link(replies: Sequence[Message], name: str) -> Link | None:
+    for reply in replies:
+        if reply.type == RtmType.NEWLINK:
+            link = Link.from_message(reply)
+            if link.name == name:
+                return link
+    return None
 
 
 def _with_reason(err: NetlinkError, why: str) -> NetlinkError:
@@ -201,15 +221,19 @@ class Connection:
             netns_fd=netns_fd,
         )
 
-    def _check_spec(self, spec: MacvlanSpec) -> None:
-        """Refuse a bad spec (ValueError/TypeError) before anything is sent."""
+    def _check_spec(self, spec: MacvlanSpec) -> Message:
+        """Refuse a bad spec (ValueError/TypeError) before anything is sent.
+
+        Returns the creating message for this namespace, parent index still 0.
+        """
         if not isinstance(spec, MacvlanSpec):
             raise TypeError(f"expected a MacvlanSpec, not {spec!r}")
         check_ifname(spec.name)
         check_up(spec.up)
-        self._macvlan_message(spec, 0, spec.name, None, spec.up)
+        message = self._macvlan_message(spec, 0, spec.name, None, spec.up)
         if spec.netns is not None and not isinstance(spec.netns, Namespace | str):
             raise TypeError(f"netns must be a Namespace or a namespace name, not {spec.netns!r}")
+        return message
 
     def _parent_index(self, parent: LinkRef) -> int:
         _parent_key(parent)
@@ -256,12 +280,14 @@ class Connection:
             )
         return _with_reason(err, why)
 
-    def _create_here(self, spec: MacvlanSpec, parent_index: int) -> None:
-        message = self._macvlan_message(spec, parent_index, spec.name, None, spec.up)
+    def _create_here(self, spec: MacvlanSpec, message: Message, parent_index: int) -> Link:
         try:
-            self._request(message, f"create {spec.kind} {spec.name!r}")
+            replies = self._request(
+                _echo(message, parent_index), f"create {spec.kind} {spec.name!r}"
+            )
         except NetlinkError as exc:
             raise self._explain(exc, spec, parent_index) from None
+        return _echoed_link(replies, spec.name) or self.link(spec.name)
 
     def _create_there(
         self, spec: MacvlanSpec, parent_index: int, ns: Namespace, there: Connection
@@ -281,11 +307,9 @@ class Connection:
             raise
 
     def _create(self, spec: MacvlanSpec) -> Link:
-        self._check_spec(spec)
+        message = self._check_spec(spec)
         if spec.netns is None:
-            parent_index = self._parent_index(spec.parent)
-            self._create_here(spec, parent_index)
-            return self.link(spec.name)
+            return self._create_here(spec, message, self._parent_index(spec.parent))
         ns, owned = _open_namespace(spec.netns)
         try:
             parent_index = self._parent_index(spec.parent)
@@ -377,8 +401,7 @@ class Connection:
         the first error is raised.
         """
         specs = list(specs)
-        for spec in specs:
-            self._check_spec(spec)
+        messages = [self._check_spec(spec) for spec in specs]
         opened: list[Namespace] = []
         try:
             where: list[Namespace | None] = []
@@ -400,27 +423,33 @@ class Connection:
                 key = _parent_key(spec.parent)
                 if key not in parents:
                     parents[key] = self._parent_index(spec.parent)
-            return self._create_many(specs, where, parents)
+            return self._create_many(specs, messages, where, parents)
         finally:
             for ns in opened:
                 ns.close()
 
     def _create_many(
-        self, specs: list[MacvlanSpec], where: list[Namespace | None], parents: dict[Any, int]
+        self,
+        specs: list[MacvlanSpec],
+        messages: list[Message],
+        where: list[Namespace | None],
+        parents: dict[Any, int],
     ) -> list[Link]:
-        local = [s for s, ns in zip(specs, where, strict=True) if ns is None]
-        messages = [
-            self._macvlan_message(s, parents[_parent_key(s.parent)], s.name, None, s.up)
-            for s in local
-        ]
-        results = self._sock.batch(messages, [f"create {s.kind} {s.name!r}" for s in local])
-        created = [s.name for s, (_, err) in zip(local, results, strict=True) if err is None]
-        remote: dict[int, Link] = {}
+        here = [i for i, ns in enumerate(where) if ns is None]
+        results = self._sock.batch(
+            [_echo(messages[i], parents[_parent_key(specs[i].parent)]) for i in here],
+            [f"create {specs[i].kind} {specs[i].name!r}" for i in here],
+        )
+        made: dict[int, Link | None] = {}
         remote_made: list[tuple[Namespace, int]] = []
         conns: dict[Namespace, Connection] = {}
         try:
-            for spec, (_, err) in zip(local, results, strict=True):
+            for i, (replies, err) in zip(here, results, strict=True):
+                if err is None:
+                    made[i] = _echoed_link(replies, specs[i].name)
+            for i, (_, err) in zip(here, results, strict=True):
                 if err is not None:
+                    spec = specs[i]
                     raise self._explain(err, spec, parents[_parent_key(spec.parent)])
             for i, (spec, ns) in enumerate(zip(specs, where, strict=True)):
                 if ns is None:
@@ -430,9 +459,9 @@ class Connection:
                     there = conns[ns] = Connection(ns)
                 link = self._create_there(spec, parents[_parent_key(spec.parent)], ns, there)
                 remote_made.append((ns, link.index))
-                remote[i] = link
+                made[i] = link
         except BaseException:
-            self.delete_links(created, missing_ok=True)
+            self.delete_links([specs[i].name for i in made if where[i] is None], missing_ok=True)
             for ns, index in remote_made:
                 conn = conns.get(ns)
                 if conn is not None:
@@ -441,14 +470,13 @@ class Connection:
         finally:
             for conn in conns.values():
                 conn.close()
-        wanted = set(created)
-        by_name: dict[str, Link] = {}
-        if wanted:
-            by_name = {link.name: link for link in self.links() if link.name in wanted}
-        return [
-            remote[i] if ns is not None else by_name.get(s.name) or self.link(s.name)
-            for i, (s, ns) in enumerate(zip(specs, where, strict=True))
-        ]
+        if any(made[i] is None for i in here):  # a kernel without NLM_F_ECHO: read back
+            wanted = {specs[i].name for i in here}
+            found = {x.name: x for x in self.links() if x.name in wanted}
+            for i in here:
+                if made[i] is None:
+                    made[i] = found.get(specs[i].name) or self.link(specs[i].name)
+        return [made[i] or self.link(specs[i].name) for i in range(len(specs))]
 
     def create_veth(
         self,
