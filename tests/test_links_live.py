@@ -225,6 +225,8 @@ def test_mac_is_set_in_the_creating_message(sandbox: Any, recorder: list[Any]) -
     (create,) = newlinks
     assert create.flags & NlmF.CREATE and create.flags & NlmF.EXCL
     assert create.get(ifla.ADDRESS) == mac.packed
+    # the kernel's echo of the creation is the answer: nothing is read back afterwards
+    assert recorder[-1][1] is create and create.flags & NlmF.ECHO
 
 
 # -- traffic: bridge mode forwards between siblings, private mode does not ------------------
@@ -918,3 +920,26 @@ def test_no_fd_leak(sandbox: Any, netns_factory: Any) -> None:
     after = _fds()
     assert after == before, f"{after - before} file descriptors leaked"
     assert len(ip_names(other.name, "type", "macvlan")) == 21
+
+
+def test_creation_without_kernel_echo(
+    sandbox: Any, monkeypatch: pytest.MonkeyPatch, recorder: list[Any]
+) -> None:
+    """Kernels before 6.3 do not echo a new link: the library reads it back instead."""
+    from macvlan import connection
+
+    real_echo = connection._echo
+
+    def no_echo(message: Message, parent_index: int) -> Message:
+        echoed = real_echo(message, parent_index)
+        return Message(echoed.type, echoed.flags & ~NlmF.ECHO, body=echoed.body, attrs=echoed.attrs)
+
+    monkeypatch.setattr(connection, "_echo", no_echo)
+    one = sandbox.rt.create_macvlan("mv0", "p0", mac="02:00:00:00:0f:01", mtu=1400)
+    assert_same_as_ip(one, ip_link(sandbox, "mv0"))
+    assert recorder[-1][1].type == RtmType.GETLINK  # read back after the creation
+    many = sandbox.rt.create_macvlans(_specs(5))
+    assert recorder[-1][0] == "dump"
+    assert [link.name for link in many] == [f"bulk{i}" for i in range(5)]
+    for link in many:
+        assert_same_as_ip(link, ip_link(sandbox, link.name))
