@@ -1,0 +1,212 @@
+"""The steps of :meth:`Network.attach <macvlan.network.Network.attach>`, each undone
+if a later one fails.
+
+1. ``allocate``: addresses and a MAC, written as a *pending* endpoint row in one
+   ``BEGIN IMMEDIATE`` transaction (so a crash from here on is found by the next
+   process that opens the network);
+2. ``create_link``: the macvlan, MAC set in the creating message, made straight in
+   the target namespace under a temporary name and renamed to ``ifname``;
+3. ``add_addresses``; 4. ``bring_up``; 5. ``add_routes`` (default routes via the
+   gateways, unless the network is internal); 6. ``add_shim_routes`` (host routes to
+   the new addresses via the network's host shim, if it has one);
+7. ``commit``: the row becomes *active*.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import sqlite3
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from macvlan import ipam
+from macvlan.connection import Connection
+from macvlan.errors import AddressInUse, LinkNotFound
+from macvlan.link import Link, MacvlanMode
+from macvlan.mac import MacAddress
+from macvlan.macalloc import MacAllocator
+from macvlan.namespace import Namespace
+from macvlan.store import EndpointKind, EndpointRow, EndpointState, NsRef, owner_token
+
+if TYPE_CHECKING:
+    from macvlan.network import Endpoint, Network
+
+__all__ = ["Attach", "MacInUse"]
+
+_MAC_RETRIES = 8
+
+
+class MacInUse(ValueError):
+    """A given MAC is already used by another link or endpoint."""
+
+
+class Attach:
+    """One attach in progress; :meth:`run` does the steps or none of them."""
+
+    STEPS = (
+        "allocate",
+        "create_link",
+        "add_addresses",
+        "bring_up",
+        "add_routes",
+        "add_shim_routes",
+        "commit",
+    )
+
+    def __init__(
+        self,
+        net: Network,
+        ns: Namespace,
+        ref: NsRef,
+        ifname: str,
+        requests: dict[int, ipam.IPAddress],
+        mac: MacAddress | None,
+        nodad: bool,
+    ) -> None:
+        self.net = net
+        self.ns = ns
+        self.ref = ref
+        self.ifname = ifname
+        self.requests = requests
+        self.given_mac = mac
+        self.nodad = nodad
+        self.owner = owner_token()
+        self.mac: MacAddress | None = None
+        self.addresses: dict[int, ipam.IPAddress] = {}
+        self.endpoint_id: int | None = None
+        self.link: Link | None = None
+        self.there: Connection | None = None
+        self._undo: list[Callable[[], object]] = []
+
+    def run(self) -> Endpoint:
+        try:
+            for step in self.STEPS:
+                getattr(self, step)()
+            return self.net._endpoint_of(self._row())
+        except BaseException:
+            for undo in reversed(self._undo):
+                with contextlib.suppress(Exception):
+                    undo()
+            raise
+        finally:
+            if self.there is not None:
+                self.there.close()
+
+    def _row(self) -> EndpointRow:
+        assert self.endpoint_id is not None
+        row = self.net.store.endpoint(self.endpoint_id)
+        assert row is not None
+        return row
+
+    # -- steps ---------------------------------------------------------------------------
+    def allocate(self) -> None:
+        net = self.net
+        store = net.store
+        host_macs: set[int] = set()
+        if self.given_mac is None and net.mode != MacvlanMode.PASSTHRU:
+            host_macs = {int(link.mac) for link in net.host.links() if link.mac is not None}
+        elif self.given_mac is not None:
+            net._check_mac_free(self.given_mac)
+        with store.transaction():
+            net._check_capacity()
+            used = store.used_addresses(net.name)
+            self.addresses = ipam.plan(net.subnets, self.requests, used, store.cursors(net.name))
+            if self.given_mac is not None:
+                mac = self.given_mac
+            elif net.mode == MacvlanMode.PASSTHRU:
+                mac = net._parent_mac()
+            else:
+                mac = MacAllocator(host_macs | store.macs()).allocate()
+            try:
+                self.endpoint_id = store.add_endpoint(
+                    net.name,
+                    EndpointKind.CONTAINER,
+                    self.ref,
+                    self.ifname,
+                    mac,
+                    sorted(self.addresses.items()),
+                    self.owner,
+                )
+            except sqlite3.IntegrityError:
+                raise MacInUse(f"MAC {mac} is already used by an endpoint in the store") from None
+        self.mac = mac
+        ep = self.endpoint_id
+        self._undo.append(lambda: store.delete_endpoint(ep))
+
+    def create_link(self) -> None:
+        net = self.net
+        assert self.mac is not None and self.endpoint_id is not None
+        for attempt in range(_MAC_RETRIES):
+            try:
+                self.link = net.host.create_macvlan(
+                    self.ifname,
+                    net._parent_index(),
+                    net.mode,
+                    mac=None if net.mode == MacvlanMode.PASSTHRU else self.mac,
+                    mtu=net.mtu,
+                    netns=self.ns,
+                    group=net.link_group,
+                )
+                break
+            except AddressInUse:
+                # the kernel found the MAC on another macvlan of this parent
+                if self.given_mac is not None or net.mode == MacvlanMode.PASSTHRU:
+                    raise MacInUse(
+                        f"MAC {self.mac} is already used on parent {net.parent!r}"
+                    ) from None
+                if attempt == _MAC_RETRIES - 1:
+                    raise
+                self._new_mac()
+            except LinkNotFound:
+                net._forget_parent_index()
+                if attempt:
+                    raise
+        assert self.link is not None
+        self.there = Connection(self.ns)
+        there, index = self.there, self.link.index
+        self._undo.append(lambda: there.delete_link(index, missing_ok=True))
+
+    def _new_mac(self) -> None:
+        store = self.net.store
+        assert self.endpoint_id is not None
+        with store.transaction():
+            mac = MacAllocator(store.macs()).allocate()
+            store.set_endpoint(self.endpoint_id, EndpointState.PENDING, self.owner, mac=mac)
+        self.mac = mac
+
+    def add_addresses(self) -> None:
+        assert self.there is not None and self.link is not None
+        for index, addr in sorted(self.addresses.items()):
+            iface = self.net.subnets[index].interface(addr)
+            self.there.add_address(self.link.index, iface, nodad=self.nodad and addr.version == 6)
+
+    def bring_up(self) -> None:
+        assert self.there is not None and self.link is not None
+        self.link = self.there.set_link(self.link.index, up=True)
+
+    def add_routes(self) -> None:
+        assert self.there is not None and self.link is not None
+        if self.net.internal:
+            return
+        for index in sorted(self.addresses):
+            gateway = self.net.subnets[index].gateway
+            if gateway is not None:
+                self.there.add_route("default", gateway=gateway, link=self.link.index)
+
+    def add_shim_routes(self) -> None:
+        net = self.net
+        shim = net._shim_row()
+        if shim is None:
+            return
+        for addr in self.addresses.values():
+            if net._shim_route(shim, addr, add=True):
+                self._undo.append(functools.partial(net._shim_route, shim, addr, add=False))
+
+    def commit(self) -> None:
+        assert self.endpoint_id is not None and self.link is not None
+        ok = self.net.store.set_endpoint(
+            self.endpoint_id, EndpointState.ACTIVE, None, ifindex=self.link.index
+        )
+        if not ok:
+            raise RuntimeError(f"endpoint record {self.endpoint_id} vanished while attaching")
