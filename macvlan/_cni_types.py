@@ -134,6 +134,13 @@ def loads(text: str) -> object:
         where = stop.value
         what = "unexpected end of JSON input" if where >= len(text) else "expected a value"
         raise ValueError(f"{what} at offset {where}") from None
+    except SystemError:
+        # The C scanner reports errors inside a value through json.decoder, which it
+        # finds only once imported: let the json module describe the error.
+        import json
+
+        json.loads(text, parse_constant=_no_constant)
+        raise  # not reached: json refuses what the scanner refused
     rest = text[end:].lstrip(_WHITESPACE)
     if rest:
         raise ValueError(f"extra data after the JSON value at offset {len(text) - len(rest)}")
@@ -323,7 +330,10 @@ class Cidr(IP):
         if not isinstance(text, str):
             raise ConfigError(f"{what} must be a string like '10.1.0.5/16', not {text!r}")
         addr, slash, plen = text.partition("/")
-        ip = IP.parse(addr, what) if slash else None
+        try:
+            ip = IP.parse(addr, what) if slash else None
+        except ConfigError:
+            ip = None
         if ip is None or not (plen.isascii() and plen.isdigit()) or int(plen) > ip.bits:
             raise ConfigError(f"{what} {text!r} is not an address with a prefix length")
         return cls(ip.family, ip.packed, int(plen))
