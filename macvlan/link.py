@@ -97,6 +97,7 @@ _MV_MODE, _MV_FLAGS, _MV_BCQ, _MV_BCQ_USED, _MV_CUTOFF = (
     )
 )
 _CACHE_SIZE = 512
+_CREATE_EXCL = int(NlmF.CREATE | NlmF.EXCL)  # a plain int: IntFlag arithmetic is slow
 
 
 def _remember(cache: dict[Any, Any], key: Any, value: Any) -> Any:
@@ -568,7 +569,7 @@ def new_macvlan(
     up_flag = Iff.UP if up else 0
     return Message(
         RtmType.NEWLINK,
-        NlmF.CREATE | NlmF.EXCL,
+        _CREATE_EXCL,
         body=IfInfoMsg(flags=up_flag, change=up_flag),
         attrs=attrs,
     )
@@ -593,7 +594,7 @@ def new_veth(
     up_flag = Iff.UP if up else 0
     return Message(
         RtmType.NEWLINK,
-        NlmF.CREATE | NlmF.EXCL,
+        _CREATE_EXCL,
         body=IfInfoMsg(flags=up_flag, change=up_flag),
         attrs=attrs,
     )
