@@ -2,9 +2,11 @@
 
 ``macvlan [--json] [--debug] [-n NS] OBJECT COMMAND ...`` where OBJECT is ``link``,
 ``netns``, ``mac``, ``network``, ``ping`` or ``demo``.  Every command can print JSON
-(``--json``, before or after the command).  Errors are one line on stderr (the
-traceback only with ``--debug``).  Exit status: 0 done, 1 the operation failed,
-2 bad usage (nothing was done), 130/143 interrupted by SIGINT/SIGTERM.
+(``--json``, before or after the command).  A failure is one line on stderr (the
+traceback only with ``--debug``); bad usage prints the usage and one error line.
+Exit status: 0 done, 1 the operation failed, 2 bad usage (nothing was done),
+130/143 interrupted by SIGINT/SIGTERM.  Long work (bulk creation, the demo) shows
+progress on stderr when it is a terminal.
 
 Only :mod:`argparse` is imported up front; each command imports what it needs.
 """
@@ -93,9 +95,9 @@ class Progress:
 
 
 # -- argument types (a bad value is a usage error, raised before anything is done) --------
-def _arg_type(
-    fn: Callable[[str], Any], what: str
-) -> Callable[[str], Any]:  # a named converter for argparse
+def _arg_type(fn: Callable[[str], Any], what: str) -> Callable[[str], Any]:
+    """``fn`` as an argparse ``type``: its ValueError/TypeError become usage errors."""
+
     def convert(text: str) -> Any:
         try:
             return fn(text)

@@ -456,6 +456,9 @@ def run(
         # 5. ping every endpoint from every other one, inside the namespaces
         started = clock()
         where = {"shim": lan_ns, **containers}
+        say("[5/5] ping: waiting for the links to come up")
+        for member in report.members[1:]:
+            _wait_up(where[member.role], member.ifname)
         for source, ns in where.items():
             for target, ip in ips.items():
                 if target == source:
@@ -485,6 +488,20 @@ def run(
             for ns in sandbox.namespaces.values():
                 ns.close()
     return report
+
+
+def _wait_up(ns: Namespace, ifname: str, timeout: float = 2.0) -> None:
+    """Wait until the kernel has finished bringing ``ifname`` up (operstate UP).
+
+    A link that just got its carrier drops what it is given until the kernel's
+    link-watch work has run; a ping sent then would wait a second for ARP again.
+    """
+    from macvlan.link import OperState
+
+    deadline = time.monotonic() + timeout
+    with ns.connect() as rt:
+        while rt.link(ifname).operstate != OperState.UP and time.monotonic() < deadline:
+            time.sleep(0.005)
 
 
 def _order(role: str) -> int:

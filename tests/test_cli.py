@@ -379,6 +379,50 @@ def test_link_bulk_create_and_delete(sandbox: Any) -> None:
     assert ip_json("link", "show", "type", "macvlan", netns=ns) == []
 
 
+def run_on_terminal(*args: str) -> tuple[int, str, bytes]:
+    """Run with stderr on a pseudo-terminal: (status, stdout, what the terminal saw)."""
+    import pty
+    import select
+
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "macvlan", *args],
+            stdout=subprocess.PIPE,
+            stderr=slave,
+            text=True,
+            env={**os.environ, "PYTHONPATH": ROOT},
+            cwd=ROOT,
+        )
+        os.close(slave)
+        seen = b""
+        while select.select([master], [], [], 30)[0]:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            seen += chunk
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        os.close(master)
+    return proc.returncode, out, seen
+
+
+@live
+def test_link_bulk_create_shows_progress_on_a_terminal(sandbox: Any) -> None:
+    status, out, seen = run_on_terminal(
+        "-n", sandbox.name, "link", "add", "tty", "--parent", "p0", "--count", "600"
+    )
+    assert status == 0
+    assert b"\r\x1b[Kcreated 256/600 links" in seen
+    assert b"\r\x1b[Kcreated 600/600 links" in seen
+    assert seen.endswith(b"\r\x1b[K")
+    assert len(out.splitlines()) == 600 and "\x1b" not in out
+    assert len(ip_json("link", "show", "type", "macvlan", netns=sandbox.name)) == 600
+
+
 @live
 def test_link_bulk_create_is_all_or_nothing(sandbox: Any) -> None:
     ns = sandbox.name
@@ -529,3 +573,102 @@ def test_ping_inside_a_namespace(sandbox: Any) -> None:
     assert proc.stderr.strip() == "macvlan: 10.8.0.99: no reply"
     err = one_line_error("-n", ns, "ping", "10.99.0.1", "-c", "1")
     assert err == "macvlan: error: ping 10.99.0.1: Network is unreachable"
+
+
+# -- network (live) ------------------------------------------------------------------------------
+def _network_layer() -> bool:
+    try:
+        import macvlan.network  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+needs_network = pytest.mark.skipif(not _network_layer(), reason="network layer not in yet")
+
+
+@live
+@needs_network
+def test_network_commands(sandbox: Any, netns_factory: Callable[..., Any], tmp_path: Any) -> None:
+    ns = sandbox.name
+    store = str(tmp_path / "networks.db")
+    red, blue = netns_factory("mvt").name, netns_factory("mvt").name
+    data = ok("-n", ns, "network", "create", "lab", "--parent", "p0",
+              "--subnet", "10.66.0.0/24", "--gateway", "10.66.0.1", "--store", store)  # fmt: skip
+    assert data == {
+        "name": "lab",
+        "parent": "p0",
+        "netns": ns,
+        "mode": "bridge",
+        "mtu": None,
+        "internal": False,
+        "subnets": [{"subnet": "10.66.0.0/24", "gateway": "10.66.0.1"}],
+    }
+    assert ok("network", "list", "--store", store) == [data]
+    line = run("network", "list", "--store", store).stdout.strip()
+    assert line == f"lab: parent p0 (netns {ns}) bridge 10.66.0.0/24 gateway 10.66.0.1"
+    # the same name again is an operation failure, not a usage error
+    assert "lab" in one_line_error("-n", ns, "network", "create", "lab", "--parent", "p0",
+                                   "--subnet", "10.67.0.0/24", "--store", store)  # fmt: skip
+
+    ep = ok("network", "attach", "lab", red, "--store", store)
+    [link] = ip_json("link", "show", "eth0", netns=red)
+    assert ep["mac"] == link["address"] and ep["kind"] == "container"
+    assert ep["namespace"] == red and ep["ifindex"] == link["ifindex"]
+    [addr] = [a for a in ip_json("-4", "addr", "show", "eth0", netns=red)[0]["addr_info"]]
+    assert ep["addresses"] == [f"{addr['local']}/{addr['prefixlen']}"]
+    assert ep["gateways"] == ["10.66.0.1"]
+    ep2 = ok("network", "attach", "lab", blue, "--ifname", "lan0", "--ip", "10.66.0.50",
+             "--mac", "02:00:00:66:00:50", "--store", store)  # fmt: skip
+    assert ep2["addresses"] == ["10.66.0.50/24"] and ep2["mac"] == "02:00:00:66:00:50"
+    assert ip_json("link", "show", "lan0", netns=blue)[0]["address"] == "02:00:00:66:00:50"
+    # a taken address fails the operation and leaves nothing behind
+    extra = netns_factory("mvt").name
+    err = one_line_error("network", "attach", "lab", extra, "--ip", "10.66.0.50", "--store", store)
+    assert "10.66.0.50" in err
+    assert [d["ifname"] for d in ip_json("link", "show", netns=extra)] == ["lo"]
+
+    shim = ok("network", "shim", "lab", "10.66.0.254", "--ifname", "shim0", "--store", store)
+    assert shim["kind"] == "shim" and shim["ifname"] == "shim0"
+    assert ip_json("link", "show", "shim0", netns=ns)[0]["address"] == shim["mac"]
+    # the host (the sandbox namespace) reaches an endpoint through the shim
+    target = ep2["addresses"][0].split("/")[0]
+    assert ok("-n", ns, "ping", target, "-c", "1")["received"] == 1
+
+    listed = ok("network", "endpoints", "lab", "--store", store)
+    assert [(e["kind"], e["ifname"]) for e in listed] == [
+        ("shim", "shim0"),
+        ("container", "eth0"),
+        ("container", "lan0"),
+    ]
+    gone = ok("network", "detach", "lab", blue, "--ifname", "lan0", "--store", store)
+    assert gone["detached"]["mac"] == "02:00:00:66:00:50"
+    assert [d["ifname"] for d in ip_json("link", "show", netns=blue)] == ["lo"]
+    assert "lan0" in one_line_error("network", "detach", "lab", blue, "--ifname", "lan0",
+                                    "--store", store)  # fmt: skip
+
+    # still in use: refused without --force
+    assert "endpoint" in one_line_error("network", "rm", "lab", "--store", store)
+    assert ok("network", "rm", "lab", "--force", "--store", store) == {"removed": ["lab"]}
+    assert ok("network", "list", "--store", store) == []
+    assert [d["ifname"] for d in ip_json("link", "show", netns=red)] == ["lo"]
+    assert ip_json("link", "show", "type", "macvlan", netns=ns) == []
+    assert "lab" in one_line_error("network", "endpoints", "lab", "--store", store)
+
+
+@live
+@needs_network
+def test_network_usage_errors(tmp_path: Any) -> None:
+    store = str(tmp_path / "networks.db")
+    for args in (
+        ["network", "create", "lab", "--parent", "p0", "--subnet", "10.66.0.0/33"],
+        ["network", "create", "lab", "--parent", "p0", "--subnet", "10.66.0.0/24",
+         "--gateway", "nope"],
+        ["network", "create", "lab", "--parent", "p0", "--subnet", "10.66.0.0/24",
+         "--aux", "router"],
+        ["network", "attach", "lab", "ns", "--mac", "01:00:5e:00:00:01x"],
+        ["network", "rm"],
+    ):  # fmt: skip
+        err = failed(*args, "--store", store, status=2)
+        assert "usage: macvlan network" in err
+    assert not os.path.exists(store) or ok("network", "list", "--store", store) == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import subprocess
+import time
 from typing import Any
 
 import pytest
@@ -64,7 +65,20 @@ def _two_ends(sandbox: Any, netns_factory: Any) -> Any:
         there.set_link("lo", up=True)
         there.add_address("p1", "10.9.0.2/24")
         there.add_address("p1", "fd09::2/64", nodad=True)
+        _wait_up(there, "p1")
+    _wait_up(rt, "p0")
     return other
+
+
+def _wait_up(rt: Any, name: str) -> None:
+    """Until the link-watch work has run, a link that just got its carrier drops packets."""
+    from macvlan.link import OperState
+
+    for _ in range(200):
+        if rt.link(name).operstate == OperState.UP:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"{name} did not come up")
 
 
 def test_ping_across_a_veth_pair(sandbox: Any, netns_factory: Any) -> None:
