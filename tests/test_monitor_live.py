@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import socket
 import time
 from collections.abc import Callable
@@ -127,13 +128,29 @@ def test_events_stay_in_their_namespace(sandbox: Any, netns_factory: Any) -> Non
         assert not link_events(events, "here0")
 
 
+class Timeout(Exception):
+    pass
+
+
 def test_iteration_yields_events(sandbox: Any) -> None:
-    with sandbox.rt.watch() as mon:
-        sandbox.rt.create_macvtap("tap0", "p0")
-        for event in mon:
-            if isinstance(event, LinkEvent) and event.link.name == "tap0":
-                assert event.action == EventAction.NEW and event.link.kind == "macvtap"
-                break
+    def expire(signum: int, frame: object) -> None:
+        raise Timeout("no event for tap0 within 10 s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(10)  # iteration blocks: fail instead of hanging if the event never comes
+    try:
+        with sandbox.rt.watch() as mon:
+            sandbox.rt.create_macvtap("tap0", "p0")
+            seen = None
+            for event in mon:
+                if isinstance(event, LinkEvent) and event.link.name == "tap0":
+                    seen = event
+                    break
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert seen is not None
+    assert seen.action == EventAction.NEW and seen.link.kind == "macvtap"
 
 
 def test_overflow_then_resync(sandbox: Any) -> None:
