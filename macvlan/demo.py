@@ -356,7 +356,12 @@ def run(
         # 1. the sandbox: a LAN namespace with a veth parent, and three containers
         started = clock()
         say(f"[1/5] sandbox: namespaces {prefix}-*")
-        lan_ns = sandbox.namespace("lan")
+        try:
+            lan_ns = sandbox.namespace("lan")
+        except PermissionError as exc:
+            raise PermissionError(
+                exc.errno, "the demo needs root (CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_NET_RAW)"
+            ) from exc
         lan = sandbox.connect("lan")
         parent_mac = MacAddress.from_oui("00:16:3e")
         lan.create_veth("lan0", "lan1", mac=parent_mac, up=True)

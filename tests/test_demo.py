@@ -314,3 +314,21 @@ def test_demo_in_process_failure_leaves_nothing(monkeypatch: pytest.MonkeyPatch)
     with pytest.raises(demo_module.DemoFailure):
         demo_module.run(use_network=False)
     assert namespaces_of(os.getpid()) == []
+
+
+def test_demo_without_root_says_so() -> None:
+    import shutil
+
+    if shutil.which("setpriv") is None:
+        pytest.skip("needs setpriv to drop root for the child")
+    proc = subprocess.Popen(  # setpriv execs python: same pid
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+         sys.executable, "-m", "macvlan", "demo"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), cwd=ROOT,
+    )  # fmt: skip
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert err.splitlines() == [
+        "macvlan: error: the demo needs root (CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_NET_RAW)"
+    ]
+    assert namespaces_of(proc.pid) == []
