@@ -491,6 +491,7 @@ class Connection:
     ) -> Link:
         """Create a veth pair; the peer may go straight into ``peer_netns``."""
         check_ifname(peer)
+        check_up(up)
         ns, owned = (None, False) if peer_netns is None else _open_namespace(peer_netns)
         try:
             message = _link.new_veth(
@@ -733,10 +734,14 @@ class Connection:
         gw = None if gateway is None else _route.to_ip(gateway, "gateway")
         source = None if src is None else _route.to_ip(src, "src")
         network = _route.to_network(dst, gw.version if gw is not None else None)
-        if metric is not None and not 0 <= metric < 2**32:
-            raise ValueError(f"metric {metric} is outside 0..{2**32 - 1}")
-        oif = None if link is None else self._index(link)
-        return network, {"gateway": gw, "oif": oif, "metric": metric, "table": table, "src": source}
+        if metric is not None and (
+            isinstance(metric, bool) or not isinstance(metric, int) or not 0 <= metric < 2**32
+        ):
+            raise ValueError(f"metric {metric!r} is not an int in 0..{2**32 - 1}")
+        kw = {"gateway": gw, "oif": None, "metric": metric, "table": table, "src": source}
+        _route.new_route(network, **kw)  # refuse bad input before the link lookup
+        kw["oif"] = None if link is None else self._index(link)
+        return network, kw
 
     def add_route(
         self,
