@@ -244,6 +244,9 @@ def test_route_errors(lan: Any) -> None:
         ("10.1.0.0/16", {"gateway": "10.0.0.1", "metric": -1}, ValueError),
         ("10.1.0.0/16", {"gateway": "10.0.0.1", "table": 0}, ValueError),
         ("10.1.0.0/16", {"gateway": "10.0.0.1", "src": "fd00::1"}, ValueError),
+        ("10.1.0.0/16", {"link": "mv0", "table": 0}, ValueError),  # checked before lookup
+        ("10.1.0.0/16", {"link": "mv0", "metric": "5"}, ValueError),
+        ("fd00::/64", {"link": "mv0", "src": "10.0.0.2"}, ValueError),
         (None, {"gateway": "10.0.0.1"}, TypeError),
         ("10.1.0.0/16", {"gateway": 167772161}, TypeError),
     ],
