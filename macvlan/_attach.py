@@ -5,11 +5,12 @@ if a later one fails.
    ``BEGIN IMMEDIATE`` transaction (so a crash from here on is found by the next
    process that opens the network);
 2. ``create_link``: the macvlan, MAC set in the creating message, made straight in
-   the target namespace under a temporary name and renamed to ``ifname``;
-3. ``add_addresses``; 4. ``bring_up``; 5. ``add_routes`` (default routes via the
-   gateways, unless the network is internal); 6. ``add_shim_routes`` (host routes to
-   the new addresses via the network's host shim, if it has one);
-7. ``commit``: the row becomes *active*.
+   the target namespace under a temporary name, renamed to ``ifname`` and brought
+   up (made anew with another MAC if the kernel finds the MAC on the parent);
+3. ``add_addresses``; 4. ``add_routes`` (default routes via the gateways, unless
+   the network is internal); 5. ``add_shim_routes`` (host routes to the new
+   addresses via the network's host shim, if it has one);
+6. ``commit``: the row becomes *active*.
 """
 
 from __future__ import annotations
@@ -48,7 +49,6 @@ class Attach:
         "allocate",
         "create_link",
         "add_addresses",
-        "bring_up",
         "add_routes",
         "add_shim_routes",
         "commit",
@@ -135,11 +135,38 @@ class Attach:
         self._undo.append(lambda: store.delete_endpoint(ep))
 
     def create_link(self) -> None:
+        """Create the link (MAC in the creating message) and bring it up.
+
+        The kernel refuses a MAC used by another macvlan of the parent that is up,
+        in any namespace (``EADDRINUSE``, at creation or when coming up); a drawn
+        MAC is then drawn again and the link made anew, a given MAC is refused.
+        """
         net = self.net
-        assert self.mac is not None and self.endpoint_id is not None
-        for attempt in range(_MAC_RETRIES):
+        if self.there is None:
+            self.there = Connection(self.ns)
+        there = self.there
+        for _ in range(_MAC_RETRIES):
             try:
-                self.link = net.host.create_macvlan(
+                link = self._create_once()
+            except AddressInUse:
+                self._mac_clash()
+                continue
+            self._undo.append(functools.partial(there.delete_link, link.index, missing_ok=True))
+            try:
+                self.link = there.set_link(link.index, up=True)
+                return
+            except AddressInUse:
+                self._undo.pop()
+                there.delete_link(link.index, missing_ok=True)
+                self._mac_clash()
+        raise MacInUse(f"no free MAC on parent {net.parent!r} after {_MAC_RETRIES} draws")
+
+    def _create_once(self) -> Link:
+        net = self.net
+        assert self.mac is not None
+        for attempt in range(2):
+            try:
+                return net.host.create_macvlan(
                     self.ifname,
                     net._parent_index(),
                     net.mode,
@@ -148,24 +175,18 @@ class Attach:
                     netns=self.ns,
                     group=net.link_group,
                 )
-                break
-            except AddressInUse:
-                # the kernel found the MAC on another macvlan of this parent
-                if self.given_mac is not None or net.mode == MacvlanMode.PASSTHRU:
-                    raise MacInUse(
-                        f"MAC {self.mac} is already used on parent {net.parent!r}"
-                    ) from None
-                if attempt == _MAC_RETRIES - 1:
-                    raise
-                self._new_mac()
             except LinkNotFound:
-                net._forget_parent_index()
+                net._forget_parent_index()  # the parent may have been re-created
                 if attempt:
                     raise
-        assert self.link is not None
-        self.there = Connection(self.ns)
-        there, index = self.there, self.link.index
-        self._undo.append(lambda: there.delete_link(index, missing_ok=True))
+        raise AssertionError("unreachable")
+
+    def _mac_clash(self) -> None:
+        if self.given_mac is not None or self.net.mode == MacvlanMode.PASSTHRU:
+            raise MacInUse(
+                f"MAC {self.mac} is already used on parent {self.net.parent!r}"
+            ) from None
+        self._new_mac()
 
     def _new_mac(self) -> None:
         store = self.net.store
@@ -180,10 +201,6 @@ class Attach:
         for index, addr in sorted(self.addresses.items()):
             iface = self.net.subnets[index].interface(addr)
             self.there.add_address(self.link.index, iface, nodad=self.nodad and addr.version == 6)
-
-    def bring_up(self) -> None:
-        assert self.there is not None and self.link is not None
-        self.link = self.there.set_link(self.link.index, up=True)
 
     def add_routes(self) -> None:
         assert self.there is not None and self.link is not None

@@ -13,7 +13,7 @@ import os
 from macvlan.connection import Connection
 from macvlan.errors import NamespaceNotFound, NetlinkError
 from macvlan.mac import MacAddress
-from macvlan.namespace import Namespace
+from macvlan.namespace import Namespace, NotANamespaceError
 from macvlan.store import NsRef
 
 __all__ = ["current_identity", "open_namespace", "ref_of", "reopen", "visible_macs"]
@@ -42,10 +42,14 @@ def open_namespace(namespace: object) -> tuple[Namespace, bool]:
 
 
 def reopen(ref: NsRef) -> Namespace | None:
-    """The namespace ``ref`` names, or None if it is gone or was replaced."""
+    """The namespace ``ref`` names, or None if it is gone or was replaced.
+
+    Only a missing name or path, or another namespace found there, counts as gone;
+    other errors (no permission, ...) are raised.
+    """
     try:
         ns = Namespace.open(ref.name) if ref.name else Namespace.from_path(ref.path)
-    except (NamespaceNotFound, OSError, ValueError):
+    except (NamespaceNotFound, FileNotFoundError, NotANamespaceError):
         return None
     st = os.fstat(ns.fd)
     if (st.st_dev, st.st_ino) != (ref.dev, ref.ino):

@@ -685,3 +685,39 @@ def test_vlan_parent_is_created_and_removed_with_the_last_network(
         ["ip", "-n", sandbox.name, "link", "show", "p0.50"], capture_output=True, check=False
     )
     assert done.returncode != 0
+
+
+def test_a_random_mac_the_kernel_finds_on_the_parent_is_drawn_again(
+    sandbox: Any,
+    net: Network,
+    containers: Callable[[int], list[Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A MAC on another macvlan of the parent, in a namespace the store does not know:
+    the kernel refuses it (EADDRINUSE) and attach draws another."""
+    from macvlan import macalloc
+
+    c0, c1 = containers(2)
+    taken = "02:00:00:be:ef:01"
+    subprocess.run(
+        ["ip", "-n", sandbox.name, *f"link add other link p0 address {taken} type macvlan".split()],
+        check=True,
+    )
+    subprocess.run(["ip", "-n", sandbox.name, "link", "set", "other", "netns", c1.name], check=True)
+    subprocess.run(["ip", "-n", c1.name, "link", "set", "other", "up"], check=True)
+    original = macalloc.MacAllocator.allocate
+    draws: list[MacAddress] = []
+
+    def first_the_taken_one(self: macalloc.MacAllocator) -> MacAddress:
+        mac = MacAddress(taken) if not draws else original(self)
+        draws.append(mac)
+        return mac
+
+    monkeypatch.setattr(macalloc.MacAllocator, "allocate", first_the_taken_one)
+    ep = net.attach(c0)
+    assert draws[0] == MacAddress(taken) and len(draws) == 2
+    assert ep.mac == draws[1]
+    (link,) = macvlans(c0.name)
+    assert link["address"] == str(ep.mac)
+    with Store(net.store.path) as st:
+        assert st.macs() == {int(ep.mac)}
