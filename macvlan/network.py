@@ -28,13 +28,14 @@ from dataclasses import dataclass
 from macvlan import ipam
 from macvlan._attach import Attach, MacInUse
 from macvlan._nsref import current_identity, open_namespace, ref_of, reopen, visible_macs
-from macvlan._teardown import delete_link, find_link
+from macvlan._reconcile import reconcile
+from macvlan._shim import host_len, make_shim, shim_name, shim_route, shim_row
+from macvlan._teardown import delete_link
 from macvlan.connection import Connection
 from macvlan.errors import LinkExists, LinkNotFound, NetlinkError
 from macvlan.ipam import AddressTaken, IpamError, PoolExhausted, Subnet
 from macvlan.link import Link, MacvlanMode, check_ifname, check_mode
 from macvlan.mac import MacAddress
-from macvlan.macalloc import MacAllocator
 from macvlan.namespace import Namespace
 from macvlan.store import (
     EndpointKind,
@@ -152,14 +153,6 @@ def _mode(mode: object) -> MacvlanMode:
 def _link_group(name: str) -> int:
     """A link group number tagging this network's links (2**30 .. 2**31 - 1)."""
     return 1 << 30 | zlib.crc32(name.encode()) & ((1 << 30) - 1)
-
-
-def _shim_name(network: str) -> str:
-    return f"mvs{zlib.crc32(network.encode()):08x}"
-
-
-def _host_len(addr: ipam.IPAddress) -> int:
-    return 32 if addr.version == 4 else 128
 
 
 class Network:
@@ -512,7 +505,7 @@ class Network:
         interfaces = [
             self.subnets[i].interface(a)
             if row.kind is EndpointKind.CONTAINER
-            else ipaddress.ip_interface((a, _host_len(a)))
+            else ipaddress.ip_interface((a, host_len(a)))
             for i, a in row.addresses
         ]
         return Endpoint(
@@ -553,29 +546,6 @@ class Network:
         if where is not None:
             raise MacInUse(f"MAC {mac} is already used by link {where}")
 
-    # -- the host shim -----------------------------------------------------------------
-    def _shim_row(self) -> EndpointRow | None:
-        rows = self.store.endpoints(self.name, EndpointKind.SHIM)
-        active = [r for r in rows if r.state is EndpointState.ACTIVE]
-        return active[0] if active else None
-
-    def _shim_route(self, shim: EndpointRow, addr: ipam.IPAddress, *, add: bool) -> bool:
-        """Add (or delete) the host route to ``addr`` via the shim; False if the shim
-        has no address of that IP version."""
-        src = [a for _, a in shim.addresses if a.version == addr.version]
-        if not src or shim.ifindex is None:
-            return False
-        dst = f"{addr}/{_host_len(addr)}"
-        if add:
-            self.host.add_route(dst, link=shim.ifindex, src=src[0])
-        else:
-            try:
-                self.host.delete_route(dst, link=shim.ifindex)
-            except NetlinkError as exc:
-                if exc.errno not in (3, 99):  # ESRCH, EADDRNOTAVAIL: already gone
-                    raise
-        return True
-
     def host_shim(self, ip: object = None, *, ifname: str | None = None) -> Endpoint:
         """A bridge-mode macvlan on the parent, in the parent's namespace, with ``ip``
         (allocated if None) and host routes to every endpoint: the remedy for "the
@@ -586,7 +556,7 @@ class Network:
             raise NetworkConfigError(
                 f"network {self.name!r} is passthru: its parent has room for no shim"
             )
-        name = check_ifname(ifname or _shim_name(self.name))
+        name = check_ifname(ifname or shim_name(self.name))
         requests = ipam.parse_requests(ip, self.subnets)
         existing = self._shim_row()
         if existing is not None:
@@ -597,51 +567,13 @@ class Network:
                 f"network {self.name!r} already has a host shim {existing.ifname!r} "
                 f"with {sorted(map(str, have))}"
             )
-        host = self.host
-        owner = owner_token()
-        host_macs = {int(link.mac) for link in host.links() if link.mac is not None}
-        st = self.store
-        with st.transaction():
-            addresses = ipam.plan(
-                self.subnets, requests, st.used_addresses(self.name), st.cursors(self.name)
-            )
-            mac = MacAllocator(host_macs | st.macs()).allocate()
-            ep_id = st.add_endpoint(
-                self.name, EndpointKind.SHIM, None, name, mac, sorted(addresses.items()), owner
-            )
-        link: Link | None = None
-        try:
-            link = host.create_macvlan(
-                name,
-                self._parent_index(),
-                MacvlanMode.BRIDGE,
-                mac=mac,
-                mtu=self.mtu,
-                group=self.link_group,
-            )
-            for addr in addresses.values():
-                host.add_address(
-                    link.index,
-                    ipaddress.ip_interface((addr, _host_len(addr))),
-                    nodad=addr.version == 6,
-                )
-            host.set_link(link.index, up=True)
-            st.set_endpoint(ep_id, EndpointState.PENDING, owner, ifindex=link.index)
-            row = st.endpoint(ep_id)
-            assert row is not None
-            for ep in st.endpoints(self.name, EndpointKind.CONTAINER):
-                for _, addr in ep.addresses:
-                    self._shim_route(row, addr, add=True)
-            st.set_endpoint(ep_id, EndpointState.ACTIVE, None)
-        except BaseException:
-            if link is not None:
-                with contextlib.suppress(Exception):
-                    host.delete_link(link.index, missing_ok=True)
-            st.delete_endpoint(ep_id)
-            raise
-        row = st.endpoint(ep_id)
-        assert row is not None
-        return self._endpoint_of(row)
+        return self._endpoint_of(make_shim(self, name, requests))
+
+    def _shim_row(self) -> EndpointRow | None:
+        return shim_row(self)
+
+    def _shim_route(self, shim: EndpointRow, addr: ipam.IPAddress, *, add: bool) -> bool:
+        return shim_route(self, shim, addr, add=add)
 
     # -- removal and repair ------------------------------------------------------------
     def remove(self, force: bool = False) -> None:
@@ -689,61 +621,8 @@ class Network:
         dropped; links tagged with this network's link group that no record
         claims are deleted.  Operations of live processes are left alone.
         """
-        records = links = 0
-        namespaces: dict[str, Namespace] = {}
-        try:
-            for row in self.store.endpoints(self.name):
-                busy = row.state is not EndpointState.ACTIVE and owner_alive(row.owner)
-                if busy:
-                    continue
-                ns = self._namespace_of(row, namespaces)
-                if row.state is EndpointState.ACTIVE and ns is not None:
-                    with Connection(ns) as conn:
-                        found = find_link(conn, row.ifindex, row.mac)
-                    if found is not None:
-                        continue
-                elif ns is not None and self._teardown(row, wait=True):
-                    links += 1
-                self.store.delete_endpoint(row.id)
-                records += 1
-            namespaces.setdefault("", self.host_namespace)
-            for ns in namespaces.values():
-                links += _delete_strays(ns, self.link_group, self.store)
-        finally:
-            for key, ns in namespaces.items():
-                if key:
-                    ns.close()
+        records, links = reconcile(self)
         return Reconciled(records, links)
-
-    def _namespace_of(self, row: EndpointRow, cache: dict[str, Namespace]) -> Namespace | None:
-        if row.kind is EndpointKind.SHIM or row.netns is None:
-            return self.host_namespace
-        key = f"{row.netns.dev}:{row.netns.ino}"
-        if key not in cache:
-            ns = reopen(row.netns)
-            if ns is None:
-                return None
-            cache[key] = ns
-        return cache[key]
-
-
-def _delete_strays(ns: Namespace, group: int, store: Store) -> int:
-    """Delete macvlans of ``group`` in ``ns`` whose MAC no record claims.
-
-    The store is read after the links are listed: an attach writes its record
-    before it creates its link, so a link seen here is claimed by then.
-    """
-    with Connection(ns) as conn:
-        tagged = [
-            link
-            for link in conn.links(group=group)
-            if link.kind in ("macvlan", "macvtap") and link.mac is not None
-        ]
-        if not tagged:
-            return 0
-        claimed = store.macs()
-        strays = [link for link in tagged if link.mac is not None and int(link.mac) not in claimed]
-        return conn.delete_links(strays, missing_ok=True) if strays else 0
 
 
 def _users(store: Store, parent_key: str) -> int:
