@@ -109,7 +109,10 @@ def main(environ: dict[str, str] | None = None) -> int:
         _write(t.dumps(exc.to_json(version)))
         return 1
     except OSError as exc:  # kernel or file errors not given a context by a command
-        _write(t.dumps(t.CniError(str(exc)).to_json(version)))
+        text = exc.strerror or str(exc)
+        if exc.filename:
+            text = f"{text}: {exc.filename!r}"
+        _write(t.dumps(t.CniError(text).to_json(version)))
         return 1
     except Exception as exc:
         import traceback
