@@ -721,3 +721,103 @@ def test_a_random_mac_the_kernel_finds_on_the_parent_is_drawn_again(
     assert link["address"] == str(ep.mac)
     with Store(net.store.path) as st:
         assert st.macs() == {int(ep.mac)}
+
+
+def test_netns_by_name_list_and_detach_waiting_for_the_kernel(
+    sandbox: Any, store: Path, containers: Callable[[int], list[Any]]
+) -> None:
+    with Network.create("byname", "p0", "10.39.0.0/24", store=store, netns=sandbox.name) as net:
+        assert net.netns == sandbox.name
+        assert [(n.name, n.parent, str(n.subnet)) for n in Network.list(store)] == [
+            ("byname", "p0", "10.39.0.0/24")
+        ]
+        (c,) = containers(1)
+        ep = net.attach(c)
+        net.detach(ep, wait=True)
+        assert macvlans(c.name) == []
+        store_is_empty(store, "byname")
+        net.remove()
+
+
+_CRASH_SHIM = """
+import os, sys
+from macvlan.network import Network
+net = Network.open("lan", sys.argv[1])
+original = net.host.set_link
+def crash(*a, **k):
+    original(*a, **k)
+    os._exit(3)   # the shim exists and is up; its record is still pending
+net.host.set_link = crash
+net.host_shim("10.30.0.250")
+"""
+
+
+def test_a_crash_while_making_the_shim_is_recovered(
+    sandbox: Any, net: Network, store: Path
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _CRASH_SHIM, str(store)],
+        cwd=ROOT,
+        capture_output=True,
+        check=False,
+    )
+    assert done.returncode == 3, done.stderr
+    assert len(macvlans(sandbox.name)) == 1
+    with Network.open("lan", store) as again:
+        assert again.shim is None
+    assert macvlans(sandbox.name) == []
+    store_is_empty(store)
+
+
+_CRASH_REMOVE = """
+import os, sys
+from macvlan.network import Network
+net = Network.open("lan", sys.argv[1])
+calls = []
+original = net._detach_row
+def crash(row, wait=False):
+    if calls:
+        os._exit(3)   # half the endpoints detached, the network still recorded
+    calls.append(row)
+    original(row, wait)
+net._detach_row = crash
+net.remove(force=True)
+"""
+
+
+def test_a_crash_during_remove_is_finished_by_the_next_open(
+    sandbox: Any, net: Network, store: Path, containers: Callable[[int], list[Any]]
+) -> None:
+    cs = containers(3)
+    for c in cs:
+        net.attach(c)
+    done = subprocess.run(
+        [sys.executable, "-c", _CRASH_REMOVE, str(store)],
+        cwd=ROOT,
+        capture_output=True,
+        check=False,
+    )
+    assert done.returncode == 3, done.stderr
+    assert sum(len(macvlans(c.name)) for c in cs) == 2
+    assert Network.list(store) == []  # a network being removed is not listed
+    with pytest.raises(NetworkNotFound, match="half-removed"):
+        Network.open("lan", store)
+    assert sum(len(macvlans(c.name)) for c in cs) == 0
+    with Store(store) as st:
+        assert st.networks() == [] and st.macs() == set()
+
+
+def test_an_abandoned_creation_is_undone_by_the_next_open(sandbox: Any, store: Path) -> None:
+    from dataclasses import replace
+
+    from macvlan.store import NetworkState
+
+    with Network.create("half", "p0", "10.42.0.0/24", store=store, netns=sandbox.ns) as net:
+        row = net._row
+    with Store(store) as st:
+        st.delete_network("half")
+        st.add_network(replace(row, state=NetworkState.CREATING, owner="1:1"))
+    with pytest.raises(NetworkNotFound, match="half-created"):
+        Network.open("half", store)
+    with Store(store) as st:
+        assert st.networks() == []
