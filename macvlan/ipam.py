@@ -308,8 +308,15 @@ def parse_requests(ip: object, subnets: Sequence[Subnet]) -> dict[int, IPAddress
     out: dict[int, IPAddress] = {}
     versions: dict[int, IPAddress] = {}
     for item in items:
+        prefix = None
+        if isinstance(item, str) and "/" in item:
+            try:
+                item = ipaddress.ip_interface(item.strip())  # noqa: PLW2901
+            except ValueError:
+                raise IpamError(f"requested address {item!r} is not an IP address") from None
         if isinstance(item, ipaddress.IPv4Interface | ipaddress.IPv6Interface):
             addr: IPAddress = item.ip
+            prefix = item.network
         else:
             addr = _address(item, "requested address")
         if addr.version in versions:
@@ -319,6 +326,11 @@ def parse_requests(ip: object, subnets: Sequence[Subnet]) -> dict[int, IPAddress
         versions[addr.version] = addr
         for index, sub in enumerate(subnets):
             if addr.version == sub.version and addr in sub.network:
+                if prefix is not None and prefix != sub.network:
+                    raise IpamError(
+                        f"requested address {item} does not match the prefix of subnet "
+                        f"{sub.network}"
+                    )
                 out[index] = addr
                 break
         else:

@@ -525,8 +525,10 @@ class Network:
         if self._closed:
             raise ValueError(f"network {self.name!r}: this object is closed")
         current = self.store.network(self.name)
-        if current is None or current.state is not NetworkState.READY:
+        if current is None:
             raise NetworkNotFound(f"network {self.name!r} is no longer in the store")
+        if current.state is not NetworkState.READY:
+            raise NetworkNotFound(f"network {self.name!r} is being {current.state.value[:-3]}ed")
 
     def _check_capacity(self) -> None:
         """Inside the allocation transaction: passthru takes one endpoint only."""

@@ -262,3 +262,13 @@ def test_plan_moves_on_to_the_next_subnet_of_a_version_when_one_is_full() -> Non
     both = {**full, 1: {int(ip("10.9.1.1")), int(ip("10.9.1.2"))}}
     with pytest.raises(PoolExhausted):
         plan(subnets, {}, both, {})
+
+
+def test_requests_with_a_prefix_must_match_the_subnet() -> None:
+    subnets = parse_subnets("10.6.0.0/24")
+    assert parse_requests("10.6.0.5/24", subnets) == {0: ip("10.6.0.5")}
+    assert parse_requests(ipaddress.ip_interface("10.6.0.6/24"), subnets) == {0: ip("10.6.0.6")}
+    with pytest.raises(IpamError, match=re.escape("10.6.0.5/16 does not match")):
+        parse_requests("10.6.0.5/16", subnets)
+    with pytest.raises(IpamError, match=re.escape("'10.6.0.5/40'")):
+        parse_requests("10.6.0.5/40", subnets)
