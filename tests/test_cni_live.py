@@ -600,3 +600,131 @@ def test_check_of_a_route_without_gw(
         assert run(plugin, host.name, "DEL", conf, ns.path).rc == 0
     assert checks["ours"].rc == 0, checks["ours"]
     assert checks["ref"].rc == 1 and "10.243.0.0" in checks["ref"].out["msg"]
+
+
+# -- dhcp IPAM: the CNI dhcp daemon against a minimal DHCP server in the host namespace --------
+class MiniDhcpServer:
+    """Answers DHCPDISCOVER/REQUEST with one fixed lease and records RELEASEs.
+
+    Listens on ``p1`` of the host namespace; the macvlan's parent ``p0`` is p1's peer,
+    so the container's DHCP broadcasts arrive here and the broadcast answers reach it.
+    """
+
+    COOKIE = b"\x63\x82\x53\x63"
+
+    def __init__(self, ns: Any, address: str, lease: str, router: str) -> None:
+        import socket
+        import threading
+
+        def make() -> socket.socket:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"p1")
+            sock.bind(("0.0.0.0", 67))
+            sock.settimeout(0.2)
+            return sock
+
+        self.sock = ns.run(make)
+        self.address = socket.inet_aton(address)
+        self.lease = socket.inet_aton(lease)
+        self.router = socket.inet_aton(router)
+        self.seen: list[int] = []
+        self.released: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sock.close()
+
+    def _serve(self) -> None:
+        import socket
+
+        while not self._stop.is_set():
+            try:
+                packet, _ = self.sock.recvfrom(2048)
+            except TimeoutError:
+                continue
+            if len(packet) < 240 or packet[0] != 1 or packet[236:240] != self.COOKIE:
+                continue
+            options = self._options(packet[240:])
+            kind = options.get(53, b"\0")[0]
+            self.seen.append(kind)
+            if kind == 7:  # RELEASE
+                self.released.append(socket.inet_ntoa(packet[12:16]))
+            elif kind in (1, 3):  # DISCOVER -> OFFER, REQUEST -> ACK
+                self.sock.sendto(
+                    self._reply(packet, 2 if kind == 1 else 5), ("255.255.255.255", 68)
+                )
+
+    @staticmethod
+    def _options(data: bytes) -> dict[int, bytes]:
+        out, at = {}, 0
+        while at < len(data) and data[at] != 255:
+            if data[at] == 0:
+                at += 1
+                continue
+            size = data[at + 1]
+            out[data[at]] = data[at + 2 : at + 2 + size]
+            at += 2 + size
+        return out
+
+    def _reply(self, request: bytes, kind: int) -> bytes:
+        header = bytes([2, 1, 6, 0]) + request[4:8] + bytes(2) + request[10:12]
+        header += bytes(4) + self.lease + self.address + bytes(4) + request[28:44] + bytes(192)
+        options = bytes([53, 1, kind, 54, 4]) + self.address
+        options += bytes([51, 4]) + (3600).to_bytes(4, "big")
+        options += bytes([1, 4, 255, 255, 255, 0, 3, 4]) + self.router + bytes([255])
+        return header + self.COOKIE + options
+
+
+@pytest.fixture
+def dhcp(host: Sandbox, tmp_path: Path) -> Iterator[tuple[MiniDhcpServer, str]]:
+    if not os.access(f"{CNI_DIR}/dhcp", os.X_OK):
+        pytest.skip(f"the dhcp IPAM plugin is not installed at {CNI_DIR}/dhcp")
+    host.rt.add_address("p1", "192.168.251.1/24")
+    server = MiniDhcpServer(host.ns, "192.168.251.1", "192.168.251.100", "192.168.251.1")
+    socket_path = str(tmp_path / "dhcp.sock")
+    daemon = subprocess.Popen(
+        [f"{CNI_DIR}/dhcp", "daemon", "-socketpath", socket_path],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        import time
+
+        deadline = time.monotonic() + 10
+        while not os.path.exists(socket_path):
+            assert daemon.poll() is None, "the dhcp daemon exited"
+            assert time.monotonic() < deadline, "the dhcp daemon did not start"
+            time.sleep(0.05)
+        yield server, socket_path
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=10)
+        server.close()
+
+
+def test_dhcp_ipam_like_the_reference(
+    dhcp: tuple[MiniDhcpServer, str],
+    host: Sandbox,
+    netns_factory: NetnsFactory,
+    tmp_path: Path,
+) -> None:
+    server, socket_path = dhcp
+    config = base(ipam={"type": "dhcp", "daemonSocketPath": socket_path})
+    reference = lifecycle(REFERENCE, host, netns_factory, tmp_path / "ref", config)
+    released_by_reference = list(server.released)
+    ours = lifecycle(OURS, host, netns_factory, tmp_path / "ours", config)
+    reference.pop("mac"), ours.pop("mac")
+    assert ours == reference
+    assert ours["result"]["ips"] == [
+        {"interface": 0, "address": "192.168.251.100/24", "gateway": "192.168.251.1"}
+    ]
+    assert ("192.168.251.100", 24) in [(a[1], a[2]) for a in ours["state"]["addresses"]]
+    # both released the lease through the link before deleting it
+    assert released_by_reference == ["192.168.251.100"]
+    assert server.released == ["192.168.251.100", "192.168.251.100"]
