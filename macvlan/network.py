@@ -351,16 +351,21 @@ class Network:
         return net
 
     def _make_vlan(self, vlan: VlanParent, base: Link) -> None:
+        made = False
         try:
-            with contextlib.suppress(LinkExists):  # another process made it meanwhile
+            try:
                 self.host._request(
                     new_vlan(vlan.name, base.index, vlan.vlan_id),
                     f"create VLAN {vlan.name!r} on {vlan.base!r} (needs the 8021q module)",
                 )
+                made = True
+            except LinkExists:
+                pass  # another process made it meanwhile; it is recorded as ours too
             self.host.set_link(vlan.name, up=True)
         except BaseException:
-            with contextlib.suppress(Exception):
-                self.host.delete_link(vlan.name, missing_ok=True)
+            if made:
+                with contextlib.suppress(Exception):
+                    self.host.delete_link(vlan.name, missing_ok=True)
             with self.store.transaction():
                 self.store.delete_network(self.name)
                 if not _users(self.store, self._row.parent_key):
