@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import resource
 import secrets
 import subprocess
 import tempfile
@@ -42,6 +43,17 @@ def timed(fn: Callable[[], T]) -> tuple[float, T]:
     start = time.perf_counter()
     result = fn()
     return time.perf_counter() - start, result
+
+
+def cpu_seconds(children: bool = False) -> float:
+    """User + system CPU time so far of this process (or of its waited-for children).
+
+    The kernel work of a netlink request runs in the sender's ``sendmsg`` and is
+    counted as its system time, so this compares tools without the noise of other
+    load on the machine.
+    """
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def best_of(n: int, fn: Callable[[], T]) -> tuple[float, T]:
