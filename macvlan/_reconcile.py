@@ -41,7 +41,9 @@ def reconcile(net: Network) -> tuple[int, int]:
                 links += 1
             net.store.delete_endpoint(row.id)
             records += 1
-        namespaces.setdefault("", net.host_namespace)
+        host = net._host_namespace_or_none()
+        if host is not None:
+            namespaces.setdefault("", host)
         for ns in namespaces.values():
             links += _delete_strays(ns, net.link_group, net.store)
     finally:
@@ -53,7 +55,7 @@ def reconcile(net: Network) -> tuple[int, int]:
 
 def _namespace_of(net: Network, row: EndpointRow, cache: dict[str, Namespace]) -> Namespace | None:
     if row.kind is EndpointKind.SHIM or row.netns is None:
-        return net.host_namespace
+        return net._host_namespace_or_none()
     key = f"{row.netns.dev}:{row.netns.ino}"
     if key not in cache:
         ns = reopen(row.netns)

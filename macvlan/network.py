@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import errno
 import ipaddress
 import os
 import re
+import threading
 import zlib
 from dataclasses import dataclass
 
@@ -32,7 +34,7 @@ from macvlan._reconcile import reconcile
 from macvlan._shim import host_len, make_shim, shim_name, shim_route, shim_row
 from macvlan._teardown import delete_link
 from macvlan.connection import Connection
-from macvlan.errors import LinkExists, LinkNotFound, NetlinkError
+from macvlan.errors import LinkExists, LinkNotFound, NamespaceNotFound
 from macvlan.ipam import AddressTaken, IpamError, PoolExhausted, Subnet
 from macvlan.link import Link, MacvlanMode, check_ifname, check_mode
 from macvlan.mac import MacAddress
@@ -167,6 +169,7 @@ class Network:
         self._hostns: Namespace | None = None
         self._parent_ix: int | None = None
         self._closed = False
+        self._lock = threading.RLock()
 
     # -- what it is ----------------------------------------------------------------------
     @property
@@ -246,24 +249,36 @@ class Network:
         """A connection in the namespace where the parent lives."""
         if self._closed:
             raise ValueError(f"network {self.name!r}: this object is closed")
-        if self._host is None:
-            self._host = Connection(self.host_namespace)
-        return self._host
+        with self._lock:
+            if self._host is None:
+                self._host = Connection(self.host_namespace)
+            return self._host
 
     @property
     def host_namespace(self) -> Namespace:
-        if self._hostns is None:
-            ref = self._row.netns
-            if ref is None:
-                self._hostns = Namespace.current()
-            else:
-                ns = reopen(ref)
-                if ns is None:
-                    raise NetlinkError(
-                        2, request=f"network {self.name!r}: namespace {ref.label!r} is gone"
-                    )
-                self._hostns = ns
-        return self._hostns
+        """The namespace where the parent lives."""
+        with self._lock:
+            if self._hostns is None:
+                ref = self._row.netns
+                if ref is None:
+                    self._hostns = Namespace.current()
+                else:
+                    ns = reopen(ref)
+                    if ns is None:
+                        raise NamespaceNotFound(
+                            errno.ENOENT,
+                            f"network {self.name!r}: its namespace {ref.label!r} is gone",
+                            ref.path,
+                        )
+                    self._hostns = ns
+            return self._hostns
+
+    def _host_namespace_or_none(self) -> Namespace | None:
+        """The parent's namespace, or None if it is gone (and the shim with it)."""
+        try:
+            return self.host_namespace
+        except NamespaceNotFound:
+            return None
 
     def _parent_index(self) -> int:
         if self._parent_ix is None:
@@ -485,7 +500,8 @@ class Network:
     def _teardown(self, row: EndpointRow, wait: bool) -> bool:
         """Delete the row's link (and its shim routes); True if a link was deleted."""
         if row.kind is EndpointKind.SHIM:
-            return delete_link(self.host_namespace, row.ifindex, row.mac, wait=wait)
+            host = self._host_namespace_or_none()
+            return host is not None and delete_link(host, row.ifindex, row.mac, wait=wait)
         shim = self._shim_row()
         if shim is not None:
             for _, addr in row.addresses:
@@ -613,7 +629,8 @@ class Network:
             self.store.delete_network(self.name)
             drop_vlan = self.store.vlan_owned(key) and not _users(self.store, key)
         if drop_vlan:
-            self.host.delete_link(self.parent, missing_ok=True)
+            if self._host_namespace_or_none() is not None:
+                self.host.delete_link(self.parent, missing_ok=True)
             self.store.delete_vlan(key)
 
     def _finish_abandoned(self) -> None:

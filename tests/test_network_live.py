@@ -8,6 +8,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -821,3 +822,29 @@ def test_an_abandoned_creation_is_undone_by_the_next_open(sandbox: Any, store: P
         Network.open("half", store)
     with Store(store) as st:
         assert st.networks() == []
+
+
+def test_a_network_whose_host_namespace_vanished_can_still_be_removed(
+    netns_factory: Callable[..., Any], store: Path, containers: Callable[[int], list[Any]]
+) -> None:
+    host = netns_factory("mvh")
+    veth = ["link", "add", "p0", "type", "veth", "peer", "name", "p1"]
+    subprocess.run(["ip", "-n", host.name, *veth], check=True)
+    subprocess.run(["ip", "-n", host.name, "link", "set", "p0", "up"], check=True)
+    net = Network.create("gone", "p0", "10.43.0.0/24", store=store, netns=host)
+    (c,) = containers(1)
+    net.attach(c)
+    net.host_shim()
+    net.close()
+    subprocess.run(["ip", "netns", "del", host.name], check=True)
+    host.close()
+    deadline = time.monotonic() + 10
+    while macvlans(c.name) and time.monotonic() < deadline:  # the kernel dismantles
+        time.sleep(0.05)  # the namespace, its parent and so the parent's macvlans
+    assert macvlans(c.name) == []
+    with Network.open("gone", store) as again:  # the record without a link is dropped
+        assert again.endpoints() == []
+        again.remove(force=True)
+    assert macvlans(c.name) == []
+    with Store(store) as st:
+        assert st.networks() == [] and st.macs() == set()
