@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -38,6 +39,7 @@ sys.path.insert(0, str(REPO))
 
 from macvlan import Namespace  # noqa: E402
 
+CPU: dict[tuple[str, ...], float] = {}  # CPU seconds per plugin command line
 REFERENCE_DIR = "/usr/lib/cni"
 REFERENCE = f"{REFERENCE_DIR}/macvlan"
 PYTHON = os.path.realpath(sys.executable)
@@ -74,8 +76,14 @@ def config(subnet: str, data_dir: str) -> bytes:
     return json.dumps(conf).encode()
 
 
+def cpu_of_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run(host: str, command: list[str], cni: str, netns: str, conf: bytes) -> float:
-    """Seconds for one plugin process (started through ``ip netns exec``)."""
+    """Seconds for one plugin process (started through ``ip netns exec``); its CPU
+    seconds (with ip's and the IPAM plugin's) are added to ``CPU``."""
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "CNI_COMMAND": cni,
@@ -84,6 +92,7 @@ def run(host: str, command: list[str], cni: str, netns: str, conf: bytes) -> flo
         "CNI_IFNAME": "eth0",
         "CNI_PATH": REFERENCE_DIR,
     }
+    cpu = cpu_of_children()
     start = time.perf_counter()
     proc = subprocess.run(
         ["ip", "netns", "exec", host, *command],
@@ -94,6 +103,7 @@ def run(host: str, command: list[str], cni: str, netns: str, conf: bytes) -> flo
         check=False,
     )
     elapsed = time.perf_counter() - start
+    CPU[tuple(command)] = CPU.get(tuple(command), 0.0) + cpu_of_children() - cpu
     if proc.returncode != 0:
         raise RuntimeError(f"{command[0]} {cni} failed: {proc.stdout!r} {proc.stderr!r}")
     return elapsed
@@ -144,14 +154,18 @@ def main() -> None:
     def per_container(name: str) -> float:
         return (sum(times[name]["ADD"]) + sum(times[name]["DEL"])) / count
 
+    cpu_ms = {name: CPU[tuple(plugins[name])] / (count + 1) * 1e3 for name in plugins}
+
     print(f"{count} containers per plugin, host-local IPAM, started via ip netns exec")
     for name in times:
         add = statistics.median(times[name]["ADD"]) * 1e3
         dele = statistics.median(times[name]["DEL"]) * 1e3
         print(
             f"  {name:14s} ADD median {add:6.1f} ms  DEL median {dele:6.1f} ms  "
-            f"ADD+DEL mean {per_container(name) * 1e3:6.1f} ms per container"
+            f"ADD+DEL mean {per_container(name) * 1e3:6.1f} ms per container "
+            f"(CPU {cpu_ms[name]:5.1f} ms)"
         )
+    print(f"  (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
     reference = per_container("reference")
     launcher = reference / per_container("ours launcher")
     module = reference / per_container("ours -S -E -m")

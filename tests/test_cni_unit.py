@@ -516,3 +516,54 @@ def test_importing_the_plugin_loads_only_its_own_modules() -> None:
     ours = {n for n in names if n.startswith("macvlan")}
     assert ours == {"macvlan", "macvlan.cni", "macvlan._cni_types", "macvlan.errors"}
     assert not names & {"ctypes", "_ctypes", "json", "ipaddress", "dataclasses", "socket"}
+
+
+# -- the temporary-name fallback (for kernels that check the name where the link is made) ------
+class FakeRtnl:
+    """Records calls; ``create_macvlan`` refuses the final name once, as such a kernel would."""
+
+    def __init__(self, existing: set[str], fail_rename: bool = False) -> None:
+        self.existing = existing
+        self.fail_rename = fail_rename
+        self.calls: list[tuple[Any, ...]] = []
+
+    def create_macvlan(self, name: str, parent: int, conf: Any, netns: Any, up: bool) -> None:
+        from macvlan.errors import LinkExists
+
+        self.calls.append(("create", name, up))
+        if name == "eth0":
+            raise LinkExists(17, "", "create")
+
+    def link(self, name: str) -> Any:
+        self.calls.append(("link", name))
+        return object() if name in self.existing else None
+
+    def rename_and_up(self, old: str, new: str, up: bool) -> None:
+        self.calls.append(("rename", old[:5], new, up))
+        if self.fail_rename:
+            raise t.CniError("rename refused")
+
+    def delete_link(self, name: str) -> None:
+        self.calls.append(("delete", name[:5]))
+
+
+def test_create_falls_back_to_a_temporary_name() -> None:
+    args = cni.Args({"CNI_IFNAME": "eth0", "CNI_NETNS": "/run/netns/x"})
+    rt = FakeRtnl(set())
+    cni._create_macvlan(args, t.NetConf(conf()), 2, 5, rt, rt, up=True)  # type: ignore[arg-type]
+    assert rt.calls[:2] == [("create", "eth0", True), ("link", "eth0")]
+    assert rt.calls[2][0] == "create" and rt.calls[2][1].startswith("mvcni")
+    assert rt.calls[2][2] is False
+    assert rt.calls[3] == ("rename", "mvcni", "eth0", True)
+
+
+def test_create_refuses_an_existing_name_and_cleans_a_failed_rename() -> None:
+    args = cni.Args({"CNI_IFNAME": "eth0", "CNI_NETNS": "/run/netns/x"})
+    rt = FakeRtnl({"eth0"})
+    with pytest.raises(t.CniError, match="'eth0' already exists"):
+        cni._create_macvlan(args, t.NetConf(conf()), 2, 5, rt, rt, up=False)  # type: ignore[arg-type]
+    assert rt.calls == [("create", "eth0", False), ("link", "eth0")]
+    rt = FakeRtnl(set(), fail_rename=True)
+    with pytest.raises(t.CniError, match="rename refused"):
+        cni._create_macvlan(args, t.NetConf(conf()), 2, 5, rt, rt, up=False)  # type: ignore[arg-type]
+    assert rt.calls[-1] == ("delete", "mvcni")
