@@ -295,28 +295,38 @@ def _undo_add(
 def _cmd_del(args: Args, raw: dict[str, object], data: bytes) -> None:
     """DEL: release the IPAM allocation and delete the link; missing ones are fine.
 
-    The IPAM plugin runs while the link is deleted, except for ``dhcp`` whose
-    daemon sends its release through the link and so goes first (as the reference).
+    Best effort (SPEC.md): each step runs even if another failed, and the first
+    failure is reported.  The IPAM plugin runs while the link is deleted, except
+    ``dhcp``, whose daemon sends its release through the link and so goes first.
     """
     ipam_type = t.ipam_type(raw)
+    failures: list[Exception] = []
     ipam = None
     if ipam_type:
         ipam = _Delegate(args, ipam_type, "DEL", data)
         if ipam_type == "dhcp":
-            ipam.result(expect_output=False)
+            try:
+                ipam.result(expect_output=False)
+            except Exception as exc:
+                failures.append(exc)
             ipam = None
     try:
-        if args.netns:
-            netns = _open_netns_if_there(args.netns, "DEL")
-            if netns is not None:
-                try:
-                    with _Rtnl.inside(netns) as cont:
-                        cont.delete_link(args.ifname)
-                finally:
-                    os.close(netns)
-    finally:
-        if ipam is not None:
+        netns = _open_netns_if_there(args.netns, "DEL") if args.netns else None
+        if netns is not None:
+            try:
+                with _Rtnl.inside(netns) as cont:
+                    cont.delete_link(args.ifname)
+            finally:
+                os.close(netns)
+    except Exception as exc:
+        failures.append(exc)
+    if ipam is not None:
+        try:
             ipam.result(expect_output=False)
+        except Exception as exc:
+            failures.append(exc)
+    if failures:
+        raise failures[0]
 
 
 def _cmd_check(args: Args, raw: dict[str, object], data: bytes) -> None:

@@ -728,3 +728,18 @@ def test_dhcp_ipam_like_the_reference(
     # both released the lease through the link before deleting it
     assert released_by_reference == ["192.168.251.100"]
     assert server.released == ["192.168.251.100", "192.168.251.100"]
+
+
+@pytest.mark.parametrize("kind", ["failipam", "dhcp"])
+def test_del_deletes_the_link_even_when_ipam_del_fails(
+    kind: str, host: Sandbox, netns_factory: NetnsFactory, tmp_path: Path
+) -> None:
+    # "dhcp" here is a stand-in that fails: dhcp's DEL runs before the link is deleted
+    plugin = tmp_path / kind
+    plugin.write_text('#!/bin/sh\ncat >/dev/null\necho \'{"code": 11, "msg": "later"}\'\nexit 1\n')
+    plugin.chmod(0o755)
+    ns = netns_factory("mvc")
+    assert run(OURS, host.name, "ADD", base(), ns.path).rc == 0
+    got = run(OURS, host.name, "DEL", base(ipam={"type": kind}), ns.path, cni_path=str(tmp_path))
+    assert (got.rc, got.code, got.out["msg"]) == (1, 11, "later"), got
+    assert snapshot(ns.name)["link"] is None
