@@ -73,6 +73,8 @@ class Args:
                 )
             elif required and name == "CNI_IFNAME":
                 problem = t.ifname_problem(value)
+                if "%" in value:  # the kernel would make a name from it as a pattern
+                    problem = "it contains '%', which the kernel takes as a name pattern"
                 if problem:
                     raise t.EnvError(f"invalid CNI_IFNAME {value!r}: {problem}", value)
         if missing:

@@ -435,6 +435,7 @@ def test_no_command_prints_what_it_is() -> None:
         ("ADD", conf(), {"CNI_CONTAINERID": "../etc"}, 4, "'../etc'"),
         ("DEL", conf(), {"CNI_IFNAME": "a/b"}, 4, "'a/b'"),
         ("ADD", conf(), {"CNI_IFNAME": "x" * 16}, 4, "'" + "x" * 16 + "'"),
+        ("ADD", conf(), {"CNI_IFNAME": "eth%d"}, 4, "'eth%d'"),
         ("ADD", b"{", {}, 6, "decoding"),
         ("ADD", b"[]", {}, 6, "list"),
         ("ADD", {"cniVersion": "1.0.0"}, {}, 7, "missing network name"),
