@@ -27,8 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from tests.conftest import IS_ROOT, Sandbox, ip_json
+from conftest import IS_ROOT, Sandbox, ip_json
 
 REPO = Path(__file__).resolve().parent.parent
 CNI_DIR = "/usr/lib/cni"
