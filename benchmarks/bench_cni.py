@@ -109,6 +109,24 @@ def run(host: str, command: list[str], cni: str, netns: str, conf: bytes) -> flo
     return elapsed
 
 
+def startup_costs(runs: int = 20) -> dict[str, float]:
+    """CPU milliseconds of bare start-ups: where a plugin process's time goes."""
+    commands = {
+        "python -S -E -c pass": [PYTHON, "-S", "-E", "-c", "pass"],
+        "... import macvlan (the package)": [PYTHON, "-S", "-E", "-c", "import macvlan"],
+        "... import macvlan.cni": [PYTHON, "-S", "-E", "-c", "import macvlan.cni"],
+        "reference VERSION (Go)": [REFERENCE],
+    }
+    env = {"CNI_COMMAND": "VERSION", "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    out = {}
+    for name, command in commands.items():
+        before = cpu_of_children()
+        for _ in range(runs):
+            subprocess.run(command, cwd=REPO, env=env, capture_output=True, check=True)
+        out[name] = (cpu_of_children() - before) / runs * 1e3
+    return out
+
+
 def main() -> None:
     if os.geteuid() != 0:
         sys.exit("bench_cni needs root (network namespaces)")
@@ -166,6 +184,9 @@ def main() -> None:
             f"(CPU {cpu_ms[name]:5.1f} ms)"
         )
     print(f"  (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
+    print("start-up CPU per process:")
+    for name, ms in startup_costs().items():
+        print(f"  {name:34s} {ms:5.1f} ms")
     reference = per_container("reference")
     launcher = reference / per_container("ours launcher")
     module = reference / per_container("ours -S -E -m")
