@@ -42,9 +42,20 @@ def best(fn: Callable[[], object], repeat: int = 7, number: int = 1) -> float:
 def requests() -> list[message.Message]:
     return [
         new_macvlan(
-            f"mv{i}", 3, "macvlan", mode=MacvlanMode.BRIDGE, flags=MacvlanFlags.NONE,
-            mac=MacAddress(0x020000000000 + i), mtu=1400, up=True, bcqueuelen=None,
-            bc_cutoff=None, source_macs=(), txqueuelen=None, group=None, netns_fd=None,
+            f"mv{i}",
+            3,
+            "macvlan",
+            mode=MacvlanMode.BRIDGE,
+            flags=MacvlanFlags.NONE,
+            mac=MacAddress(0x020000000000 + i),
+            mtu=1400,
+            up=True,
+            bcqueuelen=None,
+            bc_cutoff=None,
+            source_macs=(),
+            txqueuelen=None,
+            group=None,
+            netns_fd=None,
         )
         for i in range(1000)
     ]
@@ -53,8 +64,10 @@ def requests() -> list[message.Message]:
 def main() -> None:
     cffi = _backend.cffi_functions()
     if cffi is None:
-        print("compiled backend not built: run `pip install .` or "
-              "`python setup.py build_ext --inplace` first")
+        print(
+            "compiled backend not built: run `pip install .` or "
+            "`python setup.py build_ext --inplace` first"
+        )
         print("RATIOS cffi_vs_python=nan")
         return
     chunks = dump_chunks("dump_1000_links.bin.gz")
@@ -74,8 +87,12 @@ def main() -> None:
             return nl.encode(requests())
 
         def dump() -> list[Link]:
-            return [Link.from_message(m) for chunk in chunks for m in message.iter_messages(chunk)
-                    if isinstance(m, message.Message) and m.type == RtmType.NEWLINK]
+            return [
+                Link.from_message(m)
+                for chunk in chunks
+                for m in message.iter_messages(chunk)
+                if isinstance(m, message.Message) and m.type == RtmType.NEWLINK
+            ]
 
         def decode_all() -> None:
             for chunk in chunks:
@@ -98,13 +115,18 @@ def main() -> None:
         "decode_all": "1,000-link dump, full decode",
     }
     for key, label in labels.items():
-        print(f"{label:<34}{py[key] * 1e3:>10.2f}ms{c[key] * 1e3:>10.2f}ms"
-              f"{py[key] / c[key]:>7.1f}x")
+        print(
+            f"{label:<34}{py[key] * 1e3:>10.2f}ms{c[key] * 1e3:>10.2f}ms{py[key] / c[key]:>7.1f}x"
+        )
     per_attr = len(ops) // 3
-    print(f"pack rate: python {per_attr / py['pack'] / 1e6:.2f} M attrs/s, "
-          f"cffi {per_attr / c['pack'] / 1e6:.2f} M attrs/s")
-    print(f"typed dump of 1,000 links: {c['dump'] * 1e3:.1f} ms (cffi), "
-          f"{py['dump'] * 1e3:.1f} ms (python)")
+    print(
+        f"pack rate: python {per_attr / py['pack'] / 1e6:.2f} M attrs/s, "
+        f"cffi {per_attr / c['pack'] / 1e6:.2f} M attrs/s"
+    )
+    print(
+        f"typed dump of 1,000 links: {c['dump'] * 1e3:.1f} ms (cffi), "
+        f"{py['dump'] * 1e3:.1f} ms (python)"
+    )
     spread = statistics.mean([py["pack"], c["pack"]])
     del spread
     print(

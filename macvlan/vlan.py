@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from macvlan._netlink import ifla
-from macvlan._netlink.attr import Attr, RawAttr, Schema, UInt
+from macvlan._netlink.attr import Attr, RawAttr
 from macvlan._netlink.constants import NlmF, RtmType
 from macvlan._netlink.message import Message
 from macvlan._netlink.structs import IfInfoMsg
@@ -24,9 +24,8 @@ from macvlan.link import check_ifname
 
 __all__ = ["VlanParent", "new_vlan", "parse_vlan_parent"]
 
-VLAN = Schema("IFLA_VLAN")
-VLAN_ID = VLAN.attr(1, "ID", UInt(16))
-VLAN_PROTOCOL = VLAN.attr(5, "PROTOCOL", UInt(16, big=True))
+VLAN_ID = ifla.VLAN_ID
+VLAN_PROTOCOL = ifla.VLAN_PROTOCOL
 
 ETH_P_8021Q = 0x8100
 ETH_P_8021AD = 0x88A8

@@ -203,3 +203,26 @@ def _last_newlink(trace: str) -> bytes:
     newlinks = [b for b in buffers if len(b) >= 16 and struct.unpack_from("=H", b, 4)[0] == 16]
     assert newlinks, f"no RTM_NEWLINK in the trace:\n{trace[-2000:]}"
     return newlinks[-1]
+
+
+def test_vlan_info_data_decodes_by_kind() -> None:
+    """With "vlan" in the kind table, IFLA_INFO_DATA of a vlan link is typed."""
+    import macvlan._netlink as nl
+    from macvlan._netlink import ifla as _ifla
+    from macvlan._netlink.attr import AttrList
+    from macvlan._netlink.constants import RtmType
+    from macvlan._netlink.message import Message
+    from macvlan._netlink.structs import IfInfoMsg
+
+    built = Message(
+        RtmType.NEWLINK,
+        body=IfInfoMsg(index=7),
+        attrs=[_ifla.LINKINFO([_ifla.INFO_KIND("vlan"), _ifla.INFO_DATA([_ifla.VLAN_ID(50)])])],
+    )
+    (message,) = nl.decode(nl.encode([built]))
+    assert isinstance(message, Message)
+    info = message.get(_ifla.LINKINFO)
+    assert isinstance(info, AttrList)
+    data = info.get(_ifla.INFO_DATA)
+    assert isinstance(data, AttrList)
+    assert data.get(_ifla.VLAN_ID) == 50

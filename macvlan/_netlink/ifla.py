@@ -48,6 +48,7 @@ AF_SPEC = Schema("IFLA_AF_SPEC")
 INET = Schema("IFLA_INET")
 INET6 = Schema("IFLA_INET6")
 XDP = Schema("IFLA_XDP")
+VLAN = Schema("IFLA_VLAN")
 
 # --- IFLA_* (include/uapi/linux/if_link.h) -------------------------------------
 ADDRESS = IFLA.attr(1, "ADDRESS", Bytes())
@@ -186,10 +187,19 @@ class PeerCodec(Codec[PeerInfo]):
 
 VETH_PEER = VETH.attr(1, "PEER", PeerCodec())
 
+# --- IFLA_VLAN_* (802.1Q sub-interfaces) --------------------------------------------------
+VLAN_ID = VLAN.attr(1, "ID", U16)
+VLAN_FLAGS = VLAN.attr(2, "FLAGS", Bytes(8))
+VLAN_EGRESS_QOS = VLAN.attr(3, "EGRESS_QOS", Bytes())
+VLAN_INGRESS_QOS = VLAN.attr(4, "INGRESS_QOS", Bytes())
+VLAN_PROTOCOL = VLAN.attr(5, "PROTOCOL", UInt(16, big=True))
+
 # --- IFLA_INFO_*: IFLA_INFO_DATA decoded by IFLA_INFO_KIND ------------------------------
 INFO_KIND = INFO.attr(1, "KIND", String())
 INFO_DATA = INFO.attr(
-    2, "DATA", NestedByKind(INFO_KIND, {"macvlan": MACVLAN, "macvtap": MACVLAN, "veth": VETH})
+    2,
+    "DATA",
+    NestedByKind(INFO_KIND, {"macvlan": MACVLAN, "macvtap": MACVLAN, "veth": VETH, "vlan": VLAN}),
 )
 INFO_XSTATS = INFO.attr(3, "XSTATS", Bytes(), writable=False)
 INFO_SLAVE_KIND = INFO.attr(4, "SLAVE_KIND", String())
