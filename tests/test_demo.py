@@ -92,7 +92,7 @@ def test_demo_end_to_end() -> None:
     }
     for p in pings:
         assert p["sent"] == p["received"] == 3
-        assert all(0 < rtt < 1000 for rtt in p["rtt_ms"])
+        assert all(0 < rtt < 2000 for rtt in p["rtt_ms"])
     # and everything is gone again; the root namespace was not touched
     assert report["kept"] is False
     assert not namespaces & {d["name"] for d in ip_json("netns", "list")}
@@ -196,15 +196,14 @@ def test_demo_keep_then_cleanup() -> None:
         cleaned = demo("--json", "demo", "--cleanup")
     assert cleaned.returncode == 0, cleaned.stderr
     removed = json.loads(cleaned.stdout)["removed"]
-    for ns in {m["namespace"] for m in report["members"]}:
-        assert f"netns {ns}" in removed
+    assert all(re.fullmatch(r"(netns|store) \S*mvdemo-\d+-[0-9a-f]+-\S+", r) for r in removed)
+    # (another test run's --cleanup may have removed some of them first: check the result)
+    ours = {m["namespace"] for m in report["members"]}
+    assert not ours & {d["name"] for d in ip_json("netns", "list")}
     if report["store"]:
-        assert f"store {os.path.dirname(report['store'])}" in removed
-        assert not os.path.exists(report["store"])
-    left = [d["name"] for d in ip_json("netns", "list") if d["name"].startswith("mvdemo-")]
-    assert left == []
+        assert not os.path.exists(os.path.dirname(report["store"]))
     again = demo("demo", "--cleanup")
-    assert again.returncode == 0 and again.stdout.strip() == "nothing to remove"
+    assert again.returncode == 0 and again.stderr == ""
 
 
 def _start_paused(step: str, **env: str) -> subprocess.Popen[str]:

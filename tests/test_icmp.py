@@ -74,15 +74,22 @@ def _wait_up(rt: Any, name: str) -> None:
     """Until the link-watch work has run, a link that just got its carrier drops packets."""
     from macvlan.link import OperState
 
-    for _ in range(200):
+    for _ in range(300):
         if rt.link(name).operstate == OperState.UP:
             return
         time.sleep(0.01)
     raise AssertionError(f"{name} did not come up")
 
 
+def _warm(ns: Any, host: str) -> None:
+    """Resolve the neighbour first: on a link that just came up the first ARP or NDP
+    solicitation can go unanswered, and the kernel repeats it only after a second."""
+    assert ns.run(ping, host, count=1, timeout=3.0).received == 1
+
+
 def test_ping_across_a_veth_pair(sandbox: Any, netns_factory: Any) -> None:
     other = _two_ends(sandbox, netns_factory)
+    _warm(sandbox.ns, "10.9.0.2")
     result = sandbox.ns.run(ping, "10.9.0.2", count=3, interval=0.01)
     assert isinstance(result, PingResult)
     assert result.host == "10.9.0.2"
@@ -102,6 +109,7 @@ def test_ping_across_a_veth_pair(sandbox: Any, netns_factory: Any) -> None:
 
 def test_ping_ipv6(sandbox: Any, netns_factory: Any) -> None:
     _two_ends(sandbox, netns_factory)
+    _warm(sandbox.ns, "fd09::2")
     result = sandbox.ns.run(ping, "fd09::2", count=2, interval=0.01)
     assert result.received == 2
     assert result.host == "fd09::2"
@@ -144,6 +152,8 @@ def test_unprivileged_datagram_socket(sandbox: Any, netns_factory: Any) -> None:
     # a fresh namespace allows no group to open ICMP datagram sockets ("1 0")
     with pytest.raises(PermissionError, match="ping_group_range"):
         sandbox.ns.run(ping, "10.9.0.2", count=1, unprivileged=True)
+    _warm(sandbox.ns, "10.9.0.2")
+    _warm(sandbox.ns, "fd09::2")
     sandbox.ns.run(_set_ping_group_range, "0 2147483647")
     result = sandbox.ns.run(ping, "10.9.0.2", count=2, interval=0.0, unprivileged=True)
     assert result.received == 2
