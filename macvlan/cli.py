@@ -963,8 +963,8 @@ def cmd_network_shim(args: argparse.Namespace, out: Output) -> int:
 def cmd_demo(args: argparse.Namespace, out: Output) -> int:
     from macvlan import demo
 
-    if args.cleanup:
-        removed = demo.cleanup()
+    if args.cleanup is not None:
+        removed = demo.cleanup(args.cleanup or None)
         out.emit(
             {"removed": removed},
             lambda: [f"removed {item}" for item in removed] or ["nothing to remove"],
@@ -1152,7 +1152,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub(objects, "demo", cmd_demo, "build a sandbox LAN, ping across it, remove it")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--keep", action="store_true", help="leave it standing for a look around")
-    mode.add_argument("--cleanup", action="store_true", help="remove demos left by --keep")
+    mode.add_argument(
+        "--cleanup",
+        nargs="?",
+        const="",
+        metavar="DEMO",
+        help="remove demos left by --keep (or only DEMO, e.g. mvdemo-1234-abcdef)",
+    )
     return parser
 
 

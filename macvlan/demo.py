@@ -530,18 +530,25 @@ def _running(pid: int) -> bool:
     return True
 
 
-def cleanup(*, include_running: bool = False) -> list[str]:
+def cleanup(prefix: str | None = None, *, include_running: bool = False) -> list[str]:
     """Remove what demos left standing: ``mvdemo-*`` namespaces and stores.
 
-    Those of a demo still running (its pid alive) are spared unless
+    ``prefix`` (a report's :attr:`Report.prefix`, ``mvdemo-PID-HEX``) limits this to
+    one demo.  Those of a demo still running (its pid alive) are spared unless
     ``include_running``.
     """
     from macvlan.namespace import Namespace
 
+    if prefix is not None and _NAME_RE.fullmatch(prefix) is None:
+        raise ValueError(f"{prefix!r} is not a demo's name (mvdemo-PID-HEX)")
+
+    def ours(name: str) -> bool:
+        return prefix is None or name.startswith(prefix + "-")
+
     removed: list[str] = []
     for name in Namespace.list():
         match = _NAME_RE.match(name)
-        if match is None:
+        if match is None or not ours(name):
             continue
         if not include_running and _running(int(match.group(1))):
             continue
@@ -555,7 +562,7 @@ def cleanup(*, include_running: bool = False) -> list[str]:
     for entry in sorted(os.listdir(tmp)):
         match = _NAME_RE.match(entry)
         path = os.path.join(tmp, entry)
-        if match is None or not os.path.isfile(os.path.join(path, _STORE_MARK)):
+        if match is None or not ours(entry) or not os.path.isfile(os.path.join(path, _STORE_MARK)):
             continue
         if not include_running and _running(int(match.group(1))):
             continue

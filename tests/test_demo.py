@@ -41,6 +41,12 @@ def demo(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def failed_usage(*args: str) -> str:
+    proc = demo(*args)
+    assert proc.returncode == 2 and proc.stdout == "", (proc.stdout, proc.stderr)
+    return proc.stderr
+
+
 def namespaces_of(pid: int) -> list[str]:
     return sorted(
         d["name"] for d in ip_json("netns", "list") if d["name"].startswith(f"mvdemo-{pid}-")
@@ -189,21 +195,37 @@ def test_demo_keep_then_cleanup() -> None:
             capture_output=True, text=True, env=_env(), cwd=ROOT, check=False,
         )  # fmt: skip
         assert look.returncode == 0 and json.loads(look.stdout)["address"] == members["c1"]["mac"]
-        text = demo("demo", "--keep")
-        assert text.returncode == 0
-        assert text.stdout.rstrip().endswith("Remove it with: macvlan demo --cleanup")
     finally:
-        cleaned = demo("--json", "demo", "--cleanup")
+        # only this demo: a plain --cleanup would also take a parallel test run's
+        cleaned = demo("--json", "demo", "--cleanup", report["prefix"])
     assert cleaned.returncode == 0, cleaned.stderr
     removed = json.loads(cleaned.stdout)["removed"]
-    assert all(re.fullmatch(r"(netns|store) \S*mvdemo-\d+-[0-9a-f]+-\S+", r) for r in removed)
-    # (another test run's --cleanup may have removed some of them first: check the result)
     ours = {m["namespace"] for m in report["members"]}
-    assert not ours & {d["name"] for d in ip_json("netns", "list")}
+    expected = {f"netns {ns}" for ns in ours}
     if report["store"]:
+        expected.add(f"store {os.path.dirname(report['store'])}")
         assert not os.path.exists(os.path.dirname(report["store"]))
-    again = demo("demo", "--cleanup")
-    assert again.returncode == 0 and again.stderr == ""
+    assert set(removed) == expected
+    assert not ours & {d["name"] for d in ip_json("netns", "list")}
+    again = demo("demo", "--cleanup", report["prefix"])
+    assert again.returncode == 0 and again.stdout.strip() == "nothing to remove"
+
+
+def test_demo_keep_text_and_plain_cleanup() -> None:
+    text = demo("demo", "--keep")
+    assert text.returncode == 0, text.stderr
+    assert text.stdout.rstrip().endswith("Remove it with: macvlan demo --cleanup")
+    prefix = text.stdout.split()[2].rstrip(":")
+    assert re.fullmatch(r"mvdemo-\d+-[0-9a-f]+", prefix)
+    assert len([d for d in ip_json("netns", "list") if d["name"].startswith(prefix)]) == 4
+    cleaned = demo("demo", "--cleanup")
+    assert cleaned.returncode == 0 and cleaned.stderr == ""
+    assert all(line.startswith("removed ") for line in cleaned.stdout.splitlines())
+    # (a parallel test run's --cleanup may take some first: check what is left)
+    assert not [d for d in ip_json("netns", "list") if d["name"].startswith(prefix)]
+    assert not [e for e in os.listdir("/tmp") if e.startswith(prefix)]
+    err = failed_usage("demo", "--cleanup", "not-a-demo")
+    assert "'not-a-demo'" in err
 
 
 def _start_paused(step: str, **env: str) -> subprocess.Popen[str]:
