@@ -207,6 +207,20 @@ def _ip(text: str) -> Any:
         raise ValueError(f"{text!r} is not an IP address") from None
 
 
+def _ip_maybe_prefix(text: str) -> str:
+    """An IP address, optionally with its prefix length (``10.0.0.5/24``)."""
+    import ipaddress
+
+    try:
+        if "/" in text:
+            ipaddress.ip_interface(text)
+        else:
+            ipaddress.ip_address(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not an IP address") from None
+    return text
+
+
 def _network(text: str) -> Any:
     import ipaddress
 
@@ -238,6 +252,7 @@ T_QUADRANT = _arg_type(_quadrant, "quadrant")
 T_FORMAT = _arg_type(_mac_format, "format")
 T_IP = _arg_type(_ip, "IP address")
 T_SUBNET = _arg_type(_network, "subnet")
+T_IP_PREFIX = _arg_type(_ip_maybe_prefix, "IP address")
 T_AUX = _arg_type(_aux, "NAME=IP")
 
 
@@ -1126,7 +1141,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", metavar="NAME")
     p.add_argument("target", type=T_NS, metavar="NETNS")
     p.add_argument("--ifname", type=T_IFNAME, default="eth0")
-    p.add_argument("--ip", type=T_IP)
+    p.add_argument("--ip", type=T_IP_PREFIX, help="ask for this address (else allocated)")
     p.add_argument("--mac", type=T_MAC)
     p = wsub("detach", cmd_network_detach, "remove a namespace's interface from the network")
     p.add_argument("name", metavar="NAME")
@@ -1137,7 +1152,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="detach their endpoints first")
     p = wsub("shim", cmd_network_shim, "let the host reach the network's endpoints")
     p.add_argument("name", metavar="NAME")
-    p.add_argument("ip", type=T_IP, metavar="IP", nargs="?", help="(default: allocated)")
+    p.add_argument("ip", type=T_IP_PREFIX, metavar="IP", nargs="?", help="(default: allocated)")
     p.add_argument("--ifname", type=T_IFNAME)
 
     # ping

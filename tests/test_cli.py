@@ -624,6 +624,14 @@ def test_network_commands(sandbox: Any, netns_factory: Callable[..., Any], tmp_p
              "--mac", "02:00:00:66:00:50", "--store", store)  # fmt: skip
     assert ep2["addresses"] == ["10.66.0.50/24"] and ep2["mac"] == "02:00:00:66:00:50"
     assert ip_json("link", "show", "lan0", netns=blue)[0]["address"] == "02:00:00:66:00:50"
+    # an address with its prefix is accepted when the prefix is the subnet's
+    green = netns_factory("mvt").name
+    ep3 = ok("network", "attach", "lab", green, "--ip", "10.66.0.60/24", "--store", store)
+    assert ep3["addresses"] == ["10.66.0.60/24"]
+    err = failed("network", "attach", "lab", green, "--ifname", "eth1", "--ip", "10.66.0.61/16",
+                 "--store", store, status=2)  # fmt: skip
+    assert "10.66.0.61/16" in err
+    ok("network", "detach", "lab", green, "--store", store)
     # a taken address fails the operation and leaves nothing behind
     extra = netns_factory("mvt").name
     err = one_line_error("network", "attach", "lab", extra, "--ip", "10.66.0.50", "--store", store)
