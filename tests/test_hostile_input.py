@@ -1,0 +1,597 @@
+"""Hostile arguments are refused with ValueError/TypeError BEFORE anything is touched.
+
+Every hostile call runs under a :class:`Guard`: the socket layer (NetlinkSocket request,
+batch, dump, send_raw, recv and new sockets), the raw socket send calls, the file
+and namespace system calls (os.open/mkdir/unlink/stat/scandir, setns, unshare,
+mount, umount2) and new threads all raise :class:`Touched` if reached.  A refusal
+therefore proves it came first: a ``Touched`` instead of the expected error fails
+the test.  No root needed; nothing is created anywhere.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import macvlan
+from macvlan import MacAddress, MacvlanMode, MacvlanSpec, Namespace, _syscalls
+from macvlan._netlink.socket import NetlinkSocket
+from macvlan.connection import Connection
+from macvlan.link import check_ifname
+
+
+class Touched(Exception):
+    """Raised by every guarded entry point (and recorded, in case a handler hid it)."""
+
+
+@pytest.fixture(scope="module")
+def rt() -> Iterator[Connection]:
+    """A connection in the test's own namespace; the guard keeps it from sending."""
+    conn = macvlan.connect()
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="module")
+def closed_ns() -> Namespace:
+    ns = Namespace.current()
+    ns.close()
+    return ns
+
+
+GUARDED: list[tuple[Any, str]] = [
+    (NetlinkSocket, "request"),
+    (NetlinkSocket, "batch"),
+    (NetlinkSocket, "dump"),
+    (NetlinkSocket, "send_raw"),
+    (NetlinkSocket, "recv_messages"),
+    (NetlinkSocket, "__init__"),
+    (socket.socket, "sendall"),
+    (socket.socket, "send"),
+    (socket.socket, "sendto"),
+    (socket.socket, "sendmsg"),
+    (os, "open"),
+    (os, "mkdir"),
+    (os, "unlink"),
+    (os, "rmdir"),
+    (os, "stat"),
+    (os, "lstat"),
+    (os, "scandir"),
+    (_syscalls, "setns"),
+    (_syscalls, "unshare"),
+    (_syscalls, "mount"),
+    (_syscalls, "umount2"),
+    (threading.Thread, "start"),
+]
+
+
+_MISSING = object()
+
+
+class Guard:
+    """``with guard:`` makes every way of touching the system raise Touched.
+
+    Armed only inside the ``with`` block, so pytest's own reporting (which reads
+    source files) runs unguarded.  ``reached`` lists what was reached.
+    """
+
+    def __init__(self) -> None:
+        self.reached: list[str] = []
+        self._saved: list[tuple[Any, str, Any]] = []
+
+    def __enter__(self) -> Guard:
+        for owner, name in GUARDED:
+            label = f"{getattr(owner, '__name__', owner)}.{name}"
+
+            def guard(*args: object, _label: str = label, **kwargs: object) -> Any:
+                self.reached.append(_label)
+                raise Touched(_label)
+
+            self._saved.append((owner, name, vars(owner).get(name, _MISSING)))
+            setattr(owner, name, guard)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        while self._saved:
+            owner, name, original = self._saved.pop()
+            if original is _MISSING:
+                delattr(owner, name)  # it was inherited (socket.socket.sendall)
+            else:
+                setattr(owner, name, original)
+
+
+@pytest.fixture
+def guard() -> Guard:
+    return Guard()
+
+
+def refused(
+    call: Callable[[], object], guard: Guard, value: object, *, quote: bool = True
+) -> BaseException:
+    """Assert ``call`` raises ValueError/TypeError, touched nothing and quotes ``value``."""
+    with pytest.raises((ValueError, TypeError)) as info, guard:
+        call()
+    assert guard.reached == [], f"touched {guard.reached} before refusing {value!r}"
+    if quote and value not in ("", b"", None):
+        shown = repr(value)
+        assert shown[:24] in str(info.value) or str(value)[:24] in str(info.value), (
+            f"{info.value!s} does not quote {shown}"
+        )
+    return info.value
+
+
+# -- interface names -------------------------------------------------------------------------
+BAD_IFNAMES: list[object] = [
+    "",
+    "/",
+    "a/b",
+    "../p0",
+    ".",
+    "..",
+    "mv\0",
+    "\0",
+    "x" * 16,
+    "é" * 8,  # 16 bytes in UTF-8
+    "mv0\udcff",  # a surrogate escape: not UTF-8
+    "\ud800",
+    "a b",
+    " mv0",
+    "mv0\n",
+    "mv\t0",
+    "mv\u00a00",  # no-break space
+    "\u3000",
+    "mv0:1",  # an alias, not a link
+    b"mv0",
+    bytearray(b"mv0"),
+    None,
+    1.0,
+    ["mv0"],
+]
+
+
+def _ifname_calls(rt: Connection, bad: Any) -> dict[str, Callable[[], object]]:
+    return {
+        "create_macvlan name": lambda: rt.create_macvlan(bad, "p0"),
+        "create_macvlan parent": lambda: rt.create_macvlan("mv0", bad),
+        "create_macvtap name": lambda: rt.create_macvtap(bad, "p0"),
+        "create_macvlans": lambda: rt.create_macvlans(
+            [MacvlanSpec("mv1", "p0"), MacvlanSpec(bad, "p0")]
+        ),
+        "create_veth name": lambda: rt.create_veth(bad, "vb"),
+        "create_veth peer": lambda: rt.create_veth("va", bad),
+        "link": lambda: rt.link(bad),
+        "links parent": lambda: rt.links(parent=bad),
+        "set_link ref": lambda: rt.set_link(bad, up=True),
+        "set_link name": lambda: rt.set_link("mv0", name=bad),
+        "delete_link": lambda: rt.delete_link(bad),
+        "delete_links": lambda: rt.delete_links(["mv0", bad]),
+        "add_address": lambda: rt.add_address(bad, "10.0.0.2/24"),
+        "addresses": lambda: rt.addresses(bad),
+        "add_route link": lambda: rt.add_route("default", gateway="10.0.0.1", link=bad),
+    }
+
+
+@pytest.mark.parametrize("bad", BAD_IFNAMES, ids=repr)
+@pytest.mark.parametrize("where", sorted(_ifname_calls(None, None)))  # type: ignore[arg-type]
+def test_bad_interface_names(rt: Connection, guard: Guard, bad: Any, where: str) -> None:
+    if bad is None and where in ("set_link name", "links parent", "addresses", "add_route link"):
+        pytest.skip("None means 'leave it' / 'all links' / 'no link' here")
+    refused(_ifname_calls(rt, bad)[where], guard, bad, quote=where != "create_macvlans")
+
+
+def _kernel_accepts(name: str) -> bool:
+    """The kernel's dev_valid_name(), which check_ifname must not be looser than."""
+    raw = name.encode("utf-8", "surrogateescape")
+    return (
+        0 < len(raw) < 16
+        and raw not in (b".", b"..")
+        and not any(c in b"/: \t\n\v\f\r\0" for c in raw)
+    )
+
+
+@settings(max_examples=2000, database=None, deadline=None)
+@given(st.text(max_size=20) | st.sampled_from(["mv0", "p0", "eth0.100", "a-b_c", "x" * 15]))
+def test_ifname_check_is_never_looser_than_the_kernel(name: str) -> None:
+    try:
+        check_ifname(name)
+    except ValueError as exc:
+        assert name == "" or repr(name)[:24] in str(exc)
+        return
+    assert _kernel_accepts(name), name
+
+
+# -- namespace names ---------------------------------------------------------------------------
+BAD_NETNS_NAMES: list[object] = [
+    "",
+    ".",
+    "..",
+    "/",
+    "a/b",
+    "../../etc",
+    "/run/netns/x",
+    "ns\0",
+    "x" * 256,
+    "é" * 128,  # 256 bytes
+    "\ud800",  # a lone surrogate: no file name encodes it
+    b"blue",
+    5,
+    None,
+    ["blue"],
+]
+
+
+def _netns_calls(rt: Connection, bad: Any) -> dict[str, Callable[[], object]]:
+    return {
+        "Namespace.create": lambda: Namespace.create(bad),
+        "Namespace.open": lambda: Namespace.open(bad),
+        "connect": lambda: macvlan.connect(netns=bad) if bad is not None else _none(),
+        "create_macvlan netns": lambda: rt.create_macvlan("mv0", "p0", netns=bad),
+        "create_veth peer_netns": lambda: rt.create_veth("va", "vb", peer_netns=bad),
+        "set_link netns": lambda: rt.set_link("mv0", netns=bad),
+        "create_macvlans": lambda: rt.create_macvlans([MacvlanSpec("mv0", "p0", netns=bad)]),
+    }
+
+
+def _none() -> None:
+    raise TypeError("None stands for the current namespace: not hostile")
+
+
+@pytest.mark.parametrize("bad", BAD_NETNS_NAMES, ids=repr)
+@pytest.mark.parametrize("where", sorted(_netns_calls(None, None)))  # type: ignore[arg-type]
+def test_bad_namespace_names(rt: Connection, guard: Guard, bad: Any, where: str) -> None:
+    if bad is None and where not in ("Namespace.create", "Namespace.open"):
+        pytest.skip("None means the current namespace here")
+    refused(_netns_calls(rt, bad)[where], guard, bad)
+
+
+def test_longest_namespace_name_passes_the_check(guard: Guard) -> None:
+    """255 bytes is allowed: the refusal above is the length, not something else."""
+    with pytest.raises(Touched), guard:
+        Namespace.open("x" * 255)
+    assert guard.reached == ["os.open"]
+
+
+@pytest.mark.parametrize(
+    ("call", "value"),
+    [
+        (lambda: Namespace.from_path(""), ""),
+        (lambda: Namespace.from_path("/proc/self/ns/net\0"), "/proc/self/ns/net\0"),
+        (lambda: Namespace.from_path(b"/proc/self/ns/net"), b"/proc/self/ns/net"),
+        (lambda: Namespace.from_pid(0), 0),
+        (lambda: Namespace.from_pid(-1), -1),
+        (lambda: Namespace.from_pid(True), True),
+        (lambda: Namespace.from_pid("1"), "1"),
+        (lambda: Namespace.from_pid(1.0), 1.0),
+        (lambda: Namespace.from_fd(-1), -1),
+        (lambda: Namespace.from_fd("3"), "3"),
+        (lambda: Namespace.from_fd(False), False),
+    ],
+    ids=lambda v: repr(v) if not callable(v) else "",
+)
+def test_bad_namespace_handles(guard: Guard, call: Callable[[], object], value: object) -> None:
+    refused(call, guard, value)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="namespace.py: Namespace.from_path(7) raises os.fspath's TypeError, which does "
+    "not quote the input (rule 4)",
+)
+def test_from_path_with_a_number_quotes_it(guard: Guard) -> None:
+    refused(lambda: Namespace.from_path(7), guard, 7)  # type: ignore[arg-type]
+
+
+def test_a_closed_namespace_is_refused_before_anything(
+    rt: Connection, guard: Guard, closed_ns: Namespace
+) -> None:
+    for call in (
+        lambda: rt.create_veth("va", "vb", peer_netns=closed_ns),
+        lambda: closed_ns.run(print),
+        lambda: closed_ns.enter().__enter__(),
+        lambda: macvlan.connect(closed_ns),
+    ):
+        with pytest.raises(ValueError, match="closed namespace"), guard:
+            call()
+        assert guard.reached == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=Touched,
+    reason="BUG (connection.py): create_macvlan(netns=<closed Namespace>) looks the parent "
+    "up over netlink before it finds the namespace closed",
+)
+def test_closed_namespace_in_create_macvlan(
+    rt: Connection, guard: Guard, closed_ns: Namespace
+) -> None:
+    with guard:
+        try:
+            rt.create_macvlan("mv0", "p0", netns=closed_ns)
+        except ValueError as exc:
+            assert "closed namespace" in str(exc)
+    assert guard.reached == []
+
+
+# -- MAC addresses ---------------------------------------------------------------------------
+BAD_MACS: list[object] = [
+    "",
+    "00:11:22:33:44",
+    "00:11:22:33:44:55:66",
+    "00:11:22:33:44:5g",
+    "0x001122334455",
+    "00-11-22:33-44-55",
+    "00:11:22:33:44:55 ",
+    " 00:11:22:33:44:55",
+    "00:11:22:33:44:55\n",
+    "00:11:22:33:44:55\0",
+    "00::11:22:33:44:55",
+    "0011.2233.44556",
+    "00112233445",
+    "٠٠١١٢٢٣٣٤٤٥٥",  # Arabic-Indic digits: int() would take them
+    "00:11:22:33:44:55".translate({ord(d): 0xFF10 + int(d) for d in "0123456789"}),
+    "00:11:22:33:44:\udcff",
+    "01:00:5e:00:00:01",  # multicast: not a link's own address
+    "33:33:00:00:00:01",
+    "ff:ff:ff:ff:ff:ff",
+    "00:00:00:00:00:00",
+    b"\x02\x00\x00\x00\x00",
+    b"\x02\x00\x00\x00\x00\x00\x00",
+    b"",
+    -1,
+    2**48,
+    1.5,
+    True,
+    [2, 0, 0, 0, 0, 1],
+    ("02:00:00:00:00:01",),
+]
+
+
+def _mac_calls(rt: Connection, bad: Any) -> dict[str, Callable[[], object]]:
+    return {
+        "MacAddress": lambda: _unicast(MacAddress(bad)),
+        "create_macvlan mac": lambda: rt.create_macvlan("mv0", "p0", mac=bad),
+        "create_macvtap mac": lambda: rt.create_macvtap("mv0", "p0", mac=bad),
+        "create_macvlans": lambda: rt.create_macvlans([MacvlanSpec("mv0", "p0", mac=bad)]),
+        "create_veth mac": lambda: rt.create_veth("va", "vb", mac=bad),
+        "create_veth peer_mac": lambda: rt.create_veth("va", "vb", peer_mac=bad),
+        "set_link mac": lambda: rt.set_link("mv0", mac=bad),
+        "source_macs create": lambda: rt.create_macvlan(
+            "mv0", "p0", MacvlanMode.SOURCE, source_macs=["02:00:00:00:00:01", bad]
+        ),
+        "source_macs set_link": lambda: rt.set_link("mv0", source_macs=[bad]),
+    }
+
+
+def _unicast(mac: MacAddress) -> None:
+    if mac.is_multicast or not int(mac):
+        raise ValueError(f"{mac} is no unicast address (the test's own check)")
+
+
+@pytest.mark.parametrize("bad", BAD_MACS, ids=repr)
+@pytest.mark.parametrize("where", sorted(_mac_calls(None, None)))  # type: ignore[arg-type]
+def test_bad_macs(rt: Connection, guard: Guard, bad: Any, where: str) -> None:
+    # the multicast/zero ones are valid MacAddress values, refused as a link's MAC
+    refused(_mac_calls(rt, bad)[where], guard, bad, quote=where != "MacAddress")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "value"),
+    [
+        ({"source_macs": "02:00:00:00:00:01"}, "02:00:00:00:00:01"),  # a str, not a list
+        ({"source_macs": b"\x02\0\0\0\0\x01"}, b"\x02\0\0\0\0\x01"),
+        ({"source_macs": [None]}, None),
+        ({"mode": MacvlanMode.BRIDGE, "source_macs": ["02:00:00:00:00:01"]}, "source_macs"),
+        ({"mode": MacvlanMode.PASSTHRU, "mac": "02:00:00:00:00:01"}, "02:00:00:00:00:01"),
+    ],
+    ids=repr,
+)
+def test_bad_mac_combinations(
+    rt: Connection, guard: Guard, kwargs: dict[str, Any], value: object
+) -> None:
+    kwargs.setdefault("mode", MacvlanMode.SOURCE)
+    refused(lambda: rt.create_macvlan("mv0", "p0", **kwargs), guard, value, quote=False)
+
+
+# -- IP addresses and routes ----------------------------------------------------------------------
+BAD_INTERFACES: list[object] = [
+    "",
+    "10.0.0.256/24",
+    "10.0.0.2/33",
+    "10.0.0.2/-1",
+    "10.0.0.2/24/1",
+    "10.0.0.2 /24",
+    "10.0.0.02/24",
+    "10.0.0.2/255.0.255.0",
+    "fd00::2/129",
+    "fd00:::2/64",
+    "::ffff:10.0.0.2/200",
+    "localhost",
+    "10.0.0.2/24\0",
+    b"10.0.0.2/24",
+    167772162,
+    None,
+    ["10.0.0.2/24"],
+    ipaddress.ip_network("10.0.0.0/24"),
+]
+
+
+@pytest.mark.parametrize("bad", BAD_INTERFACES, ids=repr)
+@pytest.mark.parametrize("op", ["add", "delete"])
+def test_bad_ip_interfaces(rt: Connection, guard: Guard, bad: Any, op: str) -> None:
+    # the link is named: the address must be refused before the name is looked up
+    call = rt.add_address if op == "add" else rt.delete_address
+    refused(lambda: call("mv0", bad), guard, bad)
+
+
+def test_nodad_on_ipv4_is_refused(rt: Connection, guard: Guard) -> None:
+    refused(lambda: rt.add_address("mv0", "10.0.0.2/24", nodad=True), guard, "nodad")
+
+
+ROUTE_CASES: list[tuple[dict[str, Any], object]] = [
+    ({"dst": "10.1.0.0/33", "gateway": "10.0.0.1"}, "10.1.0.0/33"),
+    ({"dst": "10.1.0.1/16", "gateway": "10.0.0.1"}, "10.1.0.1/16"),  # host bits set
+    ({"dst": "nowhere", "gateway": "10.0.0.1"}, "nowhere"),
+    ({"dst": "Default", "gateway": "10.0.0.1"}, "Default"),
+    ({"dst": 5, "gateway": "10.0.0.1"}, 5),
+    ({"gateway": "10.0.0.300"}, "10.0.0.300"),
+    ({"gateway": "10.0.0.1/24"}, "10.0.0.1/24"),
+    ({"gateway": b"\x0a\0\0\x01"}, b"\x0a\0\0\x01"),
+    ({"gateway": "10.0.0.1", "src": "fd00::1"}, "fd00::1"),
+    ({"gateway": "10.0.0.1", "metric": -1}, -1),
+    ({"gateway": "10.0.0.1", "metric": 2**32}, 2**32),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "value"), ROUTE_CASES, ids=repr)
+@pytest.mark.parametrize("link", [None, 3])
+def test_bad_routes(
+    rt: Connection, guard: Guard, kwargs: dict[str, Any], value: object, link: Any
+) -> None:
+    kwargs = dict(kwargs)
+    if link is not None:
+        kwargs["link"] = link
+    refused(lambda: rt.add_route(**kwargs), guard, value, quote=False)
+    refused(lambda: rt.delete_route(**kwargs), guard, value, quote=False)
+
+
+ROUTE_CHECKED_LATE: list[tuple[dict[str, Any], object]] = [
+    ({"dst": "10.1.0.0/16", "gateway": "fd00::1"}, "fd00::1"),  # family mismatch
+    ({"gateway": "10.0.0.1", "table": 0}, 0),
+    ({"gateway": "10.0.0.1", "table": -1}, -1),
+    ({"gateway": "10.0.0.1", "table": 2**32}, 2**32),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "value"), ROUTE_CHECKED_LATE, ids=repr)
+@pytest.mark.parametrize("link", [3, "mv0"])
+def test_bad_routes_checked_before_the_link_lookup(
+    rt: Connection, guard: Guard, kwargs: dict[str, Any], value: object, link: object
+) -> None:
+    refused(lambda: rt.add_route(link=link, **kwargs), guard, value, quote=False)
+    refused(lambda: rt.delete_route(link=link, **kwargs), guard, value, quote=False)
+
+
+def test_a_route_needs_a_gateway_or_a_link(rt: Connection, guard: Guard) -> None:
+    refused(lambda: rt.add_route("10.1.0.0/16"), guard, "gateway", quote=False)
+
+
+# -- numbers, modes, flags, link references ----------------------------------------------
+NUMBER_CASES: list[tuple[str, dict[str, Any], object]] = [
+    ("mtu", {"mtu": 67}, 67),
+    ("mtu", {"mtu": -1}, -1),
+    ("mtu", {"mtu": 2**31}, 2**31),
+    ("mtu", {"mtu": "1500"}, "1500"),
+    ("mtu", {"mtu": 1500.0}, 1500.0),
+    ("mtu", {"mtu": True}, True),
+    ("txqueuelen", {"txqueuelen": -1}, -1),
+    ("txqueuelen", {"txqueuelen": 2**32}, 2**32),
+    ("group", {"group": -1}, -1),
+    ("group", {"group": "1"}, "1"),
+    ("bcqueuelen", {"bcqueuelen": -1}, -1),
+    ("bc_cutoff", {"bc_cutoff": 2**31}, 2**31),
+    ("mode", {"mode": "bridge "}, "bridge "),
+    ("mode", {"mode": "BRIDGE\0"}, "BRIDGE\0"),
+    ("mode", {"mode": 3}, 3),
+    ("mode", {"mode": 0}, 0),
+    ("mode", {"mode": None}, None),
+    ("mode", {"mode": 4.0}, 4.0),
+    ("flags", {"flags": 4}, "0x4"),
+    ("flags", {"flags": "nopromisc"}, "nopromisc"),
+    ("up", {"up": 1}, 1),
+    ("up", {"up": "yes"}, "yes"),
+    ("up", {"up": None}, None),
+]
+
+
+@pytest.mark.parametrize(("what", "kwargs", "value"), NUMBER_CASES, ids=repr)
+def test_bad_numbers_on_create(
+    rt: Connection, guard: Guard, what: str, kwargs: dict[str, Any], value: object
+) -> None:
+    refused(lambda: rt.create_macvlan("mv0", "p0", **kwargs), guard, value, quote=False)
+
+
+@pytest.mark.parametrize(
+    ("what", "kwargs", "value"),
+    [c for c in NUMBER_CASES if c[0] in ("mtu", "txqueuelen", "group", "mode", "flags")]
+    + [("up", {"up": 1}, 1), ("source_op", {"source_op": 3}, 3)],
+    ids=repr,
+)
+def test_bad_numbers_on_set_link(
+    rt: Connection, guard: Guard, what: str, kwargs: dict[str, Any], value: object
+) -> None:
+    if kwargs.get("mode", 1) is None:
+        pytest.skip("mode=None means 'leave it' in set_link")
+    refused(lambda: rt.set_link("mv0", **kwargs), guard, value, quote=False)
+
+
+BAD_REFS: list[object] = [0, -1, True, False, 1.0, None, b"mv0", ["mv0"], object()]
+
+
+@pytest.mark.parametrize("bad", BAD_REFS, ids=repr)
+@pytest.mark.parametrize("where", ["link", "set_link", "delete_link", "delete_links", "parent"])
+def test_bad_link_references(rt: Connection, guard: Guard, bad: Any, where: str) -> None:
+    calls: dict[str, Callable[[], object]] = {
+        "link": lambda: rt.link(bad),
+        "set_link": lambda: rt.set_link(bad, up=True),
+        "delete_link": lambda: rt.delete_link(bad),
+        "delete_links": lambda: rt.delete_links([bad]),
+        "parent": lambda: rt.create_macvlan("mv0", bad),
+    }
+    refused(calls[where], guard, bad, quote=False)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=Touched,
+    reason="BUG (connection.py): an index beyond the kernel's int (>= 2**31) is not refused "
+    "by Connection._index; it only fails while the socket packs the request",
+)
+@pytest.mark.parametrize("bad", [2**31, 2**64])
+def test_link_index_out_of_range(rt: Connection, guard: Guard, bad: int) -> None:
+    refused(lambda: rt.link(bad), guard, bad)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=Touched,
+    reason="BUG (connection.py): links(group=...) is not validated; a str group dumps every "
+    "link and silently matches none",
+)
+def test_links_group_is_validated(rt: Connection, guard: Guard) -> None:
+    refused(lambda: rt.links(group="1"), guard, "1")
+
+
+def test_links_kind_is_validated(rt: Connection, guard: Guard) -> None:
+    refused(lambda: rt.links(kind=5), guard, 5)  # type: ignore[arg-type]
+    refused(lambda: rt.links(kind="mac\0vlan"), guard, "mac\0vlan")
+
+
+def test_guard_catches_what_it_should(rt: Connection, guard: Guard) -> None:
+    """The guard is real: a valid call is stopped at the socket, not refused."""
+    with pytest.raises(Touched), guard:
+        rt.link("mv0")
+    with pytest.raises(Touched), guard:
+        rt.create_macvlan("mv0", 3)
+    with pytest.raises(Touched), guard:
+        Namespace.open("blue")
+    with pytest.raises(Touched), guard:
+        macvlan.connect()
+    assert guard.reached == [
+        "NetlinkSocket.request",
+        "NetlinkSocket.request",
+        "os.open",
+        "NetlinkSocket.__init__",
+    ]
+    assert socket.socket.sendall is vars(socket.socket).get("sendall", socket.socket.sendall)
+    assert "sendall" not in vars(socket.socket)  # restored to the inherited method
