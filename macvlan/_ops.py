@@ -1,0 +1,793 @@
+"""Connection operations as sans-IO generators, shared by the sync and asyncio fronts.
+
+Each operation is a generator that checks its input first, then *yields* the I/O it
+needs as small effect values and *receives* their results:
+
+========================  ==================================================
+effect                    the driver sends back
+========================  ==================================================
+``Request(message)``      the answers (``list[Message]``)
+``Dump(message)``         the dumped messages (``list[Message]``)
+``Batch(messages)``       per message ``(answers, NetlinkError | None)``
+``InNamespace(ns, op)``   what ``op`` returns, run on a connection inside ``ns``
+========================  ==================================================
+
+When the kernel refuses a request, the driver throws the error into the generator
+at the ``yield``, so each operation's ``try``/``except`` rollback reads exactly as
+straight-line code.  :class:`macvlan.connection.Connection` drives operations over
+a blocking socket, :class:`macvlan.aio.AsyncConnection` over the event loop; the
+messages and the orchestration exist once, here.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Callable, Generator, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeAlias, TypeVar
+
+from macvlan import address as _address
+from macvlan import link as _link
+from macvlan import route as _route
+from macvlan._netlink import ifla
+from macvlan._netlink.attr import Attr
+from macvlan._netlink.constants import MacaddrMode, MacvlanFlags, MacvlanMode, NlmF, RtmType
+from macvlan._netlink.message import Message
+from macvlan.address import Address
+from macvlan.errors import LinkNotFound, NetlinkError
+from macvlan.link import (
+    MACVLAN_KINDS,
+    Link,
+    MacLike,
+    MacvlanSpec,
+    check_ifname,
+    check_up,
+    to_mac,
+    to_macs,
+)
+from macvlan.mac import MacAddress
+from macvlan.namespace import Namespace
+from macvlan.route import Route
+
+T = TypeVar("T")
+
+LinkRef: TypeAlias = int | str | Link
+NetnsRef: TypeAlias = Namespace | str
+
+
+# -- effects ---------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Request:
+    """Send ``message`` (an ACK is asked for); answered with the reply messages."""
+
+    message: Message
+    what: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Dump:
+    """Run a dump request; answered with the dumped messages."""
+
+    message: Message
+    what: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Pipeline many requests; answered with ``(replies, error or None)`` for each."""
+
+    messages: Sequence[Message]
+    whats: Sequence[str] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class InNamespace:
+    """Run the operation ``op`` on a connection inside ``ns``; answered with its result.
+
+    A driver keeps one connection per namespace for the whole top-level operation.
+    """
+
+    ns: Namespace
+    op: Op[Any]
+
+
+Effect: TypeAlias = Request | Dump | Batch | InNamespace
+Op: TypeAlias = Generator[Effect, Any, T]
+#: Turns a creating message into one that asks the kernel to echo the new link.
+EchoFn: TypeAlias = Callable[[Message, int], Message]
+
+
+# -- helpers without I/O ---------------------------------------------------------------
+def open_namespace(netns: object) -> tuple[Namespace, bool]:
+    """The Namespace for ``netns`` and whether we opened it (and must close it)."""
+    if isinstance(netns, Namespace):
+        return netns, False
+    if isinstance(netns, str):
+        return Namespace.open(netns), True
+    raise TypeError(f"netns must be a Namespace or a namespace name, not {netns!r}")
+
+
+def temp_name() -> str:
+    """A throw-away interface name (15 bytes at most)."""
+    return "mvtmp" + os.urandom(5).hex()
+
+
+def random_group() -> int:
+    """A link group number well above the ones people pick by hand."""
+    return int.from_bytes(os.urandom(4), "little") % (2**31 - 2**20) + 2**20
+
+
+def echo(message: Message, parent_index: int) -> Message:
+    """``message`` with its parent index filled in and ``NLM_F_ECHO`` set, so that the
+    kernel answers a creation with the new link itself (Linux 6.3+)."""
+    attrs = [
+        Attr(ifla.LINK, parent_index) if isinstance(a, Attr) and a.spec is ifla.LINK else a
+        for a in message.attrs
+    ]
+    return Message(message.type, message.flags | NlmF.ECHO, body=message.body, attrs=attrs)
+
+
+def echoed_link(replies: Sequence[Message], name: str) -> Link | None:
+    for reply in replies:
+        if reply.type == RtmType.NEWLINK:
+            link = Link.from_message(reply)
+            if link.name == name:
+                return link
+    return None
+
+
+def with_reason(err: NetlinkError, why: str) -> NetlinkError:
+    """A copy of ``err`` whose message ends with ``why`` (same type, errno, ext_ack)."""
+    out = type(err)(err.errno or 0, err.ext_ack, err.request)
+    out.strerror = f"{out.strerror} ({why})"
+    return out
+
+
+def parent_key(parent: object) -> object:
+    if isinstance(parent, Link):
+        return parent.index
+    if isinstance(parent, bool) or not isinstance(parent, int | str):
+        raise TypeError(f"a parent is a link name, an index or a Link, not {parent!r}")
+    return parent
+
+
+def check_index(ref: object) -> int:
+    """A positive link index (a name or Link is not accepted here)."""
+    if isinstance(ref, bool) or not isinstance(ref, int):
+        raise TypeError(f"a link is a name, an index or a Link, not {ref!r}")
+    if ref <= 0:
+        raise ValueError(f"link index must be positive, not {ref}")
+    return ref
+
+
+def lookup_key(ref: LinkRef) -> int | str:
+    """An index or a validated name, without a round trip."""
+    if isinstance(ref, Link):
+        return ref.index
+    if isinstance(ref, str):
+        return check_ifname(ref)
+    return check_index(ref)
+
+
+def macvlan_message(
+    spec: MacvlanSpec, parent_index: int, name: str, netns_fd: int | None, up: bool
+) -> Message:
+    return _link.new_macvlan(
+        name,
+        parent_index,
+        spec.kind,
+        mode=_link.check_mode(spec.mode),
+        flags=_link.check_flags(spec.flags),
+        mac=to_mac(spec.mac),
+        mtu=spec.mtu,
+        up=bool(check_up(up)),
+        bcqueuelen=spec.bcqueuelen,
+        bc_cutoff=spec.bc_cutoff,
+        source_macs=to_macs(spec.source_macs),
+        txqueuelen=spec.txqueuelen,
+        group=spec.group,
+        netns_fd=netns_fd,
+    )
+
+
+def check_spec(spec: MacvlanSpec) -> Message:
+    """Refuse a bad spec (ValueError/TypeError) before anything is sent.
+
+    Returns the creating message for this namespace, parent index still 0.
+    """
+    if not isinstance(spec, MacvlanSpec):
+        raise TypeError(f"expected a MacvlanSpec, not {spec!r}")
+    check_ifname(spec.name)
+    check_up(spec.up)
+    message = macvlan_message(spec, 0, spec.name, None, spec.up)
+    if spec.netns is not None and not isinstance(spec.netns, Namespace | str):
+        raise TypeError(f"netns must be a Namespace or a namespace name, not {spec.netns!r}")
+    return message
+
+
+def _nothing() -> Op[None]:
+    """An operation without I/O: ``InNamespace(ns, _nothing())`` opens the connection."""
+    return None
+    yield  # pragma: no cover - makes this a generator
+
+
+# -- lookups -----------------------------------------------------------------------------
+def index(ref: LinkRef) -> Op[int]:
+    """The index of a link given by name (one lookup), index or Link."""
+    if isinstance(ref, Link):
+        return ref.index
+    if isinstance(ref, str):
+        found = yield from link(ref)
+        return found.index
+    return check_index(ref)
+
+
+def link(ref: LinkRef) -> Op[Link]:
+    """Ask the kernel for one link by name or index (no dump)."""
+    key = lookup_key(ref)
+    replies: list[Message] = yield Request(_link.get_link(key), f"link {key!r}")
+    for reply in replies:
+        if reply.type == RtmType.NEWLINK:
+            return Link.from_message(reply)
+    raise LinkNotFound(errno.ENODEV, request=f"link {key!r}")
+
+
+def links(
+    *, kind: str | None = None, parent: LinkRef | None = None, group: int | None = None
+) -> Op[list[Link]]:
+    """All links, or those of one kind, parent or group (kind filtered in the kernel)."""
+    parent_index = None if parent is None else (yield from index(parent))
+    message = _link.dump_links(kind)
+    replies: list[Message] = yield Dump(message, "list links")
+    out = []
+    for reply in replies:
+        if reply.type != RtmType.NEWLINK:
+            continue
+        found = Link.from_message(reply)
+        if kind is not None and found.kind != kind:
+            continue
+        if parent_index is not None and (
+            found.parent_index != parent_index or found.netnsid is not None
+        ):
+            continue
+        if group is not None and found.group != group:
+            continue
+        out.append(found)
+    return out
+
+
+# -- creating macvlans -----------------------------------------------------------------
+def parent_index(parent: LinkRef) -> Op[int]:
+    parent_key(parent)
+    return (yield from index(parent))
+
+
+def explain(err: NetlinkError, spec: MacvlanSpec, parent_ix: int) -> Op[NetlinkError]:
+    """Add the likely reason to an EINVAL the kernel gave without extended ack.
+
+    The kernel says nothing when a passthru link meets a sibling or when the MTU
+    is above the parent's; one lookup (only after a failure) can say which.
+    """
+    if err.errno != errno.EINVAL or err.ext_ack:
+        return err
+    try:
+        parent = yield from link(parent_ix)
+        siblings = [
+            x
+            for x in (yield from links(parent=parent_ix))
+            if x.kind in MACVLAN_KINDS and x.name != spec.name
+        ]
+    except NetlinkError:
+        return err
+    passthru = [
+        s for s in siblings if s.macvlan is not None and s.macvlan.mode == MacvlanMode.PASSTHRU
+    ]
+    if passthru:
+        why = (
+            f"parent {parent.name!r} already has the passthru {passthru[0].kind} "
+            f"{passthru[0].name!r}; a passthru link must be the only macvlan/macvtap "
+            "on its parent"
+        )
+    elif spec.mode == MacvlanMode.PASSTHRU:
+        names = ", ".join(repr(s.name) for s in siblings[:4]) or "one in another namespace"
+        why = (
+            f"a passthru {spec.kind} must be the only macvlan/macvtap on its parent, "
+            f"and {parent.name!r} already has {names}"
+        )
+    elif spec.mtu is not None and spec.mtu > parent.mtu:
+        why = f"mtu {spec.mtu} is above the mtu {parent.mtu} of the parent {parent.name!r}"
+    else:
+        why = (
+            f"if {parent.name!r} has a passthru macvlan in another namespace, "
+            "no other macvlan/macvtap can share it"
+        )
+    return with_reason(err, why)
+
+
+def create_here(spec: MacvlanSpec, message: Message, parent_ix: int, echo_fn: EchoFn) -> Op[Link]:
+    try:
+        replies: list[Message] = yield Request(
+            echo_fn(message, parent_ix), f"create {spec.kind} {spec.name!r}"
+        )
+    except NetlinkError as exc:
+        raise (yield from explain(exc, spec, parent_ix)) from None
+    made = echoed_link(replies, spec.name)
+    if made is None:  # a kernel without NLM_F_ECHO for links: read it back
+        made = yield from link(spec.name)
+    return made
+
+
+def create_there(spec: MacvlanSpec, parent_ix: int, ns: Namespace) -> Op[Link]:
+    """Create in ``ns`` under a temporary name (the kernel may check the name here
+    too), then rename and bring up inside ``ns``; the temporary link goes on failure."""
+    temp = temp_name()
+    message = macvlan_message(spec, parent_ix, temp, ns.fd, False)
+    try:
+        yield Request(message, f"create {spec.kind} {spec.name!r} in {ns.name or ns.path}")
+    except NetlinkError as exc:
+        raise (yield from explain(exc, spec, parent_ix)) from None
+    try:
+        made: Link = yield InNamespace(ns, set_link(temp, name=spec.name, up=spec.up or None))
+    except BaseException:
+        yield InNamespace(ns, delete_link(temp, missing_ok=True))
+        raise
+    return made
+
+
+def create(spec: MacvlanSpec, echo_fn: EchoFn = echo) -> Op[Link]:
+    """Create one macvlan/macvtap from ``spec``, here or in ``spec.netns``."""
+    message = check_spec(spec)
+    if spec.netns is None:
+        parent_ix = yield from parent_index(spec.parent)
+        return (yield from create_here(spec, message, parent_ix, echo_fn))
+    ns, owned = open_namespace(spec.netns)
+    try:
+        parent_ix = yield from parent_index(spec.parent)
+        yield InNamespace(ns, _nothing())  # a connection there before anything is made
+        return (yield from create_there(spec, parent_ix, ns))
+    finally:
+        if owned:
+            ns.close()
+
+
+def create_macvlan(
+    name: str,
+    parent: LinkRef,
+    mode: MacvlanMode | str = MacvlanMode.BRIDGE,
+    *,
+    mac: MacLike | None = None,
+    mtu: int | None = None,
+    up: bool = False,
+    netns: NetnsRef | None = None,
+    flags: MacvlanFlags = MacvlanFlags.NONE,
+    bcqueuelen: int | None = None,
+    bc_cutoff: int | None = None,
+    source_macs: Sequence[MacLike] = (),
+    txqueuelen: int | None = None,
+    group: int | None = None,
+    kind: str = "macvlan",
+    echo_fn: EchoFn = echo,
+) -> Op[Link]:
+    """Create a macvlan (or, with ``kind="macvtap"``, a macvtap) on ``parent``."""
+    spec = MacvlanSpec(
+        name,
+        parent,
+        _link.check_mode(mode),
+        mac,
+        mtu,
+        up,
+        flags,
+        bcqueuelen,
+        bc_cutoff,
+        source_macs if isinstance(source_macs, str | bytes) else tuple(source_macs),
+        txqueuelen,
+        group,
+        kind,
+        netns,
+    )
+    return (yield from create(spec, echo_fn))
+
+
+def create_macvlans(specs: Iterable[MacvlanSpec], echo_fn: EchoFn = echo) -> Op[list[Link]]:
+    """Create many links pipelined; all or none, in spec order.
+
+    Every spec is checked before anything is sent.  If any creation fails, the
+    links this call created (here and in other namespaces) are deleted again and
+    the first error is raised.
+    """
+    specs = list(specs)
+    messages = [check_spec(spec) for spec in specs]
+    for spec in specs:
+        parent_key(spec.parent)
+    opened: list[Namespace] = []
+    try:
+        where: list[Namespace | None] = []
+        for spec in specs:
+            if spec.netns is None:
+                where.append(None)
+                continue
+            ns, owned = open_namespace(spec.netns)
+            if owned:
+                opened.append(ns)
+            where.append(ns)
+        seen: set[tuple[Namespace | None, str]] = set()
+        for place, spec in zip(where, specs, strict=True):
+            if (place, spec.name) in seen:
+                raise ValueError(f"create_macvlans: the name {spec.name!r} is given twice")
+            seen.add((place, spec.name))
+        parents: dict[Any, int] = {}
+        for spec in specs:
+            key = parent_key(spec.parent)
+            if key not in parents:
+                parents[key] = yield from parent_index(spec.parent)
+        return (yield from _create_many(specs, messages, where, parents, echo_fn))
+    finally:
+        for ns in opened:
+            ns.close()
+
+
+def _create_many(
+    specs: list[MacvlanSpec],
+    messages: list[Message],
+    where: list[Namespace | None],
+    parents: dict[Any, int],
+    echo_fn: EchoFn,
+) -> Op[list[Link]]:
+    here = [i for i, ns in enumerate(where) if ns is None]
+    results: list[tuple[list[Message], NetlinkError | None]] = yield Batch(
+        [echo_fn(messages[i], parents[parent_key(specs[i].parent)]) for i in here],
+        [f"create {specs[i].kind} {specs[i].name!r}" for i in here],
+    )
+    made: dict[int, Link | None] = {}
+    remote_made: list[tuple[Namespace, int]] = []
+    try:
+        for i, (replies, err) in zip(here, results, strict=True):
+            if err is None:
+                made[i] = echoed_link(replies, specs[i].name)
+        for i, (_, err) in zip(here, results, strict=True):
+            if err is not None:
+                spec = specs[i]
+                raise (yield from explain(err, spec, parents[parent_key(spec.parent)])) from None
+        for i, (spec, ns) in enumerate(zip(specs, where, strict=True)):
+            if ns is None:
+                continue
+            yield InNamespace(ns, _nothing())
+            made_there = yield from create_there(spec, parents[parent_key(spec.parent)], ns)
+            remote_made.append((ns, made_there.index))
+            made[i] = made_there
+    except BaseException:
+        yield from delete_links([specs[i].name for i in made if where[i] is None], missing_ok=True)
+        for ns, ix in remote_made:
+            yield InNamespace(ns, delete_link(ix, missing_ok=True))
+        raise
+    if any(made[i] is None for i in here):  # a kernel without NLM_F_ECHO: read back
+        wanted = {specs[i].name for i in here}
+        found = {x.name: x for x in (yield from links()) if x.name in wanted}
+        for i in here:
+            if made[i] is None:
+                made[i] = found.get(specs[i].name) or (yield from link(specs[i].name))
+    out = []
+    for i, spec in enumerate(specs):
+        one = made.get(i)
+        out.append(one if one is not None else (yield from link(spec.name)))
+    return out
+
+
+def create_veth(
+    name: str,
+    peer: str,
+    *,
+    peer_netns: NetnsRef | None = None,
+    mtu: int | None = None,
+    mac: MacLike | None = None,
+    peer_mac: MacLike | None = None,
+    up: bool = False,
+) -> Op[Link]:
+    """Create a veth pair; the peer may go straight into ``peer_netns``."""
+    check_ifname(peer)
+    check_up(up)
+    ns, owned = (None, False) if peer_netns is None else open_namespace(peer_netns)
+    try:
+        message = _link.new_veth(
+            check_ifname(name),
+            peer,
+            mtu=mtu,
+            mac=to_mac(mac),
+            peer_mac=to_mac(peer_mac),
+            peer_netns_fd=None if ns is None else ns.fd,
+            up=up,
+        )
+        yield Request(message, f"create veth {name!r}/{peer!r}")
+    finally:
+        if owned and ns is not None:
+            ns.close()
+    return (yield from link(name))
+
+
+# -- changing links ------------------------------------------------------------------------
+def set_link(
+    ref: LinkRef,
+    *,
+    up: bool | None = None,
+    mtu: int | None = None,
+    mac: MacLike | None = None,
+    name: str | None = None,
+    netns: NetnsRef | None = None,
+    mode: MacvlanMode | str | None = None,
+    flags: MacvlanFlags | None = None,
+    group: int | None = None,
+    txqueuelen: int | None = None,
+    source_macs: Sequence[MacLike] | None = None,
+    source_op: MacaddrMode = MacaddrMode.SET,
+) -> Op[Link]:
+    """Change a link; returns its new state (read in ``netns`` after a move)."""
+    check_up(up, optional=True)
+    mode_ = None if mode is None else _link.check_mode(mode)
+    flags_ = None if flags is None else _link.check_flags(flags)
+    if not isinstance(source_op, MacaddrMode):
+        raise TypeError(f"source_op must be a MacaddrMode, not {source_op!r}")
+    macs = None
+    more: list[MacAddress] = []  # the kernel adds or deletes one source MAC per message
+    if source_macs is not None or source_op == MacaddrMode.FLUSH:
+        macs = to_macs(source_macs or ())
+        if source_op in (MacaddrMode.ADD, MacaddrMode.DEL) and len(macs) > 1:
+            macs, more = macs[:1], macs[1:]
+        if source_op in (MacaddrMode.ADD, MacaddrMode.DEL) and not macs:
+            raise ValueError(f"source_op={source_op.name} needs at least one source MAC")
+        _link.source_mac_attrs(source_op, macs)  # validate
+    if more and netns is not None:
+        raise ValueError(
+            f"source_op={source_op.name} with several MACs cannot be combined with a "
+            "namespace move; move the link first"
+        )
+    mac_ = to_mac(mac)
+    if name is not None:
+        check_ifname(name)
+    ns, owned = (None, False) if netns is None else open_namespace(netns)
+    try:
+        attrs = _link.common_attrs(
+            name=name,
+            mac=mac_,
+            mtu=mtu,
+            txqueuelen=txqueuelen,
+            group=group,
+            netns_fd=None if ns is None else ns.fd,
+        )
+        current = yield from link(ref)
+        if mode_ is not None or flags_ is not None or macs is not None:
+            if current.kind not in MACVLAN_KINDS or current.macvlan is None:
+                raise ValueError(
+                    f"{current.name!r} is a {current.kind or 'plain'} link, "
+                    "not a macvlan or macvtap"
+                )
+            was = current.macvlan.mode
+            if mode_ is not None and (mode_ == MacvlanMode.PASSTHRU) != (
+                was == MacvlanMode.PASSTHRU
+            ):
+                raise ValueError(
+                    f"cannot change {current.name!r} from {was.name.lower()} to "
+                    f"{mode_.name.lower()} mode: the kernel does not switch a link into "
+                    "or out of passthru mode; delete it and create it again"
+                )
+            data = _link.macvlan_data(mode_, flags_, None, None, macs, source_op)
+            attrs.append(ifla.LINKINFO([ifla.INFO_KIND(current.kind), ifla.INFO_DATA(data)]))
+        message = _link.set_link(current.index, up=up, attrs=attrs)
+        try:
+            yield Request(message, f"change link {current.name!r}")
+        except NetlinkError as exc:
+            raise (yield from _explain_change(exc, current, mtu)) from None
+        if more:
+            yield from _more_sources(current, source_op, macs or [], more)
+        final_name = name or current.name
+        if ns is None:
+            return (yield from link(current.index))
+        moved: Link = yield InNamespace(ns, link(final_name))
+        return moved
+    finally:
+        if owned and ns is not None:
+            ns.close()
+
+
+def _more_sources(
+    current: Link, op: MacaddrMode, first: list[MacAddress], more: list[MacAddress]
+) -> Op[None]:
+    """Send the rest of a multi-MAC ADD/DEL, one message per MAC, pipelined.
+
+    If an ADD fails half-way, the addresses this call added are deleted again.
+    """
+    kind = ifla.INFO_KIND(current.kind or "macvlan")
+
+    def message(mode: MacaddrMode, mac: MacAddress) -> Message:
+        data = ifla.INFO_DATA(_link.source_mac_attrs(mode, [mac]))
+        return _link.set_link(current.index, attrs=[ifla.LINKINFO([kind, data])])
+
+    what = f"change source MACs of {current.name!r}"
+    results: list[tuple[list[Message], NetlinkError | None]] = yield Batch(
+        [message(op, m) for m in more], [what] * len(more)
+    )
+    errors = [err for _, err in results if err is not None]
+    if not errors:
+        return
+    if op == MacaddrMode.ADD:
+        had = set(current.macvlan.source_macs) if current.macvlan else set()
+        done = first + [m for m, (_, err) in zip(more, results, strict=True) if err is None]
+        undo = [message(MacaddrMode.DEL, m) for m in done if m not in had]
+        if undo:
+            yield Batch(undo)
+    raise errors[0]
+
+
+def _explain_change(err: NetlinkError, current: Link, mtu: int | None) -> Op[NetlinkError]:
+    """A macvlan's MTU above its parent's is refused with a bare EINVAL; say so."""
+    if (
+        err.errno != errno.EINVAL
+        or err.ext_ack
+        or mtu is None
+        or current.parent_index is None
+        or current.netnsid is not None
+    ):
+        return err
+    try:
+        parent = yield from link(current.parent_index)
+    except NetlinkError:
+        return err
+    if mtu <= parent.mtu:
+        return err
+    return with_reason(
+        err, f"mtu {mtu} is above the mtu {parent.mtu} of the parent {parent.name!r}"
+    )
+
+
+# -- deleting links ------------------------------------------------------------------------
+def delete_link(ref: LinkRef, *, missing_ok: bool = False) -> Op[None]:
+    """Delete one link (each deletion waits for an RCU grace period)."""
+    key = lookup_key(ref)
+    try:
+        yield Request(_link.del_link(key), f"delete link {key!r}")
+    except LinkNotFound:
+        if not missing_ok:
+            raise
+
+
+def delete_links(refs: Iterable[LinkRef], *, missing_ok: bool = False) -> Op[int]:
+    """Delete many links in one kernel batch; returns how many were deleted.
+
+    The links are moved into a fresh link group and the group is deleted with
+    one ``RTM_DELLINK`` — one RCU wait for all instead of one each.  If a step
+    fails, the links moved so far get their own group back.
+    """
+    keys = [lookup_key(r) for r in refs]
+    if not keys:
+        return 0
+    existing = yield from links()
+    used_groups = {x.group for x in existing}
+    by_key: dict[int | str, Link] = {x.index: x for x in existing}
+    by_key.update({x.name: x for x in existing})
+    group = random_group()
+    while group in used_groups:
+        group = random_group()
+    targets = []
+    for key in keys:
+        found = by_key.get(key)
+        if found is None:
+            if not missing_ok:
+                raise LinkNotFound(errno.ENODEV, request=f"delete link {key!r}")
+            continue
+        targets.append(found)
+    targets = list({x.index: x for x in targets}.values())
+    messages = [_link.set_link(x.index, attrs=[ifla.GROUP(group)]) for x in targets]
+    results: list[tuple[list[Message], NetlinkError | None]] = yield Batch(
+        messages, [f"group link {x.name!r}" for x in targets]
+    )
+    moved = [x for x, (_, err) in zip(targets, results, strict=True) if err is None]
+    errors = [err for _, err in results if err is not None]
+    hard = [e for e in errors if not isinstance(e, LinkNotFound)]
+    if hard or (errors and not missing_ok):
+        yield from _restore_groups(moved)
+        raise (hard or errors)[0]
+    if not moved:
+        return 0
+    try:
+        yield Request(_link.del_group(group), f"delete {len(moved)} links")
+    except NetlinkError:
+        yield from _restore_groups(moved)
+        raise
+    return len(moved)
+
+
+def _restore_groups(moved: Sequence[Link]) -> Op[None]:
+    messages = [_link.set_link(x.index, attrs=[ifla.GROUP(x.group)]) for x in moved]
+    if messages:
+        yield Batch(messages)
+
+
+# -- addresses ---------------------------------------------------------------------------
+def add_address(ref: LinkRef, address: object, *, nodad: bool = False) -> Op[None]:
+    """Add ``"10.0.0.2/24"`` or ``"fd00::2/64"`` to a link (IPv6: ``nodad`` skips DAD)."""
+    interface = _address.to_interface(address)
+    _address.new_address(0, interface, nodad=nodad)  # validate before the lookup
+    ix = yield from index(ref)
+    message = _address.new_address(ix, interface, nodad=nodad)
+    yield Request(message, f"add address {interface} to link {ix}")
+
+
+def delete_address(ref: LinkRef, address: object) -> Op[None]:
+    interface = _address.to_interface(address)
+    ix = yield from index(ref)
+    yield Request(_address.del_address(ix, interface), f"delete address {interface} from link {ix}")
+
+
+def addresses(ref: LinkRef | None = None, *, family: int | None = None) -> Op[list[Address]]:
+    """Addresses of one link or of all (the kernel filters by link)."""
+    ix = 0 if ref is None else (yield from index(ref))
+    replies: list[Message] = yield Dump(_address.dump_addresses(ix, family or 0), "list addresses")
+    out = [Address.from_message(r) for r in replies if r.type == RtmType.NEWADDR]
+    return [a for a in out if not ix or a.index == ix]
+
+
+# -- routes --------------------------------------------------------------------------------
+def _route_args(
+    dst: object,
+    gateway: object,
+    link_ref: LinkRef | None,
+    metric: int | None,
+    table: int | None,
+    src: object,
+) -> Op[tuple[Any, dict[str, Any]]]:
+    gw = None if gateway is None else _route.to_ip(gateway, "gateway")
+    source = None if src is None else _route.to_ip(src, "src")
+    network = _route.to_network(dst, gw.version if gw is not None else None)
+    if metric is not None and (
+        isinstance(metric, bool) or not isinstance(metric, int) or not 0 <= metric < 2**32
+    ):
+        raise ValueError(f"metric {metric!r} is not an int in 0..{2**32 - 1}")
+    kw: dict[str, Any] = {
+        "gateway": gw,
+        "oif": None,
+        "metric": metric,
+        "table": table,
+        "src": source,
+    }
+    _route.new_route(network, **kw)  # refuse bad input before the link lookup
+    kw["oif"] = None if link_ref is None else (yield from index(link_ref))
+    return network, kw
+
+
+def add_route(
+    dst: object = "default",
+    *,
+    gateway: object = None,
+    link: LinkRef | None = None,
+    metric: int | None = None,
+    table: int | None = None,
+    src: object = None,
+) -> Op[None]:
+    """Add a route: ``add_route("default", gateway="10.0.0.1", link="mv0")``."""
+    if gateway is None and link is None:
+        raise ValueError("a route needs a gateway, a link or both")
+    network, kw = yield from _route_args(dst, gateway, link, metric, table, src)
+    yield Request(_route.new_route(network, **kw), f"add route {network}")
+
+
+def delete_route(
+    dst: object = "default",
+    *,
+    gateway: object = None,
+    link: LinkRef | None = None,
+    metric: int | None = None,
+    table: int | None = None,
+    src: object = None,
+) -> Op[None]:
+    network, kw = yield from _route_args(dst, gateway, link, metric, table, src)
+    yield Request(_route.del_route(network, **kw), f"delete route {network}")
+
+
+def routes(
+    *, family: int | None = None, link: LinkRef | None = None, table: int = 254
+) -> Op[list[Route]]:
+    """Routes of one table (main by default), optionally only via one link."""
+    oif = None if link is None else (yield from index(link))
+    replies: list[Message] = yield Dump(_route.dump_routes(family or 0, table), "list routes")
+    out = [Route.from_message(r) for r in replies if r.type == RtmType.NEWROUTE]
+    return [r for r in out if (oif is None or r.oif == oif) and (not table or r.table == table)]
