@@ -13,9 +13,9 @@ import ipaddress
 from typing import Any
 
 import pytest
+from golden_data import cases, dump_chunks, meant
 
 import macvlan._netlink as nl
-from golden_data import cases, dump_chunks, meant
 from macvlan._netlink import ifla
 from macvlan._netlink.attr import Attr, AttrList, RawAttr
 from macvlan._netlink.constants import MacaddrMode, MacvlanFlags, MacvlanMode, RtmType
@@ -95,10 +95,10 @@ def normalise(attrs: Any) -> dict[int, Any]:
     for attr in attrs:
         if isinstance(attr, RawAttr):
             value: Any = attr.data.rstrip(b"\0")
-        elif isinstance(attr.value, AttrList | tuple | list):
-            value = normalise(attr.value)
         elif isinstance(attr.value, ifla.PeerInfo):
             value = (attr.value.ifinfo, normalise(attr.value.attrs))
+        elif isinstance(attr.value, AttrList | tuple | list):
+            value = normalise(attr.value)
         elif isinstance(attr.value, str):
             value = attr.value.encode()
         else:

@@ -9,7 +9,6 @@ request can be captured even though the link is never made.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import shutil
 import struct
@@ -57,7 +56,7 @@ def expected_request(parent_index: int, seq: int = SEQ) -> bytes:
 def as_sent(message: Message, seq: int = SEQ) -> bytes:
     """The bytes our socket sends for ``message`` (it adds REQUEST|ACK and the seq)."""
     flags = message.flags | NlmF.REQUEST | NlmF.ACK
-    return encode([dataclasses.replace(message, flags=flags, seq=seq)])
+    return encode([message._replace(flags=flags, seq=seq)])
 
 
 def test_expected_bytes_are_what_the_headers_say() -> None:

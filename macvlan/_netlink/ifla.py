@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from macvlan._netlink.attr import (
     OP_END,
@@ -146,8 +145,7 @@ MACADDRS_MACADDR = MACVLAN_MACADDRS.attr(4, "MACADDR", MAC)
 
 
 # --- veth: VETH_INFO_PEER carries an ifinfomsg and IFLA attributes ------------------------
-@dataclass(frozen=True, slots=True)
-class PeerInfo:
+class PeerInfo(NamedTuple):
     """The peer half of a veth pair: its ``ifinfomsg`` and link attributes."""
 
     ifinfo: IfInfoMsg

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from macvlan._netlink import _backend, ifa, ifla, rta
 from macvlan._netlink.attr import (
@@ -65,8 +64,7 @@ _NLH = struct.Struct("=IHHII")
 _S32 = struct.Struct("=i")
 
 
-@dataclass(frozen=True, slots=True)
-class Message:
+class Message(NamedTuple):
     """An rtnetlink message: header fields, fixed body and attributes.
 
     ``body`` is raw bytes for message types this library does not model (and for
@@ -103,8 +101,7 @@ class Message:
         return None
 
 
-@dataclass(frozen=True, slots=True)
-class ErrorMessage:
+class ErrorMessage(NamedTuple):
     """``NLMSG_ERROR``: an ACK (``error == 0``) or a refusal (``-errno``).
 
     ``echo`` is the echoed request (its header only when ``NLM_F_CAPPED``);
@@ -118,7 +115,9 @@ class ErrorMessage:
     echo: bytes = b""
     ext_ack: Sequence[AnyAttr] = ()
 
-    type = int(NlmsgType.ERROR)
+    @property
+    def type(self) -> int:
+        return int(NlmsgType.ERROR)
 
     @property
     def is_ack(self) -> bool:
@@ -145,8 +144,7 @@ class ErrorMessage:
         ops += (OP_MSGEND, 0, 0)
 
 
-@dataclass(frozen=True, slots=True)
-class DoneMessage:
+class DoneMessage(NamedTuple):
     """``NLMSG_DONE``: the end of a dump, with its status and extended ack."""
 
     flags: int
@@ -155,7 +153,9 @@ class DoneMessage:
     error: int = 0
     ext_ack: Sequence[AnyAttr] = ()
 
-    type = int(NlmsgType.DONE)
+    @property
+    def type(self) -> int:
+        return int(NlmsgType.DONE)
 
     @property
     def ext_ack_text(self) -> str:
