@@ -6,7 +6,6 @@ The names below are loaded on first use, so ``import macvlan`` stays light.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
 
 from macvlan.errors import (
     AddressInUse,
@@ -23,6 +22,8 @@ from macvlan.errors import (
 )
 
 __version__ = "0.1.0"
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a few ms)
 
 # public name -> module that defines it
 _LAZY = {
@@ -106,6 +107,8 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from macvlan.address import Address
     from macvlan.connection import Connection, connect
     from macvlan.link import (
