@@ -43,8 +43,8 @@ class NetlinkPermissionError(NetlinkError, PermissionError):
     def __init__(self, errno: int, ext_ack: str = "", request: str = "") -> None:
         super().__init__(errno, ext_ack, request)
         self.strerror = (
-            f"{self.strerror} (hint: changing links needs root or CAP_NET_ADMIN "
-            "in the namespace's owning user namespace)"
+            f"{self.strerror} (hint: changing links, addresses and routes needs root or "
+            "CAP_NET_ADMIN in the namespace's owning user namespace)"
         )
 
 

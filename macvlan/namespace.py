@@ -193,7 +193,10 @@ def _prepare_run_dir() -> None:
             except OSError as exc:
                 # EINVAL: not a mount point yet; make it one (once) and retry.
                 if exc.errno != errno.EINVAL or made_mount_point:
-                    raise
+                    why = os.strerror(exc.errno or 0)
+                    raise type(exc)(
+                        exc.errno, f"cannot make {RUN_DIR} a shared mount point: {why}"
+                    ) from exc
             _syscalls.mount(RUN_DIR, RUN_DIR, None, _syscalls.MS_BIND | _syscalls.MS_REC)
             made_mount_point = True
     finally:
