@@ -20,13 +20,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from golden_data import dump_chunks  # noqa: E402
+from golden_data import dump_chunks
 
-import macvlan._netlink as nl  # noqa: E402
-from macvlan._netlink import _backend, message  # noqa: E402
-from macvlan._netlink.constants import MacvlanFlags, MacvlanMode, RtmType  # noqa: E402
-from macvlan.link import Link, new_macvlan  # noqa: E402
-from macvlan.mac import MacAddress  # noqa: E402
+import macvlan._netlink as nl
+from macvlan._netlink import _backend, message
+from macvlan._netlink.constants import MacvlanFlags, MacvlanMode, RtmType
+from macvlan.link import Link, new_macvlan
+from macvlan.mac import MacAddress
 
 
 def best(fn: Callable[[], object], repeat: int = 7, number: int = 1) -> float:

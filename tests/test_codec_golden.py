@@ -48,13 +48,26 @@ def rebuild(attrs: Any) -> Any:
 
 def rebuilt(message: Any) -> Any:
     if isinstance(message, Message):
-        return Message(message.type, message.flags, message.seq, message.pid, message.body,
-                       rebuild(message.attrs))
+        return Message(
+            message.type,
+            message.flags,
+            message.seq,
+            message.pid,
+            message.body,
+            rebuild(message.attrs),
+        )
     if isinstance(message, ErrorMessage):
-        return ErrorMessage(message.flags, message.seq, message.pid, message.error,
-                            message.echo, rebuild(message.ext_ack))
-    return DoneMessage(message.flags, message.seq, message.pid, message.error,
-                       rebuild(message.ext_ack))
+        return ErrorMessage(
+            message.flags,
+            message.seq,
+            message.pid,
+            message.error,
+            message.echo,
+            rebuild(message.ext_ack),
+        )
+    return DoneMessage(
+        message.flags, message.seq, message.pid, message.error, rebuild(message.ext_ack)
+    )
 
 
 @pytest.mark.parametrize(("name", "i", "hexdata"), REPLIES, ids=[f"{n}-{i}" for n, i, _ in REPLIES])
@@ -66,8 +79,9 @@ def test_reply_reencodes_byte_for_byte(name: str, i: int, hexdata: str) -> None:
     assert nl.encode([rebuilt(m) for m in messages]) == data
 
 
-@pytest.mark.parametrize(("name", "i", "hexdata"), REQUESTS,
-                         ids=[f"{n}-{i}" for n, i, _ in REQUESTS])
+@pytest.mark.parametrize(
+    ("name", "i", "hexdata"), REQUESTS, ids=[f"{n}-{i}" for n, i, _ in REQUESTS]
+)
 def test_request_reencodes_byte_for_byte(name: str, i: int, hexdata: str) -> None:
     data = meant(bytes.fromhex(hexdata))
     messages = nl.decode(data)
@@ -78,14 +92,20 @@ def test_request_reencodes_byte_for_byte(name: str, i: int, hexdata: str) -> Non
 def test_replies_include_typed_macvlan_data() -> None:
     """The kernel's answer to `ip -d link show` decodes to a typed macvlan Link."""
     case = next(c for c in cases() if c["name"] == "show_macvlan_source_macaddr_set")
-    links = [Link.from_message(m) for h in case["replies"] for m in nl.decode(bytes.fromhex(h))
-             if isinstance(m, Message) and m.type == RtmType.NEWLINK]
+    links = [
+        Link.from_message(m)
+        for h in case["replies"]
+        for m in nl.decode(bytes.fromhex(h))
+        if isinstance(m, Message) and m.type == RtmType.NEWLINK
+    ]
     mv0 = next(link for link in links if link.name == "mv0")
     assert mv0.kind == "macvlan"
     assert mv0.macvlan is not None
     assert mv0.macvlan.mode is MacvlanMode.SOURCE
-    assert mv0.macvlan.source_macs == (MacAddress("02:00:00:00:00:01"),
-                                       MacAddress("02:00:00:00:00:02"))
+    assert mv0.macvlan.source_macs == (
+        MacAddress("02:00:00:00:00:01"),
+        MacAddress("02:00:00:00:00:02"),
+    )
 
 
 # -- our requests against ip's ---------------------------------------------------------
@@ -116,19 +136,22 @@ CREATE_CASES: dict[str, dict[str, Any]] = {
     "macvlan_passthru": {"mode": MacvlanMode.PASSTHRU},
     "macvlan_source": {"mode": MacvlanMode.SOURCE},
     "macvlan_source_macaddr_set": {
-        "mode": MacvlanMode.SOURCE, "source_macs": [M("02:00:00:00:00:01"), M("02:00:00:00:00:02")]
+        "mode": MacvlanMode.SOURCE,
+        "source_macs": [M("02:00:00:00:00:01"), M("02:00:00:00:00:02")],
     },
     "macvlan_source_nodst": {"mode": MacvlanMode.SOURCE, "flags": MacvlanFlags.NODST},
-    "macvlan_passthru_nopromisc": {"mode": MacvlanMode.PASSTHRU,
-                                   "flags": MacvlanFlags.NOPROMISC},
+    "macvlan_passthru_nopromisc": {"mode": MacvlanMode.PASSTHRU, "flags": MacvlanFlags.NOPROMISC},
     "macvlan_bridge_address": {"mac": M("02:11:22:33:44:55")},
     "macvlan_bridge_mtu": {"mtu": 1400},
     "macvlan_bridge_txqueuelen": {"txqueuelen": 500},
     "macvlan_bridge_bcqueuelen": {"bcqueuelen": 2000},
     "macvlan_bridge_up": {"up": True},
     "macvtap_bridge": {"kind": "macvtap"},
-    "macvtap_vepa_address": {"kind": "macvtap", "mode": MacvlanMode.VEPA,
-                             "mac": M("02:11:22:33:44:66")},
+    "macvtap_vepa_address": {
+        "kind": "macvtap",
+        "mode": MacvlanMode.VEPA,
+        "mac": M("02:11:22:33:44:66"),
+    },
     "err_mtu_99999": {"mtu": 99999},
     "err_second_passthru": {"name": "mv1", "mode": MacvlanMode.PASSTHRU},
     "macvlan_bridge_netns": {"netns_fd": 4},
@@ -148,9 +171,17 @@ def test_create_request_matches_ip(name: str) -> None:
     theirs = ip_newlink(name)
     assert isinstance(theirs.attrs, AttrList)
     args: dict[str, Any] = {
-        "mode": MacvlanMode.BRIDGE, "flags": MacvlanFlags.NONE, "mac": None, "mtu": None,
-        "up": False, "bcqueuelen": None, "bc_cutoff": None, "source_macs": (),
-        "txqueuelen": None, "group": None, "netns_fd": None,
+        "mode": MacvlanMode.BRIDGE,
+        "flags": MacvlanFlags.NONE,
+        "mac": None,
+        "mtu": None,
+        "up": False,
+        "bcqueuelen": None,
+        "bc_cutoff": None,
+        "source_macs": (),
+        "txqueuelen": None,
+        "group": None,
+        "netns_fd": None,
     }
     args.update(CREATE_CASES[name])
     kind = args.pop("kind", "macvlan")
@@ -182,8 +213,10 @@ def test_source_mac_changes_match_ip(name: str, op: MacaddrMode, macs: list[str]
 
     theirs = ip_newlink(name)
     data = macvlan_data(None, None, None, None, [M(m) for m in macs], op)
-    ours = set_link(theirs.body.index,  # type: ignore[union-attr]
-                    attrs=[ifla.LINKINFO([ifla.INFO_KIND("macvlan"), ifla.INFO_DATA(data)])])
+    ours = set_link(
+        theirs.body.index,  # type: ignore[union-attr]
+        attrs=[ifla.LINKINFO([ifla.INFO_KIND("macvlan"), ifla.INFO_DATA(data)])],
+    )
     assert ours.body == theirs.body
     assert normalise(ours.attrs) == normalise(theirs.attrs)
 
@@ -266,9 +299,12 @@ def test_dump_of_1000_links_decodes_to_typed_links() -> None:
 
 
 def test_address_dump_decodes() -> None:
-    addresses = [Address.from_message(m) for chunk in dump_chunks("dump_addrs.bin.gz")
-                 for m in nl.decode(chunk)
-                 if isinstance(m, Message) and m.type == RtmType.NEWADDR]
+    addresses = [
+        Address.from_message(m)
+        for chunk in dump_chunks("dump_addrs.bin.gz")
+        for m in nl.decode(chunk)
+        if isinstance(m, Message) and m.type == RtmType.NEWADDR
+    ]
     interfaces = {a.interface for a in addresses}
     assert ipaddress.ip_interface("127.0.0.1/8") in interfaces
     assert any(a.interface.version == 6 for a in addresses)
@@ -276,8 +312,12 @@ def test_address_dump_decodes() -> None:
 
 @pytest.mark.parametrize("file", ["dump_routes.bin.gz", "dump_routes_ipv6.bin.gz"])
 def test_route_dumps_decode(file: str) -> None:
-    routes = [Route.from_message(m) for chunk in dump_chunks(file) for m in nl.decode(chunk)
-              if isinstance(m, Message) and m.type == RtmType.NEWROUTE]
+    routes = [
+        Route.from_message(m)
+        for chunk in dump_chunks(file)
+        for m in nl.decode(chunk)
+        if isinstance(m, Message) and m.type == RtmType.NEWROUTE
+    ]
     assert routes
     for chunk in dump_chunks(file):
         assert nl.encode(nl.decode(chunk)) == chunk

@@ -79,8 +79,18 @@ def ack(request: Message, error: int = 0, text: str = "") -> bytes:
 
 
 def link(request: Message, name: str, index: int, flags: int = NlmF.MULTI) -> bytes:
-    return nl.encode([Message(RtmType.NEWLINK, flags, request.seq, 4242,
-                              IfInfoMsg(index=index), [ifla.IFNAME(name)])])
+    return nl.encode(
+        [
+            Message(
+                RtmType.NEWLINK,
+                flags,
+                request.seq,
+                4242,
+                IfInfoMsg(index=index),
+                [ifla.IFNAME(name)],
+            )
+        ]
+    )
 
 
 def done(request: Message, flags: int = NlmF.MULTI) -> bytes:
@@ -146,8 +156,9 @@ def test_batch_answers_each_request_on_its_own() -> None:
 
     sock, fake = sock_for(handler)
     names = ["a", "bad", "c"] * 400
-    messages = [Message(RtmType.NEWLINK, 0, body=IfInfoMsg(), attrs=[ifla.IFNAME(n)])
-                for n in names]
+    messages = [
+        Message(RtmType.NEWLINK, 0, body=IfInfoMsg(), attrs=[ifla.IFNAME(n)]) for n in names
+    ]
     results = sock.batch(messages, [f"create {n}" for n in names])
     assert len(results) == len(names)
     for name, (_, error) in zip(names, results, strict=True):
@@ -180,8 +191,9 @@ def test_threads_sharing_a_socket_get_their_own_replies() -> None:
     def worker(k: int) -> None:
         for i in range(200):
             n = f"t{k * 1000 + i}"
-            got = sock.request(Message(RtmType.GETLINK, 0, body=IfInfoMsg(),
-                                       attrs=[ifla.IFNAME(n)]))
+            got = sock.request(
+                Message(RtmType.GETLINK, 0, body=IfInfoMsg(), attrs=[ifla.IFNAME(n)])
+            )
             if [r.get(ifla.IFNAME) for r in got] != [n]:
                 errors.append(n)
 
@@ -202,8 +214,9 @@ def test_real_socket_closes_its_fd() -> None:
     with sock:
         pass
     assert sock.closed
-    assert not os.path.exists(f"/proc/self/fd/{fd}") or os.readlink(
-        f"/proc/self/fd/{fd}") != "socket"
+    assert (
+        not os.path.exists(f"/proc/self/fd/{fd}") or os.readlink(f"/proc/self/fd/{fd}") != "socket"
+    )
 
 
 def test_plain_error_without_ext_ack() -> None:
