@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import enum
 import select
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from macvlan._netlink.constants import RtmType, RtnlGroup
-from macvlan._netlink.message import Message
+from macvlan._netlink.message import AnyMessage, Message
 from macvlan._netlink.socket import NetlinkSocket
 from macvlan.address import Address
 from macvlan.link import Link
@@ -55,6 +55,17 @@ def event_of(message: Message) -> Event | None:
     return None
 
 
+def events_of(messages: Iterable[AnyMessage]) -> list[Event]:
+    """The typed events among one datagram's messages."""
+    events = []
+    for message in messages:
+        if isinstance(message, Message):
+            event = event_of(message)
+            if event is not None:
+                events.append(event)
+    return events
+
+
 class Monitor:
     """Iterate over link and address events.
 
@@ -82,13 +93,7 @@ class Monitor:
         ready, _, _ = select.select([self._sock], [], [], timeout)
         if not ready:
             return []
-        events = []
-        for message in self._sock.recv_messages():
-            if isinstance(message, Message):
-                event = event_of(message)
-                if event is not None:
-                    events.append(event)
-        return events
+        return events_of(self._sock.recv_messages())
 
     def __iter__(self) -> Iterator[Event]:
         while True:

@@ -12,23 +12,38 @@ import asyncio
 import errno
 import socket
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from macvlan._netlink.constants import NlmF
 from macvlan._netlink.message import DoneMessage, ErrorMessage, Message, iter_messages
 from macvlan._netlink.socket import NetlinkSocket, _request_bytes, _with
-from macvlan.errors import DumpInterrupted, NetlinkError, error_for
+from macvlan.errors import DumpInterrupted, NetlinkError, ProtocolError, error_for
 
 _DUMP_RETRIES = 5
+_ACK = int(NlmF.REQUEST | NlmF.ACK)  # plain ints: IntFlag arithmetic is slow
+_DUMP = int(NlmF.REQUEST | NlmF.DUMP)
+_DUMP_INTR = int(NlmF.DUMP_INTR)
+_MULTI = int(NlmF.MULTI)
 
 
-@dataclass(eq=False)
 class _Pending:
-    future: asyncio.Future[list[Message]]
-    what: str
-    dump: bool
-    replies: list[Message] = field(default_factory=list)
-    interrupted: bool = False
+    """One request in flight: its future, label and the answers gathered so far."""
+
+    __slots__ = ("dump", "finished", "future", "interrupted", "replies", "what")
+
+    def __init__(self, future: asyncio.Future[list[Message]], what: str, dump: bool) -> None:
+        self.future = future
+        self.what = what
+        self.dump = dump
+        self.replies: list[Message] = []
+        self.interrupted = False
+        # a dump's end as the kernel sees it (set even when the caller gave up)
+        self.finished: asyncio.Future[None] | None = (
+            future.get_loop().create_future() if dump else None
+        )
+
+    def finish(self) -> None:
+        if self.finished is not None and not self.finished.done():
+            self.finished.set_result(None)
 
 
 class AsyncNetlinkSocket:
@@ -45,20 +60,33 @@ class AsyncNetlinkSocket:
         # bound what is in flight, so the kernel's answers fit the receive buffer
         self._window = asyncio.Semaphore(window or max(8, min(512, sock.rcvbuf // 4096)))
         self._buf = bytearray(1 << 18)
+        # the kernel runs one dump per socket at a time (EBUSY otherwise)
+        self._dump_lock = asyncio.Lock()
+        self._last_dump: asyncio.Future[None] | None = None
         self._loop.add_reader(self._raw.fileno(), self._on_readable)
         self.closed = False
 
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The event loop this socket reads through."""
+        return self._loop
+
+    @property
+    def in_flight(self) -> int:
+        """How many requests still wait for the kernel's answer (cancelled ones too)."""
+        return len(self._pending)
+
+    def fileno(self) -> int:
+        return self._raw.fileno()
+
     # -- lifetime ----------------------------------------------------------------------
     def close(self) -> None:
+        """Stop reading, fail what is still waiting (``EBADF``) and close the socket."""
         if self.closed:
             return
         self.closed = True
         self._loop.remove_reader(self._raw.fileno())
-        error = NetlinkError(errno.EBADF, "connection closed")
-        for pending in self._pending.values():
-            if not pending.future.done():
-                pending.future.set_exception(error)
-        self._pending.clear()
+        self._fail_all(NetlinkError(errno.EBADF, "connection closed"))
         self._nl.close()
 
     # -- sending -----------------------------------------------------------------------
@@ -79,14 +107,25 @@ class AsyncNetlinkSocket:
         messages, self._outgoing = self._outgoing, []
         if not messages:
             return
-        data = _request_bytes(messages)
         try:
-            self._raw.send(data)
-        except OSError as exc:
+            self._raw.send(_request_bytes(messages))
+        except (OSError, ValueError) as exc:
             for message in messages:
                 pending = self._pending.pop(message.seq, None)
-                if pending is not None and not pending.future.done():
-                    pending.future.set_exception(exc)
+                if pending is not None:
+                    self._window.release()
+                    pending.finish()
+                    if not pending.future.done():
+                        pending.future.set_exception(exc)
+
+    async def _start(self, message: Message, flags: int, what: str, dump: bool) -> _Pending:
+        """Wait for room in the window, then queue ``message`` for the next send."""
+        await self._window.acquire()
+        try:
+            return self._submit(message, flags, what, dump)
+        except BaseException:
+            self._window.release()
+            raise
 
     # -- receiving -----------------------------------------------------------------------
     def _on_readable(self) -> None:
@@ -102,63 +141,70 @@ class AsyncNetlinkSocket:
                 self._buf = bytearray(n)
                 self._fail_all(NetlinkError(errno.EMSGSIZE, "a netlink message was truncated"))
                 continue
-            for message in iter_messages(bytes(self._buf[:n])):
-                self._dispatch(message)
+            try:
+                for message in iter_messages(bytes(self._buf[:n])):
+                    self._dispatch(message)
+            except ProtocolError as exc:
+                self._fail_all(NetlinkError(errno.EPROTO, f"malformed answer: {exc}"))
 
     def _fail_all(self, exc: OSError) -> None:
+        """Fail every request in flight (their answers may be lost or never come)."""
         if exc.errno == errno.ENOBUFS:
             exc = NetlinkError(errno.ENOBUFS, "answers were lost (receive buffer overflowed)")
-        for pending in self._pending.values():
-            if not pending.future.done():
-                pending.future.set_exception(exc)
-        self._pending.clear()
+        pending, self._pending = self._pending, {}
+        for entry in pending.values():
+            self._window.release()
+            entry.finish()
+            if not entry.future.done():
+                entry.future.set_exception(exc)
 
     def _dispatch(self, message: Message | ErrorMessage | DoneMessage) -> None:
         pending = self._pending.get(message.seq)
         if pending is None or message.pid not in (self._nl.pid, 0):
             return  # an event, or the late answer to a cancelled request
-        if message.flags & NlmF.DUMP_INTR:
+        if message.flags & _DUMP_INTR:
             pending.interrupted = True
         if isinstance(message, ErrorMessage | DoneMessage):
             del self._pending[message.seq]
             self._window.release()
-            if pending.future.done():
+            pending.finish()
+            future = pending.future
+            if future.done():
                 return  # cancelled: consumed and dropped
             if message.error:
-                pending.future.set_exception(
-                    error_for(-message.error, message.ext_ack_text, pending.what)
-                )
+                future.set_exception(error_for(-message.error, message.ext_ack_text, pending.what))
             elif pending.dump and pending.interrupted:
-                pending.future.set_exception(DumpInterrupted(request=pending.what))
+                future.set_exception(DumpInterrupted(request=pending.what))
             else:
-                pending.future.set_result(pending.replies)
+                future.set_result(pending.replies)
             return
-        if not pending.dump and message.flags & NlmF.MULTI == 0 and pending.future.done():
+        if not pending.dump and message.flags & _MULTI == 0 and pending.future.done():
             return
         pending.replies.append(message)
 
     # -- transactions ----------------------------------------------------------------------
+    async def send_request(self, message: Message, what: str = "") -> asyncio.Future[list[Message]]:
+        """Queue one request (ACK asked for) and return the future of its answers.
+
+        Waits only for room in the window.  Cancelling the returned future gives up
+        on the answer, which is then consumed and dropped when it comes.
+        """
+        pending = await self._start(message, message.flags | _ACK, what, False)
+        return pending.future
+
     async def request(self, message: Message, what: str = "") -> list[Message]:
         """Send one request (ACK asked for); its answers, or the mapped error."""
-        await self._window.acquire()
-        try:
-            pending = self._submit(message, message.flags | NlmF.REQUEST | NlmF.ACK, what, False)
-        except BaseException:
-            self._window.release()
-            raise
+        pending = await self._start(message, message.flags | _ACK, what, False)
         return await pending.future
 
     async def dump(self, message: Message, what: str = "") -> list[Message]:
         """Run a dump; retried when the kernel flags it as interrupted."""
         for _ in range(_DUMP_RETRIES):
-            await self._window.acquire()
-            try:
-                pending = self._submit(
-                    message, message.flags | NlmF.REQUEST | NlmF.DUMP, what, True
-                )
-            except BaseException:
-                self._window.release()
-                raise
+            async with self._dump_lock:
+                if self._last_dump is not None and not self._last_dump.done():
+                    await asyncio.shield(self._last_dump)  # also a given-up one must end
+                pending = await self._start(message, message.flags | _DUMP, what, True)
+                self._last_dump = pending.finished
             try:
                 return await pending.future
             except DumpInterrupted:
@@ -168,12 +214,28 @@ class AsyncNetlinkSocket:
     async def batch(
         self, messages: Sequence[Message], what: Sequence[str] = ()
     ) -> list[tuple[list[Message], NetlinkError | None]]:
-        """Many requests at once; per request its answers and error (or None)."""
+        """Many requests at once; per request its answers and error (or None).
 
-        async def one(i: int, message: Message) -> tuple[list[Message], NetlinkError | None]:
-            try:
-                return await self.request(message, what[i] if i < len(what) else ""), None
-            except NetlinkError as exc:
-                return [], exc
-
-        return list(await asyncio.gather(*(one(i, m) for i, m in enumerate(messages))))
+        If this is cancelled, the requests not answered yet are given up (their
+        answers dropped when they come) and those not sent yet are not sent.
+        """
+        futures: list[asyncio.Future[list[Message]]] = []
+        results: list[tuple[list[Message], NetlinkError | None]] = []
+        try:
+            for i, message in enumerate(messages):
+                label = what[i] if i < len(what) else ""
+                pending = await self._start(message, message.flags | _ACK, label, False)
+                futures.append(pending.future)
+            for future in futures:
+                try:
+                    results.append((await future, None))
+                except NetlinkError as exc:
+                    results.append(([], exc))
+        except BaseException:
+            for future in futures:
+                if not future.done():
+                    future.cancel()
+                elif not future.cancelled():
+                    future.exception()  # retrieved: no "never retrieved" warning
+            raise
+        return results

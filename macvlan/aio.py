@@ -1,0 +1,591 @@
+"""asyncio front: the operations of :class:`macvlan.Connection` as coroutines.
+
+>>> async with macvlan.aio.connect() as rt:            # doctest: +SKIP
+...     link = await rt.create_macvlan("mv0", parent="eth0")
+...     async for event in rt.watch():
+...         print(event)
+
+One netlink socket per connection, read through the running loop
+(``loop.add_reader``, no helper thread per request).  Any number of requests may
+be in flight on it at once; answers are matched by sequence number, and requests
+made in the same loop iteration leave in one ``send``.  The messages and the
+multi-step logic (rollbacks included) are those of the synchronous API: both
+drive the generators of :mod:`macvlan._ops`.
+
+Cancellation (and so ``asyncio.wait_for`` / ``asyncio.timeout``) takes effect at
+the next step of an operation: a kernel request already sent is answered first
+(the kernel carries it out anyway), then the operation gets the
+:class:`asyncio.CancelledError` at its next step and rolls back what it did, just
+as it would after a kernel error.  If the step in progress was the last one, its
+effect stays and the call still raises ``CancelledError``.
+
+A connection belongs to the event loop it was opened in.  Nothing here creates,
+sets or closes an event loop; it works under ``asyncio.run``, inside an already
+running loop, and with uvloop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import errno
+import os
+import threading
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from macvlan import _ops
+from macvlan._netlink.asocket import AsyncNetlinkSocket
+from macvlan._netlink.socket import NetlinkSocket
+from macvlan._ops import Batch, Dump, InNamespace, LinkRef, NetnsRef, Request
+from macvlan.address import Address
+from macvlan.errors import MonitorOverflow, NetlinkError
+from macvlan.link import Link, MacaddrMode, MacLike, MacvlanFlags, MacvlanMode, MacvlanSpec
+from macvlan.monitor import Event, Monitor, events_of
+from macvlan.namespace import Namespace
+from macvlan.route import Route
+
+if TYPE_CHECKING:
+    from macvlan.network import Endpoint, Network
+
+__all__ = ["AsyncConnection", "AsyncMonitor", "attach", "connect", "detach"]
+
+T = TypeVar("T")
+
+# Looked up at call time, as in macvlan.connection (a test stands in a kernel without echo).
+_echo = _ops.echo
+
+
+def connect(netns: NetnsRef | None = None) -> AsyncConnection:
+    """An asyncio rtnetlink connection in the current namespace or in ``netns``.
+
+    Use it as ``async with connect() as rt:`` or ``rt = await connect()``; it also
+    opens itself on first use.  A bad or missing ``netns`` is refused here.
+    """
+    return AsyncConnection(netns)
+
+
+async def _in_thread(fn: Callable[[], T], discard: Callable[[T], None] | None = None) -> T:
+    """Run ``fn`` in a new short-lived thread without blocking the loop.
+
+    A thread of its own rather than the loop's default executor: no worker is
+    left behind, and the caller's executor is not touched.  If the awaiting task
+    is cancelled, the result that comes later is handed to ``discard``.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def deliver(result: T | None, error: BaseException | None) -> None:
+        if future.cancelled():
+            if error is None and discard is not None:
+                discard(result)  # type: ignore[arg-type]
+        elif error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)  # type: ignore[arg-type]
+
+    def target() -> None:
+        try:
+            result = fn()
+        except BaseException as exc:
+            loop.call_soon_threadsafe(deliver, None, exc)
+        else:
+            loop.call_soon_threadsafe(deliver, result, None)
+
+    threading.Thread(target=target, name="macvlan-aio-open", daemon=True).start()
+    return await future
+
+
+def _netlink_socket(netns: Namespace | None, groups: Sequence[int] = ()) -> Callable[[], Any]:
+    if netns is None:
+        return lambda: NetlinkSocket(groups)
+    return lambda: netns.run(NetlinkSocket, groups)
+
+
+class AsyncConnection:
+    """One rtnetlink socket in one network namespace, driven by the running loop.
+
+    Same operations, arguments and errors as :class:`macvlan.Connection`, as
+    coroutines.  Many may run at once on one connection.
+    """
+
+    def __init__(self, netns: NetnsRef | None = None) -> None:
+        self.netns: Namespace | None = None
+        self._owns_netns = False
+        if netns is not None:
+            self.netns, self._owns_netns = _ops.open_namespace(netns)
+        self._sock: AsyncNetlinkSocket | None = None
+        self._opening: asyncio.Lock | None = None
+        self._closed = False
+
+    # -- lifetime --------------------------------------------------------------------
+    async def open(self) -> AsyncConnection:
+        """Open the socket (inside ``netns`` through a short helper thread)."""
+        if self._sock is not None:
+            return self
+        if self._opening is None:
+            self._opening = asyncio.Lock()
+        async with self._opening:
+            if self._sock is None:
+                if self._closed:
+                    raise NetlinkError(errno.EBADF, "connection closed")
+                raw = await _in_thread(_netlink_socket(self.netns), NetlinkSocket.close)
+                if self._closed:
+                    raw.close()
+                    raise NetlinkError(errno.EBADF, "connection closed")
+                self._sock = AsyncNetlinkSocket(raw)
+        return self
+
+    def close(self) -> None:
+        """Close the socket; requests still waiting fail with ``EBADF``."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._sock is not None:
+            self._sock.close()
+        if self._owns_netns and self.netns is not None:
+            self.netns.close()
+
+    async def aclose(self) -> None:
+        self.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __await__(self) -> Any:
+        return self.open().__await__()
+
+    async def __aenter__(self) -> AsyncConnection:
+        return await self.open()
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        where = "current namespace" if self.netns is None else repr(self.netns)
+        state = " (closed)" if self._closed else "" if self._sock else " (not open yet)"
+        return f"<macvlan.aio.AsyncConnection in {where}{state}>"
+
+    # -- the driver ----------------------------------------------------------------------
+    async def _run(self, op: _ops.Op[T]) -> T:
+        """Carry out an operation's effects on this socket; return what it returns."""
+        conns: dict[Namespace, AsyncConnection] = {}
+        try:
+            return await self._drive(op, conns)
+        finally:
+            for conn in conns.values():
+                conn.close()
+
+    async def _drive(self, op: _ops.Op[T], conns: dict[Namespace, AsyncConnection]) -> T:
+        sock = self._sock
+        if sock is None or self._closed:
+            await self.open()
+            sock = self._sock
+            assert sock is not None
+        if sock.loop is not asyncio.get_running_loop():
+            op.close()
+            raise RuntimeError(f"{self!r} belongs to another event loop")
+        value: Any = None
+        error: BaseException | None = None
+        deferred: BaseException | None = None  # a cancellation held until the next step
+        while True:
+            try:
+                effect = op.send(value) if error is None else op.throw(error)
+            except StopIteration as done:
+                if deferred is not None:
+                    raise deferred from None
+                result: T = done.value
+                return result
+            value = error = None
+            if deferred is not None:  # the step in progress is done: deliver it now
+                error, deferred = deferred, None
+                continue
+            try:
+                if type(effect) is Request:
+                    step: asyncio.Future[Any] = await sock.send_request(effect.message, effect.what)
+                else:
+                    step = asyncio.ensure_future(self._perform(effect, conns))
+                try:
+                    value = await asyncio.shield(step)
+                except asyncio.CancelledError as exc:
+                    if step.cancelled():
+                        raise
+                    deferred = exc
+                    value = await step  # cancelled again: give up waiting
+            except BaseException as exc:  # the operation decides: roll back, explain, raise
+                error = exc
+                if isinstance(exc, asyncio.CancelledError):
+                    deferred = None
+
+    async def _perform(self, effect: _ops.Effect, conns: dict[Namespace, AsyncConnection]) -> Any:
+        sock = self._sock
+        assert sock is not None
+        if type(effect) is Batch:
+            return await sock.batch(effect.messages, effect.whats)
+        if type(effect) is Dump:
+            return await sock.dump(effect.message, effect.what)
+        if type(effect) is InNamespace:
+            there = conns.get(effect.ns)
+            if there is None:
+                there = conns[effect.ns] = AsyncConnection(effect.ns)
+            return await there._drive(effect.op, conns)
+        if type(effect) is Request:
+            return await sock.request(effect.message, effect.what)
+        raise TypeError(f"an operation yielded {effect!r}, not an effect")
+
+    # -- links -----------------------------------------------------------------------------
+    async def link(self, ref: LinkRef) -> Link:
+        """Ask the kernel for one link by name or index (no dump)."""
+        return await self._run(_ops.link(ref))
+
+    async def links(
+        self, *, kind: str | None = None, parent: LinkRef | None = None, group: int | None = None
+    ) -> list[Link]:
+        """All links, or those of one kind, parent or group (kind filtered in the kernel)."""
+        return await self._run(_ops.links(kind=kind, parent=parent, group=group))
+
+    async def create_macvlan(
+        self,
+        name: str,
+        parent: LinkRef,
+        mode: MacvlanMode | str = MacvlanMode.BRIDGE,
+        *,
+        mac: MacLike | None = None,
+        mtu: int | None = None,
+        up: bool = False,
+        netns: NetnsRef | None = None,
+        flags: MacvlanFlags = MacvlanFlags.NONE,
+        bcqueuelen: int | None = None,
+        bc_cutoff: int | None = None,
+        source_macs: Sequence[MacLike] = (),
+        txqueuelen: int | None = None,
+        group: int | None = None,
+    ) -> Link:
+        """Create a macvlan on ``parent``; the MAC is set in the creating message."""
+        return await self._run(
+            _ops.create_macvlan(
+                name,
+                parent,
+                mode,
+                mac=mac,
+                mtu=mtu,
+                up=up,
+                netns=netns,
+                flags=flags,
+                bcqueuelen=bcqueuelen,
+                bc_cutoff=bc_cutoff,
+                source_macs=source_macs,
+                txqueuelen=txqueuelen,
+                group=group,
+                kind="macvlan",
+                echo_fn=_echo,
+            )
+        )
+
+    async def create_macvtap(
+        self,
+        name: str,
+        parent: LinkRef,
+        mode: MacvlanMode | str = MacvlanMode.BRIDGE,
+        *,
+        mac: MacLike | None = None,
+        mtu: int | None = None,
+        up: bool = False,
+        netns: NetnsRef | None = None,
+        flags: MacvlanFlags = MacvlanFlags.NONE,
+        bcqueuelen: int | None = None,
+        bc_cutoff: int | None = None,
+        source_macs: Sequence[MacLike] = (),
+        txqueuelen: int | None = None,
+        group: int | None = None,
+    ) -> Link:
+        """Create a macvtap (a macvlan with a /dev/tapN character device)."""
+        return await self._run(
+            _ops.create_macvlan(
+                name,
+                parent,
+                mode,
+                mac=mac,
+                mtu=mtu,
+                up=up,
+                netns=netns,
+                flags=flags,
+                bcqueuelen=bcqueuelen,
+                bc_cutoff=bc_cutoff,
+                source_macs=source_macs,
+                txqueuelen=txqueuelen,
+                group=group,
+                kind="macvtap",
+                echo_fn=_echo,
+            )
+        )
+
+    async def create_macvlans(self, specs: Iterable[MacvlanSpec]) -> list[Link]:
+        """Create many links pipelined on this socket; all or none, in spec order."""
+        return await self._run(_ops.create_macvlans(specs, _echo))
+
+    async def create_veth(
+        self,
+        name: str,
+        peer: str,
+        *,
+        peer_netns: NetnsRef | None = None,
+        mtu: int | None = None,
+        mac: MacLike | None = None,
+        peer_mac: MacLike | None = None,
+        up: bool = False,
+    ) -> Link:
+        """Create a veth pair; the peer may go straight into ``peer_netns``."""
+        return await self._run(
+            _ops.create_veth(
+                name, peer, peer_netns=peer_netns, mtu=mtu, mac=mac, peer_mac=peer_mac, up=up
+            )
+        )
+
+    async def set_link(
+        self,
+        ref: LinkRef,
+        *,
+        up: bool | None = None,
+        mtu: int | None = None,
+        mac: MacLike | None = None,
+        name: str | None = None,
+        netns: NetnsRef | None = None,
+        mode: MacvlanMode | str | None = None,
+        flags: MacvlanFlags | None = None,
+        group: int | None = None,
+        txqueuelen: int | None = None,
+        source_macs: Sequence[MacLike] | None = None,
+        source_op: MacaddrMode = MacaddrMode.SET,
+    ) -> Link:
+        """Change a link; returns its new state (read in ``netns`` after a move)."""
+        return await self._run(
+            _ops.set_link(
+                ref,
+                up=up,
+                mtu=mtu,
+                mac=mac,
+                name=name,
+                netns=netns,
+                mode=mode,
+                flags=flags,
+                group=group,
+                txqueuelen=txqueuelen,
+                source_macs=source_macs,
+                source_op=source_op,
+            )
+        )
+
+    async def delete_link(self, ref: LinkRef, *, missing_ok: bool = False) -> None:
+        """Delete one link (each deletion waits for an RCU grace period)."""
+        return await self._run(_ops.delete_link(ref, missing_ok=missing_ok))
+
+    async def delete_links(self, refs: Iterable[LinkRef], *, missing_ok: bool = False) -> int:
+        """Delete many links in one kernel batch; returns how many were deleted."""
+        return await self._run(_ops.delete_links(refs, missing_ok=missing_ok))
+
+    # -- addresses ---------------------------------------------------------------------
+    async def add_address(self, ref: LinkRef, address: object, *, nodad: bool = False) -> None:
+        """Add ``"10.0.0.2/24"`` or ``"fd00::2/64"`` to a link (IPv6: ``nodad`` skips DAD)."""
+        return await self._run(_ops.add_address(ref, address, nodad=nodad))
+
+    async def delete_address(self, ref: LinkRef, address: object) -> None:
+        return await self._run(_ops.delete_address(ref, address))
+
+    async def addresses(
+        self, ref: LinkRef | None = None, *, family: int | None = None
+    ) -> list[Address]:
+        """Addresses of one link or of all (the kernel filters by link)."""
+        return await self._run(_ops.addresses(ref, family=family))
+
+    # -- routes --------------------------------------------------------------------------
+    async def add_route(
+        self,
+        dst: object = "default",
+        *,
+        gateway: object = None,
+        link: LinkRef | None = None,
+        metric: int | None = None,
+        table: int | None = None,
+        src: object = None,
+    ) -> None:
+        """Add a route: ``add_route("default", gateway="10.0.0.1", link="mv0")``."""
+        return await self._run(
+            _ops.add_route(dst, gateway=gateway, link=link, metric=metric, table=table, src=src)
+        )
+
+    async def delete_route(
+        self,
+        dst: object = "default",
+        *,
+        gateway: object = None,
+        link: LinkRef | None = None,
+        metric: int | None = None,
+        table: int | None = None,
+        src: object = None,
+    ) -> None:
+        return await self._run(
+            _ops.delete_route(dst, gateway=gateway, link=link, metric=metric, table=table, src=src)
+        )
+
+    async def routes(
+        self, *, family: int | None = None, link: LinkRef | None = None, table: int = 254
+    ) -> list[Route]:
+        """Routes of one table (main by default), optionally only via one link."""
+        return await self._run(_ops.routes(family=family, link=link, table=table))
+
+    # -- events --------------------------------------------------------------------------
+    def watch(self, *, links: bool = True, addresses: bool = True) -> AsyncMonitor:
+        """An :class:`AsyncMonitor` of link/address events in this connection's namespace.
+
+        In the current namespace it listens from this call on; inside another
+        namespace from ``async with`` (or the first event asked for) on, because
+        its socket is opened there by a helper thread.
+        """
+        return AsyncMonitor(Monitor.groups(links=links, addresses=addresses), self.netns)
+
+
+class AsyncMonitor:
+    """``async for event in monitor``: link and address events as they come.
+
+    Raises :class:`macvlan.MonitorOverflow` when the kernel dropped events
+    (``ENOBUFS``): dump again to resynchronise, then keep iterating.  Events are
+    read only while someone waits for them, so the kernel's buffer is the bound.
+    """
+
+    def __init__(self, groups: Sequence[int], netns: Namespace | None = None) -> None:
+        self._groups = tuple(groups)
+        self._netns = netns
+        self._sock: NetlinkSocket | None = None
+        self._events: collections.deque[Event] = collections.deque()
+        self._overflowed = False
+        self._closed = False
+        if netns is None:
+            self._adopt(NetlinkSocket(self._groups))
+
+    def _adopt(self, sock: NetlinkSocket) -> None:
+        os.set_blocking(sock.fileno(), False)
+        self._sock = sock
+
+    async def open(self) -> AsyncMonitor:
+        """Subscribe (a no-op when already listening)."""
+        if self._closed:
+            raise ValueError("this monitor is closed")
+        if self._sock is None:
+            sock = await _in_thread(_netlink_socket(self._netns, self._groups), NetlinkSocket.close)
+            if self._closed or self._sock is not None:
+                sock.close()
+            else:
+                self._adopt(sock)
+        return self
+
+    def fileno(self) -> int:
+        if self._sock is None:
+            raise ValueError("the monitor is not listening yet: use `async with` or open()")
+        return self._sock.fileno()
+
+    def close(self) -> None:
+        self._closed = True
+        if self._sock is not None:
+            self._sock.close()
+
+    async def __aenter__(self) -> AsyncMonitor:
+        return await self.open()
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
+
+    def __aiter__(self) -> AsyncIterator[Event]:
+        return self
+
+    async def __anext__(self) -> Event:
+        while not self._events:
+            self._events.extend(await self.poll(None))
+        return self._events.popleft()
+
+    def _read(self) -> list[Event]:
+        """Every event waiting in the socket now (an overflow is reported next time)."""
+        sock = self._sock
+        assert sock is not None
+        out: list[Event] = []
+        while True:
+            try:
+                messages = sock.recv_messages()
+            except BlockingIOError:
+                return out
+            except MonitorOverflow:
+                if not out:
+                    raise
+                self._overflowed = True
+                return out
+            out.extend(events_of(messages))
+
+    async def poll(self, timeout: float | None = None) -> list[Event]:
+        """The events that arrive within ``timeout`` seconds (None: wait for some)."""
+        await self.open()
+        if self._events:
+            out = list(self._events)
+            self._events.clear()
+            return out
+        if self._overflowed:
+            self._overflowed = False
+            raise MonitorOverflow()
+        events = self._read()
+        if events or timeout == 0:
+            return events
+        assert self._sock is not None
+        loop = asyncio.get_running_loop()
+        ready: asyncio.Future[None] = loop.create_future()
+        fd = self._sock.fileno()
+
+        def wake() -> None:
+            if not ready.done():
+                ready.set_result(None)
+
+        loop.add_reader(fd, wake)
+        try:
+            deadline = None if timeout is None else loop.time() + timeout
+            while not events:
+                left = None if deadline is None else deadline - loop.time()
+                if left is not None and left <= 0:
+                    break
+                await asyncio.wait((ready,), timeout=left)
+                if ready.done():
+                    ready = loop.create_future()
+                events = self._read()
+        finally:
+            loop.remove_reader(fd)
+            ready.cancel()
+        return events
+
+
+# -- networks -------------------------------------------------------------------------------
+async def attach(network: Network, namespace: Namespace | str, /, **kw: Any) -> Endpoint:
+    """``network.attach(namespace, **kw)`` without blocking the loop.
+
+    It runs in a worker thread (``asyncio.to_thread``) as it is: an attach writes
+    to the network's SQLite store (file locks, fsync) and runs several kernel steps
+    that roll back as one unit, which the synchronous code already gets right.  If
+    the awaiting task is cancelled, the attach is let finish and then detached
+    again, so a cancelled attach leaves nothing behind.
+    """
+    work = asyncio.ensure_future(asyncio.to_thread(network.attach, namespace, **kw))
+    try:
+        return await asyncio.shield(work)
+    except asyncio.CancelledError:
+        endpoint = None
+        with contextlib.suppress(Exception):  # a failed attach has rolled itself back
+            endpoint = await work
+        if endpoint is not None:
+            await asyncio.to_thread(network.detach, endpoint)
+        raise
+
+
+async def detach(network: Network, endpoint: Endpoint | int, /, **kw: Any) -> None:
+    """``network.detach(endpoint, **kw)`` in a worker thread (see :func:`attach`).
+
+    A cancelled detach still completes in its thread (it cannot be undone).
+    """
+    await asyncio.shield(asyncio.to_thread(network.detach, endpoint, **kw))
