@@ -2,14 +2,14 @@
 
 Each wrapper raises :class:`OSError` (so ``EPERM`` arrives as
 :class:`PermissionError`, ``ENOENT`` as :class:`FileNotFoundError`, ...) with the
-path involved.  libc is loaded on first use, not at import.
+path involved.  :mod:`ctypes` and libc are loaded on first use, not at import, so
+importing this module costs next to nothing (the CNI plugin, a process per
+container, enters namespaces with it).
 """
 
 from __future__ import annotations
 
-import ctypes
 import fcntl
-import functools
 import os
 
 # include/uapi/linux/sched.h
@@ -49,6 +49,8 @@ class _Libc:
     """The few libc functions we call, with their C signatures declared."""
 
     def __init__(self) -> None:
+        import ctypes
+
         try:
             lib = ctypes.CDLL("libc.so.6", use_errno=True)
         except OSError:  # not glibc: take the symbols the interpreter already has
@@ -73,12 +75,19 @@ class _Libc:
         self.umount2.restype = ctypes.c_int
 
 
-@functools.cache
+_loaded: list[_Libc] = []
+
+
 def _libc() -> _Libc:
-    return _Libc()
+    """libc's functions, loaded by the first call."""
+    if not _loaded:
+        _loaded.append(_Libc())
+    return _loaded[0]
 
 
 def _raise(what: str, filename: str | None = None) -> None:
+    import ctypes
+
     err = ctypes.get_errno()
     raise OSError(err, f"{what}: {os.strerror(err)}", filename)
 
