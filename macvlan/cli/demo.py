@@ -1,0 +1,36 @@
+"""``macvlan demo``: run :mod:`macvlan.demo` with progress, or clean up what it kept."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+from macvlan.cli import EXIT_FAILED, EXIT_OK
+from macvlan.cli.output import PROG, Failed, Output, Progress, describe
+
+if TYPE_CHECKING:
+    import argparse
+
+
+def cmd_demo(args: argparse.Namespace, out: Output) -> int:
+    from macvlan import demo
+
+    if args.cleanup is not None:
+        removed = demo.cleanup(args.cleanup or None)
+        out.emit(
+            {"removed": removed},
+            lambda: [f"removed {item}" for item in removed] or ["nothing to remove"],
+        )
+        return EXIT_OK
+    progress = Progress()
+    try:
+        report = demo.run(keep=args.keep, progress=progress)
+    except (ValueError, TypeError) as exc:  # the demo takes no input: these are failures
+        raise Failed(describe(exc)) from exc
+    finally:
+        progress.clear()
+    out.emit(report.to_json(), report.text_lines)
+    if report.failed_pings():
+        print(f"{PROG}: error: {report.failed_pings()} pings got no reply", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK

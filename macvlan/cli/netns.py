@@ -1,0 +1,56 @@
+"""``macvlan netns ...``: create, list and delete named network namespaces."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from macvlan.cli import EXIT_OK
+from macvlan.cli.output import Output
+
+if TYPE_CHECKING:
+    import argparse
+
+
+def cmd_netns_add(args: argparse.Namespace, out: Output) -> int:
+    from macvlan.namespace import Namespace
+
+    made: list[str] = []
+    try:
+        for name in args.names:
+            Namespace.create(name).close()
+            made.append(name)
+    except BaseException:
+        for name in made:  # all or nothing
+            Namespace.open(name).delete(missing_ok=True)
+        raise
+    out.emit([{"name": n} for n in made])
+    return EXIT_OK
+
+
+def cmd_netns_del(args: argparse.Namespace, out: Output) -> int:
+    from macvlan.errors import NamespaceNotFound
+    from macvlan.namespace import Namespace
+
+    opened = []
+    try:
+        for name in args.names:  # check them all before deleting any
+            try:
+                opened.append(Namespace.open(name))
+            except NamespaceNotFound:
+                if not args.missing_ok:
+                    raise
+        for ns in opened:
+            ns.delete(missing_ok=args.missing_ok)
+    finally:
+        for ns in opened:
+            ns.close()
+    out.emit({"deleted": [ns.name for ns in opened]})
+    return EXIT_OK
+
+
+def cmd_netns_list(args: argparse.Namespace, out: Output) -> int:
+    from macvlan.namespace import Namespace
+
+    names = Namespace.list()
+    out.emit([{"name": n} for n in names], lambda: names)
+    return EXIT_OK

@@ -1,0 +1,178 @@
+"""``macvlan network ...``: Docker-style macvlan networks and their endpoints, over
+:mod:`macvlan.network` (imported on first use; its absence is a failure, not a crash)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from macvlan.cli import EXIT_OK
+from macvlan.cli.mac import mac_kind
+from macvlan.cli.output import Failed, Output, describe
+
+if TYPE_CHECKING:
+    import argparse
+
+
+def _network_module() -> Any:
+    try:
+        from macvlan import network
+    except ImportError as exc:
+        raise Failed(f"the network layer is not available: {exc}") from None
+    return network
+
+
+@contextlib.contextmanager
+def _conflicts_fail() -> Iterator[None]:
+    """A clash with what exists (a taken name, address or MAC) fails the operation
+    (exit 1); only arguments that are bad in themselves are usage errors (exit 2)."""
+    network = _network_module()
+    conflicts = (network.NetworkExists, network.ParentInUse, network.AddressTaken, network.MacInUse)
+    try:
+        yield
+    except conflicts as exc:
+        raise Failed(describe(exc)) from exc
+
+
+def network_json(net: Any) -> dict[str, Any]:
+    return {
+        "name": net.name,
+        "parent": net.parent,
+        "netns": net.netns,
+        "mode": net.mode.name.lower(),
+        "mtu": net.mtu,
+        "internal": net.internal,
+        "subnets": [s.to_dict() for s in net.subnets],
+    }
+
+
+def endpoint_json(ep: Any) -> dict[str, Any]:
+    return {
+        "id": ep.id,
+        "network": ep.network,
+        "kind": ep.kind.value,
+        "namespace": ep.namespace,
+        "ifname": ep.ifname,
+        "ifindex": ep.index,
+        "mac": str(ep.mac),
+        "mac_kind": mac_kind(ep.mac),
+        "addresses": [str(a) for a in ep.addresses],
+        "gateways": [str(g) for g in ep.gateways],
+    }
+
+
+def _network_line(data: dict[str, Any]) -> str:
+    where = f" (netns {data['netns']})" if data["netns"] else ""
+    parts = [f"{data['name']}: parent {data['parent']}{where} {data['mode']}"]
+    for subnet in data["subnets"]:
+        text = subnet["subnet"]
+        if "gateway" in subnet:
+            text += f" gateway {subnet['gateway']}"
+        if "ip_range" in subnet:
+            text += f" range {subnet['ip_range']}"
+        parts.append(text)
+    if data["mtu"]:
+        parts.append(f"mtu {data['mtu']}")
+    if data["internal"]:
+        parts.append("internal")
+    return " ".join(parts)
+
+
+def _endpoint_line(data: dict[str, Any]) -> str:
+    return (
+        f"{data['id']}: {data['kind']} {data['namespace']} {data['ifname']} "
+        f"{data['mac']} ({data['mac_kind']}) " + " ".join(data["addresses"])
+    ).rstrip()
+
+
+def _open_network(args: argparse.Namespace, name: str | None = None) -> Any:
+    return _network_module().Network.open(name or args.name, store=args.store)
+
+
+def cmd_network_create(args: argparse.Namespace, out: Output) -> int:
+    network = _network_module()
+    with _conflicts_fail():
+        net = network.Network.create(
+            args.name,
+            args.parent,
+            subnet=str(args.subnet),
+            gateway=None if args.gateway is None else str(args.gateway),
+            mode=args.mode,
+            ip_range=None if args.ip_range is None else str(args.ip_range),
+            aux_addresses={k: str(v) for k, v in args.aux} or None,
+            mtu=args.mtu,
+            store=args.store,
+            internal=args.internal,
+            netns=args.netns,
+        )
+    with net:
+        data = network_json(net)
+    out.emit(data, lambda: [_network_line(data)])
+    return EXIT_OK
+
+
+def cmd_network_list(args: argparse.Namespace, out: Output) -> int:
+    nets = _network_module().Network.list(store=args.store)
+    try:
+        data = [network_json(n) for n in nets]
+    finally:
+        for net in nets:
+            net.close()
+    out.emit(data, lambda: map(_network_line, data))
+    return EXIT_OK
+
+
+def cmd_network_attach(args: argparse.Namespace, out: Output) -> int:
+    with _open_network(args) as net, _conflicts_fail():
+        ip = None if args.ip is None else str(args.ip)
+        ep = net.attach(args.target, ifname=args.ifname, ip=ip, mac=args.mac)
+    data = endpoint_json(ep)
+    out.emit(data, lambda: [_endpoint_line(data)])
+    return EXIT_OK
+
+
+def cmd_network_detach(args: argparse.Namespace, out: Output) -> int:
+    with _open_network(args) as net:
+        found = [
+            ep for ep in net.endpoints() if ep.namespace == args.target and ep.ifname == args.ifname
+        ]
+        if not found:
+            raise LookupError(
+                f"network {args.name!r} has no endpoint {args.ifname!r} in {args.target!r}"
+            )
+        net.detach(found[0])
+    data = endpoint_json(found[0])
+    out.emit({"detached": data})
+    return EXIT_OK
+
+
+def cmd_network_endpoints(args: argparse.Namespace, out: Output) -> int:
+    with _open_network(args) as net:
+        shim = net.shim
+        data = [endpoint_json(ep) for ep in [*([] if shim is None else [shim]), *net.endpoints()]]
+    out.emit(data, lambda: map(_endpoint_line, data))
+    return EXIT_OK
+
+
+def cmd_network_rm(args: argparse.Namespace, out: Output) -> int:
+    removed = []
+    for name in args.names:  # open them all first: a typo removes nothing
+        removed.append(_open_network(args, name))
+    try:
+        for net in removed:
+            net.remove(force=args.force)
+    finally:
+        for net in removed:
+            net.close()
+    out.emit({"removed": [net.name for net in removed]})
+    return EXIT_OK
+
+
+def cmd_network_shim(args: argparse.Namespace, out: Output) -> int:
+    with _open_network(args) as net, _conflicts_fail():
+        ip = None if args.ip is None else str(args.ip)
+        ep = net.host_shim(ip, ifname=args.ifname)
+    data = endpoint_json(ep)
+    out.emit(data, lambda: [_endpoint_line(data)])
+    return EXIT_OK
