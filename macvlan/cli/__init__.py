@@ -45,9 +45,9 @@ def _on_sigterm(signum: int, frame: object) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     from macvlan.cli.output import (
-        PROG,
         Output,
         UsageError,
+        complain,
         describe,
         silence_stdout,
         usage_error,
@@ -81,12 +81,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         if debug:
             raise
-        print(f"{PROG}: interrupted", file=sys.stderr)
+        complain("interrupted")
         return EXIT_SIGINT
     except Terminated:
         if debug:
             raise
-        print(f"{PROG}: terminated", file=sys.stderr)
+        complain("terminated")
         return EXIT_SIGTERM
     except BrokenPipeError:
         silence_stdout()
@@ -99,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # Failed, OSError (kernel), LookupError, RuntimeError, ...
         if debug:
             raise
-        print(f"{PROG}: error: {describe(exc)}", file=sys.stderr)
+        complain(f"error: {describe(exc)}")
         return EXIT_FAILED
     finally:
         if previous is not None:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING
 
 from macvlan.cli import EXIT_FAILED, EXIT_OK
-from macvlan.cli.output import PROG, Failed, Output, Progress, describe
+from macvlan.cli.output import Failed, Output, Progress, complain, describe
 
 if TYPE_CHECKING:
     import argparse
@@ -31,6 +30,6 @@ def cmd_demo(args: argparse.Namespace, out: Output) -> int:
         progress.clear()
     out.emit(report.to_json(), report.text_lines)
     if report.failed_pings():
-        print(f"{PROG}: error: {report.failed_pings()} pings got no reply", file=sys.stderr)
+        complain(f"error: {report.failed_pings()} pings got no reply")
         return EXIT_FAILED
     return EXIT_OK

@@ -76,6 +76,11 @@ def describe(exc: BaseException) -> str:
     return " ".join(text.split())
 
 
+def complain(text: str) -> None:
+    """``macvlan: TEXT`` on stderr."""
+    print(f"{PROG}: {text}", file=sys.stderr)
+
+
 def usage_error(exc: UsageError, parser: argparse.ArgumentParser) -> None:
     """The (sub)command's usage, then ``PROG COMMAND: error: ...``, on stderr."""
     sys.stderr.write(parser.format_usage())

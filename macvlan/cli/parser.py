@@ -77,9 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-V", "--version", action="version", version=f"%(prog)s {__version__}")
     objects = parser.add_subparsers(dest="object", metavar="OBJECT", required=True)
 
-    def sub(group: Any, name: str, fn: Command, help_: str) -> argparse.ArgumentParser:
+    def sub(
+        group: Any, name: str, fn: Command, help_: str, *more: argparse.ArgumentParser
+    ) -> argparse.ArgumentParser:
         p: argparse.ArgumentParser = group.add_parser(
-            name, help=help_, description=help_, parents=[common]
+            name, help=help_, description=help_, parents=[common, *more]
         )
         p.set_defaults(func=fn, parser=p)
         return p
@@ -168,11 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     store.add_argument("--store", help="the state file (default: the library's)")
 
     def wsub(name: str, fn: Command, help_: str) -> argparse.ArgumentParser:
-        p: argparse.ArgumentParser = wcmd.add_parser(
-            name, help=help_, description=help_, parents=[common, store]
-        )
-        p.set_defaults(func=fn, parser=p)
-        return p
+        return sub(wcmd, name, fn, help_, store)
 
     p = wsub("create", cmd_network_create, "create a network on a parent link (in -n NS)")
     p.add_argument("name", metavar="NAME")

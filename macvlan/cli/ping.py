@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from macvlan.cli import EXIT_FAILED, EXIT_OK
-from macvlan.cli.output import PROG, Output
+from macvlan.cli.output import Output, complain
 
 if TYPE_CHECKING:
     import argparse
@@ -58,6 +57,6 @@ def cmd_ping(args: argparse.Namespace, out: Output) -> int:
 
     out.emit(data, text)
     if not result.received:
-        print(f"{PROG}: {result.host}: no reply", file=sys.stderr)
+        complain(f"{result.host}: no reply")
         return EXIT_FAILED
     return EXIT_OK
