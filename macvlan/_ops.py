@@ -51,6 +51,7 @@ from macvlan.namespace import Namespace
 from macvlan.route import Route
 
 T = TypeVar("T")
+_ECHO = int(NlmF.ECHO)  # a plain int: IntFlag arithmetic is slow
 
 LinkRef: TypeAlias = int | str | Link
 NetnsRef: TypeAlias = Namespace | str
@@ -125,7 +126,7 @@ def echo(message: Message, parent_index: int) -> Message:
         Attr(ifla.LINK, parent_index) if isinstance(a, Attr) and a.spec is ifla.LINK else a
         for a in message.attrs
     ]
-    return Message(message.type, message.flags | NlmF.ECHO, body=message.body, attrs=attrs)
+    return Message(message.type, message.flags | _ECHO, body=message.body, attrs=attrs)
 
 
 def echoed_link(replies: Sequence[Message], name: str) -> Link | None:

@@ -169,55 +169,68 @@ class AsyncConnection:
         return f"<macvlan.aio.AsyncConnection in {where}{state}>"
 
     # -- the driver ----------------------------------------------------------------------
-    async def _run(self, op: _ops.Op[T]) -> T:
-        """Carry out an operation's effects on this socket; return what it returns."""
-        conns: dict[Namespace, AsyncConnection] = {}
-        try:
-            return await self._drive(op, conns)
-        finally:
-            for conn in conns.values():
-                conn.close()
+    async def _run(
+        self, op: _ops.Op[T], conns: dict[Namespace, AsyncConnection] | None = None
+    ) -> T:
+        """Carry out an operation's effects on this socket; return what it returns.
 
-    async def _drive(self, op: _ops.Op[T], conns: dict[Namespace, AsyncConnection]) -> T:
-        sock = self._sock
-        if sock is None or self._closed:
-            await self.open()
+        Connections opened for InNamespace effects are shared by the sub-operations
+        and closed when the top-level operation ends.
+        """
+        top = conns is None
+        if conns is None:
+            conns = {}
+        try:
             sock = self._sock
-            assert sock is not None
-        if sock.loop is not asyncio.get_running_loop():
-            op.close()
-            raise RuntimeError(f"{self!r} belongs to another event loop")
-        value: Any = None
-        error: BaseException | None = None
-        deferred: BaseException | None = None  # a cancellation held until the next step
-        while True:
-            try:
-                effect = op.send(value) if error is None else op.throw(error)
-            except StopIteration as done:
-                if deferred is not None:
-                    raise deferred from None
-                result: T = done.value
-                return result
-            value = error = None
-            if deferred is not None:  # the step in progress is done: deliver it now
-                error, deferred = deferred, None
-                continue
-            try:
-                if type(effect) is Request:
-                    step: asyncio.Future[Any] = await sock.send_request(effect.message, effect.what)
-                else:
-                    step = asyncio.ensure_future(self._perform(effect, conns))
+            if sock is None or self._closed:
+                await self.open()
+                sock = self._sock
+                assert sock is not None
+            if sock.loop is not asyncio.get_running_loop():
+                op.close()
+                raise RuntimeError(f"{self!r} belongs to another event loop")
+            value: Any = None
+            error: BaseException | None = None
+            deferred: BaseException | None = None  # a cancellation held until the next step
+            while True:
                 try:
-                    value = await asyncio.shield(step)
-                except asyncio.CancelledError as exc:
-                    if step.cancelled():
-                        raise
-                    deferred = exc
-                    value = await step  # cancelled again: give up waiting
-            except BaseException as exc:  # the operation decides: roll back, explain, raise
-                error = exc
-                if isinstance(exc, asyncio.CancelledError):
-                    deferred = None
+                    effect = op.send(value) if error is None else op.throw(error)
+                except StopIteration as done:
+                    if deferred is not None:
+                        raise deferred from None
+                    result: T = done.value
+                    return result
+                value = error = None
+                if deferred is not None:  # the step in progress is done: deliver it now
+                    error, deferred = deferred, None
+                    continue
+                try:
+                    if type(effect) is Request:
+                        pending = sock.submit_nowait(effect.message, effect.what)
+                        if pending is None:
+                            pending = await sock.submit(effect.message, effect.what)
+                        try:
+                            value = await pending.future
+                        except asyncio.CancelledError as exc:
+                            deferred = exc  # the kernel has it: wait for its answer
+                            value = await sock.outcome(pending)
+                    else:
+                        step = asyncio.ensure_future(self._perform(effect, conns))
+                        try:
+                            value = await asyncio.shield(step)
+                        except asyncio.CancelledError as exc:
+                            if step.cancelled():
+                                raise
+                            deferred = exc
+                            value = await step
+                except BaseException as exc:  # the operation decides: roll back, explain, raise
+                    error = exc
+                    if isinstance(exc, asyncio.CancelledError):
+                        deferred = None  # cancelled again while waiting: give up waiting
+        finally:
+            if top:
+                for conn in conns.values():
+                    conn.close()
 
     async def _perform(self, effect: _ops.Effect, conns: dict[Namespace, AsyncConnection]) -> Any:
         sock = self._sock
@@ -230,7 +243,7 @@ class AsyncConnection:
             there = conns.get(effect.ns)
             if there is None:
                 there = conns[effect.ns] = AsyncConnection(effect.ns)
-            return await there._drive(effect.op, conns)
+            return await there._run(effect.op, conns)
         if type(effect) is Request:
             return await sock.request(effect.message, effect.what)
         raise TypeError(f"an operation yielded {effect!r}, not an effect")

@@ -144,23 +144,35 @@ def no_io(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     async def refuse(*args: object, **kwargs: object) -> Any:
         raise Sent("the library sent a request")
 
-    for method in ("send_request", "request", "dump", "batch"):
+    def refuse_now(*args: object, **kwargs: object) -> Any:
+        raise Sent("the library sent a request")
+
+    for method in ("submit", "send_request", "request", "dump", "batch"):
         monkeypatch.setattr(AsyncNetlinkSocket, method, refuse)
+    monkeypatch.setattr(AsyncNetlinkSocket, "submit_nowait", refuse_now)
     yield
 
 
 @pytest.fixture
 def recorder(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, Message]]]:
+    """Every message the asyncio socket is asked to send, with how it was asked."""
     sent: list[tuple[str, Message]] = []
-    real_send, real_dump, real_batch = (
-        AsyncNetlinkSocket.send_request,
+    real_now, real_submit, real_dump, real_batch = (
+        AsyncNetlinkSocket.submit_nowait,
+        AsyncNetlinkSocket.submit,
         AsyncNetlinkSocket.dump,
         AsyncNetlinkSocket.batch,
     )
 
-    async def send_request(self: AsyncNetlinkSocket, message: Message, what: str = "") -> Any:
+    def submit_nowait(self: AsyncNetlinkSocket, message: Message, what: str = "") -> Any:
+        pending = real_now(self, message, what)
+        if pending is not None:  # else the driver waits in submit(), recorded there
+            sent.append(("request", message))
+        return pending
+
+    async def submit(self: AsyncNetlinkSocket, message: Message, what: str = "") -> Any:
         sent.append(("request", message))
-        return await real_send(self, message, what)
+        return await real_submit(self, message, what)
 
     async def dump(self: AsyncNetlinkSocket, message: Message, what: str = "") -> Any:
         sent.append(("dump", message))
@@ -170,7 +182,8 @@ def recorder(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, Messag
         sent.extend(("batch", m) for m in messages)
         return await real_batch(self, messages, what)
 
-    monkeypatch.setattr(AsyncNetlinkSocket, "send_request", send_request)
+    monkeypatch.setattr(AsyncNetlinkSocket, "submit_nowait", submit_nowait)
+    monkeypatch.setattr(AsyncNetlinkSocket, "submit", submit)
     monkeypatch.setattr(AsyncNetlinkSocket, "dump", dump)
     monkeypatch.setattr(AsyncNetlinkSocket, "batch", batch)
     yield sent
@@ -400,17 +413,15 @@ def test_cancel_while_creating_in_another_namespace_rolls_back(
     veth_ns: Namespace, netns_factory: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     other = netns_factory("mvo")
-    real = AsyncNetlinkSocket.send_request
+    real = AsyncNetlinkSocket.submit_nowait
     outer: list[asyncio.Task[Any]] = []
 
-    async def cancel_on_temp_create(
-        self: AsyncNetlinkSocket, message: Message, what: str = ""
-    ) -> Any:
+    def cancel_on_temp_create(self: AsyncNetlinkSocket, message: Message, what: str = "") -> Any:
         if message.type == RtmType.NEWLINK and message.get(ifla.NET_NS_FD) is not None:
             outer[0].cancel()  # the temporary link is being made in `other`
-        return await real(self, message, what)
+        return real(self, message, what)
 
-    monkeypatch.setattr(AsyncNetlinkSocket, "send_request", cancel_on_temp_create)
+    monkeypatch.setattr(AsyncNetlinkSocket, "submit_nowait", cancel_on_temp_create)
 
     async def main() -> None:
         async with aio.connect(veth_ns) as rt:

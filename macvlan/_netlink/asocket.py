@@ -9,6 +9,8 @@ consumed and dropped, so it can never be mistaken for another request's.
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
 import errno
 import socket
 from collections.abc import Sequence
@@ -22,13 +24,25 @@ _DUMP_RETRIES = 5
 _ACK = int(NlmF.REQUEST | NlmF.ACK)  # plain ints: IntFlag arithmetic is slow
 _DUMP = int(NlmF.REQUEST | NlmF.DUMP)
 _DUMP_INTR = int(NlmF.DUMP_INTR)
-_MULTI = int(NlmF.MULTI)
 
 
-class _Pending:
-    """One request in flight: its future, label and the answers gathered so far."""
+class Pending:
+    """One request in flight: its future, label and the answers gathered so far.
 
-    __slots__ = ("dump", "finished", "future", "interrupted", "replies", "what")
+    If ``future`` is cancelled, the answer still comes; :meth:`AsyncNetlinkSocket.outcome`
+    waits for it (``late``), or it is kept in ``outcome`` until asked for or dropped.
+    """
+
+    __slots__ = (
+        "dump",
+        "finished",
+        "future",
+        "interrupted",
+        "late",
+        "outcome",
+        "replies",
+        "what",
+    )
 
     def __init__(self, future: asyncio.Future[list[Message]], what: str, dump: bool) -> None:
         self.future = future
@@ -40,10 +54,70 @@ class _Pending:
         self.finished: asyncio.Future[None] | None = (
             future.get_loop().create_future() if dump else None
         )
+        self.late: asyncio.Future[list[Message]] | None = None
+        self.outcome: tuple[list[Message], BaseException | None] | None = None
+
+    def settle(self, replies: list[Message], error: BaseException | None) -> None:
+        """Deliver the answer: to ``future``, else to ``late``, else keep it."""
+        self.finish()
+        for future in (self.future, self.late):
+            if future is not None and not future.done():
+                if error is not None:
+                    future.set_exception(error)
+                else:
+                    future.set_result(replies)
+                return
+        self.outcome = (replies, error)
 
     def finish(self) -> None:
         if self.finished is not None and not self.finished.done():
             self.finished.set_result(None)
+
+
+class _Window:
+    """A counting semaphore whose release hands the slot to the oldest waiter.
+
+    ``asyncio.Semaphore`` scans all its waiters on every release (3.11), which is
+    quadratic with a thousand requests queued; this is O(1) per acquire and release.
+    """
+
+    __slots__ = ("_free", "_waiters")
+
+    def __init__(self, size: int) -> None:
+        self._free = size
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    def take(self) -> bool:
+        """Take a slot if one is free now (and nobody waits for one)."""
+        if self._free > 0 and not self._waiters:
+            self._free -= 1
+            return True
+        return False
+
+    async def acquire(self) -> None:
+        if self._free > 0 and not self._waiters:
+            self._free -= 1
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # a slot was handed over just as we were cancelled
+            else:
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(waiter)
+            raise
+
+    def release(self) -> None:
+        waiters = self._waiters
+        while waiters:
+            waiter = waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self._free += 1
 
 
 class AsyncNetlinkSocket:
@@ -54,11 +128,11 @@ class AsyncNetlinkSocket:
         self._raw: socket.socket = sock._sock
         self._raw.setblocking(False)
         self._loop = asyncio.get_running_loop()
-        self._pending: dict[int, _Pending] = {}
+        self._pending: dict[int, Pending] = {}
         self._outgoing: list[Message] = []
         self._flush_scheduled = False
         # bound what is in flight, so the kernel's answers fit the receive buffer
-        self._window = asyncio.Semaphore(window or max(8, min(512, sock.rcvbuf // 4096)))
+        self._window = _Window(window or max(8, min(512, sock.rcvbuf // 4096)))
         self._buf = bytearray(1 << 18)
         # the kernel runs one dump per socket at a time (EBUSY otherwise)
         self._dump_lock = asyncio.Lock()
@@ -90,11 +164,11 @@ class AsyncNetlinkSocket:
         self._nl.close()
 
     # -- sending -----------------------------------------------------------------------
-    def _submit(self, message: Message, flags: int, what: str, dump: bool) -> _Pending:
+    def _submit(self, message: Message, flags: int, what: str, dump: bool) -> Pending:
         if self.closed:
             raise NetlinkError(errno.EBADF, "connection closed", what)
         seq = self._nl._next_seq()
-        pending = _Pending(self._loop.create_future(), what, dump)
+        pending = Pending(self._loop.create_future(), what, dump)
         self._pending[seq] = pending
         self._outgoing.append(_with(message, seq, flags))
         if not self._flush_scheduled:
@@ -114,11 +188,9 @@ class AsyncNetlinkSocket:
                 pending = self._pending.pop(message.seq, None)
                 if pending is not None:
                     self._window.release()
-                    pending.finish()
-                    if not pending.future.done():
-                        pending.future.set_exception(exc)
+                    pending.settle([], exc)
 
-    async def _start(self, message: Message, flags: int, what: str, dump: bool) -> _Pending:
+    async def _start(self, message: Message, flags: int, what: str, dump: bool) -> Pending:
         """Wait for room in the window, then queue ``message`` for the next send."""
         await self._window.acquire()
         try:
@@ -154,9 +226,7 @@ class AsyncNetlinkSocket:
         pending, self._pending = self._pending, {}
         for entry in pending.values():
             self._window.release()
-            entry.finish()
-            if not entry.future.done():
-                entry.future.set_exception(exc)
+            entry.settle([], exc)
 
     def _dispatch(self, message: Message | ErrorMessage | DoneMessage) -> None:
         pending = self._pending.get(message.seq)
@@ -167,22 +237,46 @@ class AsyncNetlinkSocket:
         if isinstance(message, ErrorMessage | DoneMessage):
             del self._pending[message.seq]
             self._window.release()
-            pending.finish()
-            future = pending.future
-            if future.done():
-                return  # cancelled: consumed and dropped
             if message.error:
-                future.set_exception(error_for(-message.error, message.ext_ack_text, pending.what))
+                error: NetlinkError | None = error_for(
+                    -message.error, message.ext_ack_text, pending.what
+                )
             elif pending.dump and pending.interrupted:
-                future.set_exception(DumpInterrupted(request=pending.what))
+                error = DumpInterrupted(request=pending.what)
             else:
-                future.set_result(pending.replies)
-            return
-        if not pending.dump and message.flags & _MULTI == 0 and pending.future.done():
+                error = None
+            pending.settle(pending.replies, error)  # a given-up one: kept or dropped
             return
         pending.replies.append(message)
 
     # -- transactions ----------------------------------------------------------------------
+    def submit_nowait(self, message: Message, what: str = "") -> Pending | None:
+        """Queue one request (ACK asked for) if the window has room, else None."""
+        if not self._window.take():
+            return None
+        try:
+            return self._submit(message, message.flags | _ACK, what, False)
+        except BaseException:
+            self._window.release()
+            raise
+
+    async def submit(self, message: Message, what: str = "") -> Pending:
+        """Queue one request (ACK asked for) once the window has room."""
+        return await self._start(message, message.flags | _ACK, what, False)
+
+    async def outcome(self, pending: Pending) -> list[Message]:
+        """The answer to ``pending`` even if its future was cancelled (waits for it)."""
+        if not pending.future.cancelled():
+            return await pending.future
+        if pending.outcome is not None:
+            replies, error = pending.outcome
+            if error is not None:
+                raise error
+            return replies
+        if pending.late is None:
+            pending.late = self._loop.create_future()
+        return await pending.late
+
     async def send_request(self, message: Message, what: str = "") -> asyncio.Future[list[Message]]:
         """Queue one request (ACK asked for) and return the future of its answers.
 
