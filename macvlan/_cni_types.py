@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import _socket
 
+from macvlan._names import check_ifname
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -238,31 +240,6 @@ _NAME_REST = _NAME_FIRST | frozenset("_.-")
 def is_cni_name(text: str) -> bool:
     """A container ID or network name: ``[a-zA-Z0-9][a-zA-Z0-9_.-]*`` (SPEC.md)."""
     return bool(text) and text[0] in _NAME_FIRST and all(c in _NAME_REST for c in text)
-
-
-IFNAMSIZ = 16
-
-
-def ifname_problem(name: str) -> str:
-    """Why the kernel would refuse ``name`` as an interface name, or "" if it would not.
-
-    The same rules as :func:`macvlan.link.check_ifname` (kept here so the plugin does
-    not import the netlink layer; a unit test holds the two together).
-    """
-    try:
-        size = len(name.encode("utf-8"))
-    except UnicodeEncodeError:
-        return "it is not valid UTF-8"
-    if size == 0:
-        return "it is empty"
-    if size >= IFNAMSIZ:
-        return f"it is {size} bytes; the kernel allows 15"
-    if name in (".", ".."):
-        return "it is a directory reference"
-    for char in name:
-        if char in "/:\0" or char.isspace():
-            return f"it contains {char!r}"
-    return ""
 
 
 # -- IP addresses ----------------------------------------------------------------------
@@ -498,9 +475,10 @@ class NetConf:
         master = _typed(conf, "master", str, "an interface name")
         self.master = master if isinstance(master, str) else ""
         if self.master:
-            problem = ifname_problem(self.master)
-            if problem:
-                raise ConfigError(f"invalid master {self.master!r}: {problem}")
+            try:
+                check_ifname(self.master)
+            except ValueError as exc:
+                raise ConfigError(f"invalid master: {exc}") from None
         mode = _typed(conf, "mode", str, "a string") or ""
         if mode not in MODES:
             names = ", ".join(n for n in MODES if n)

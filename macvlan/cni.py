@@ -21,6 +21,7 @@ import struct
 import sys
 
 from macvlan import _cni_types as t
+from macvlan._names import check_ifname
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -72,11 +73,16 @@ class Args:
                     value,
                 )
             elif required and name == "CNI_IFNAME":
-                problem = t.ifname_problem(value)
                 if "%" in value:  # the kernel would make a name from it as a pattern
-                    problem = "it contains '%', which the kernel takes as a name pattern"
-                if problem:
-                    raise t.EnvError(f"invalid CNI_IFNAME {value!r}: {problem}", value)
+                    raise t.EnvError(
+                        f"invalid CNI_IFNAME {value!r}: it contains '%', which the kernel "
+                        "takes as a name pattern",
+                        value,
+                    )
+                try:
+                    check_ifname(value)
+                except ValueError as exc:
+                    raise t.EnvError(f"invalid CNI_IFNAME: {exc}", value) from None
         if missing:
             raise t.EnvError(f"required env variables [{','.join(missing)}] missing")
 
