@@ -18,8 +18,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from macvlan import _cni_ipam, cni
 from macvlan import _cni_types as t
-from macvlan import cni
 from macvlan._names import check_ifname
 
 REPO = Path(__file__).resolve().parent.parent
@@ -371,10 +371,10 @@ def test_find_plugin_only_in_absolute_cni_path_entries(
     fake_plugin(tmp_path / "rel", "ipamx", "exit 0\n")
     monkeypatch.chdir(tmp_path)
     with pytest.raises(t.EnvError, match="no absolute directory"):
-        cni.find_plugin("ipamx", "rel:./rel")
+        _cni_ipam.find_plugin("ipamx", "rel:./rel")
     with pytest.raises(t.ConfigError, match="'ipamx'"):
-        cni.find_plugin("ipamx", f"rel:{tmp_path}")
-    assert cni.find_plugin("ipamx", f"rel:{tmp_path / 'rel'}") == f"{tmp_path}/rel/ipamx"
+        _cni_ipam.find_plugin("ipamx", f"rel:{tmp_path}")
+    assert _cni_ipam.find_plugin("ipamx", f"rel:{tmp_path / 'rel'}") == f"{tmp_path}/rel/ipamx"
 
 
 def test_find_plugin_skips_directories_and_non_executables(tmp_path: Path) -> None:
@@ -384,11 +384,7 @@ def test_find_plugin_skips_directories_and_non_executables(tmp_path: Path) -> No
     (tmp_path / "c").mkdir()
     fake_plugin(tmp_path / "c", "ipamx", "exit 0\n")
     path = f"{tmp_path}/a:{tmp_path}/b:{tmp_path}/c"
-    assert cni.find_plugin("ipamx", path) == f"{tmp_path}/c/ipamx"
-
-
-def delegate_args(tmp_path: Path) -> cni.Args:
-    return cni.Args({"CNI_COMMAND": "ADD", "CNI_PATH": str(tmp_path), "CNI_IFNAME": "eth0"})
+    assert _cni_ipam.find_plugin("ipamx", path) == f"{tmp_path}/c/ipamx"
 
 
 def test_delegate_gets_our_environment_and_stdin(
@@ -405,7 +401,7 @@ def test_delegate_gets_our_environment_and_stdin(
         '"10.1.0.5/16", "gateway": "10.1.0.1"}]}\'\n',
     )
     data = json.dumps(conf()).encode()
-    result = cni._Delegate(delegate_args(tmp_path), "ipamx", "ADD", data).result()
+    result = _cni_ipam.Delegate(str(tmp_path), "ipamx", "ADD", data).result()
     assert [str(i.address) for i in result.ips] == ["10.1.0.5/16"]
     assert (tmp_path / "stdin").read_bytes() == data
     assert (tmp_path / "env").read_text() == "ADD eth7\n"
@@ -415,21 +411,21 @@ def test_delegate_gets_our_environment_and_stdin(
 def test_delegate_error_keeps_the_plugins_code(tmp_path: Path) -> None:
     fake_plugin(tmp_path, "ipamx", 'echo \'{"code": 11, "msg": "busy", "details": "d"}\'; exit 1\n')
     with pytest.raises(t.CniError) as info:
-        cni._Delegate(delegate_args(tmp_path), "ipamx", "ADD", b"{}").result()
+        _cni_ipam.Delegate(str(tmp_path), "ipamx", "ADD", b"{}").result()
     assert (info.value.code, info.value.msg, info.value.details) == (11, "busy", "d")
 
 
 def test_delegate_failure_without_json(tmp_path: Path) -> None:
     fake_plugin(tmp_path, "ipamx", "echo broken >&2; exit 3\n")
     with pytest.raises(t.CniError, match=r"exit status 3.*broken") as info:
-        cni._Delegate(delegate_args(tmp_path), "ipamx", "DEL", b"{}").result(expect_output=False)
+        _cni_ipam.Delegate(str(tmp_path), "ipamx", "DEL", b"{}").result(expect_output=False)
     assert info.value.code == t.INTERNAL
 
 
 def test_delegate_result_of_unknown_version(tmp_path: Path) -> None:
     fake_plugin(tmp_path, "ipamx", 'echo \'{"cniVersion": "7.0.0"}\'\n')
     with pytest.raises(t.DecodeError, match=r"'7\.0\.0'"):
-        cni._Delegate(delegate_args(tmp_path), "ipamx", "ADD", b"{}").result()
+        _cni_ipam.Delegate(str(tmp_path), "ipamx", "ADD", b"{}").result()
 
 
 # -- the command-line protocol (no root needed for these paths) ------------------------------
@@ -544,6 +540,234 @@ def test_importing_the_plugin_loads_only_its_own_modules() -> None:
         "macvlan.errors",
     }
     assert not names & {"ctypes", "_ctypes", "json", "ipaddress", "dataclasses", "socket"}
+
+
+# -- rtnetlink through the shared codec ----------------------------------------------------
+def wire(message: Any) -> bytes:
+    import macvlan._netlink as nl
+
+    return nl.encode([message])
+
+
+MACVLAN_CONFS = {
+    "defaults": ({}, "", None, False),
+    "private-mtu-up": ({"mode": "private", "mtu": 1400}, "", None, True),
+    "vepa-mac-netns": ({"mode": "vepa", "mac": "02:00:00:00:00:07"}, "", 7, False),
+    "passthru": ({"mode": "passthru"}, "", 9, True),
+    "bcqueuelen": ({"bcqueuelen": 321}, "MAC=02:00:00:00:00:08", None, True),
+}
+
+
+@pytest.mark.parametrize("case", list(MACVLAN_CONFS))
+def test_create_request_is_the_librarys_bytes(case: str) -> None:
+    from macvlan import _cni_rtnl
+    from macvlan.link import MacvlanFlags, MacvlanMode, new_macvlan
+    from macvlan.mac import MacAddress
+
+    extra, cni_args, netns, up = MACVLAN_CONFS[case]
+    nc = t.NetConf(conf(**extra), cni_args)
+    ours, what = _cni_rtnl.new_macvlan("eth0", 3, nc, netns, up)
+    library = new_macvlan(
+        "eth0",
+        3,
+        "macvlan",
+        mode=MacvlanMode(nc.mode),
+        flags=MacvlanFlags.NONE,
+        mac=None if nc.mac is None else MacAddress(nc.mac),
+        mtu=nc.mtu or None,
+        up=up,
+        bcqueuelen=nc.bcqueuelen or None,
+        bc_cutoff=None,
+        source_macs=(),
+        txqueuelen=None,
+        group=None,
+        netns_fd=netns,
+    )
+    assert wire(ours) == wire(library)
+    assert what == f"create macvlan 'eth0' ({nc.mode_name}) on link 3"
+
+
+@pytest.mark.parametrize(
+    "address", ["10.1.0.5/16", "10.1.0.5/31", "10.1.0.5/32", "fd00::5/64", "fd00::5/128"]
+)
+def test_address_request_is_the_librarys_bytes(address: str) -> None:
+    from macvlan import _cni_rtnl
+    from macvlan.address import new_address
+
+    ours, what = _cni_rtnl.new_address(7, t.Cidr.parse(address))
+    assert wire(ours) == wire(new_address(7, ipaddress.ip_interface(address)))
+    assert what == f"add address {address}"
+
+
+def test_link_requests_are_the_librarys_bytes() -> None:
+    from macvlan import _cni_rtnl
+    from macvlan._netlink import ifla
+    from macvlan.address import dump_addresses
+    from macvlan.link import del_link, get_link, set_link
+
+    assert wire(_cni_rtnl.get_link("eth0")[0]) == wire(get_link("eth0"))
+    assert wire(_cni_rtnl.get_link(12)[0]) == wire(get_link(12))
+    assert wire(_cni_rtnl.del_link("eth0")[0]) == wire(del_link("eth0"))
+    assert wire(_cni_rtnl.set_up(12)[0]) == wire(set_link(12, up=True))
+    renamed = set_link(12, up=True, attrs=[ifla.IFNAME("eth0")])
+    assert wire(_cni_rtnl.rename_link(12, "mvcni1", "eth0", True)[0]) == wire(renamed)
+    assert wire(_cni_rtnl.dump_addresses(12)) == wire(dump_addresses(12))
+    # renaming without "up" leaves the link's flags alone (change mask 0)
+    kept = _cni_rtnl.rename_link(12, "mvcni1", "eth0", False)[0]
+    assert (kept.body.flags, kept.body.change) == (0, 0)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("entry", "gw", "expected"),
+    [
+        (
+            {"dst": "0.0.0.0/0"},
+            "10.1.0.1",
+            {"dst": "0.0.0.0/0", "gateway": "10.1.0.1", "table": 254, "scope": 0},
+        ),
+        (
+            {"dst": "10.9.1.0/16", "gw": "10.1.0.9", "priority": 5, "mtu": 1400, "advmss": 1360},
+            None,
+            {"dst": "10.9.0.0/16", "gateway": "10.1.0.9", "metric": 5, "table": 254},
+        ),
+        (
+            {"dst": "fd01::/64", "table": 100, "scope": 253},
+            None,
+            {"dst": "fd01::/64", "gateway": None, "table": 100, "scope": 253},
+        ),
+        ({"dst": "10.8.0.0/16", "table": 1000}, "10.1.0.1", {"table": 1000}),
+    ],
+)
+def test_route_request_decodes_to_what_was_asked(
+    entry: dict[str, Any], gw: str | None, expected: dict[str, Any]
+) -> None:
+    import macvlan._netlink as nl
+    from macvlan import _cni_rtnl
+    from macvlan._netlink import rta
+    from macvlan.route import Route
+
+    route = t.Route.from_json(entry)
+    ours, what = _cni_rtnl.new_route(7, route, t.IP.parse(gw) if gw else route.gw, "eth0")
+    (message,) = nl.decode(wire(ours))
+    assert message.flags == 0x400 | 0x800  # CREATE | APPEND: next to what is there (ECMP)
+    seen = Route.from_message(message)
+    assert (seen.oif, seen.protocol, seen.type) == (7, 3, 1)  # boot, unicast
+    for key, value in expected.items():
+        got = getattr(seen, key)
+        assert (str(got) if got is not None and key in ("dst", "gateway") else got) == value
+    assert message.body.table == (
+        expected.get("table", 254) if expected.get("table", 254) < 256 else 0
+    )
+    metrics = {a.spec.name: a.value for a in message.get(rta.METRICS) or ()}
+    assert metrics == {
+        k: v for k, v in (("RTAX_MTU", route.mtu), ("RTAX_ADVMSS", route.advmss)) if v
+    }
+    assert what.startswith(f"add route '{entry['dst']}") and what.endswith(" dev eth0'")
+
+
+def test_route_with_a_gateway_of_another_family_is_refused_before_sending() -> None:
+    from macvlan import _cni_rtnl
+
+    route = t.Route.from_json({"dst": "fd01::/64"})
+    with pytest.raises(t.ConfigError, match="another family"):
+        _cni_rtnl.new_route(7, route, t.IP.parse("10.1.0.1"), "eth0")
+
+
+def golden_messages(*files: str, show_cases: bool = False) -> list[Any]:
+    from golden_data import cases, dump_chunks
+
+    import macvlan._netlink as nl
+    from macvlan._netlink.message import Message
+
+    chunks = [c for f in files for c in dump_chunks(f)]
+    if show_cases:
+        chunks += [bytes.fromhex(h) for c in cases() for h in c["replies"]]
+    return [m for chunk in chunks for m in nl.decode(chunk) if isinstance(m, Message)]
+
+
+def test_link_view_reads_what_the_library_reads() -> None:
+    from macvlan._cni_rtnl import LinkView
+    from macvlan.link import Link
+
+    messages = [m for m in golden_messages("dump_1000_links.bin.gz", show_cases=True)]
+    messages = [m for m in messages if m.type == 16]
+    kinds = set()
+    for message in messages:
+        view, link = LinkView(message), Link.from_message(message)
+        assert (view.index, view.name, view.mtu) == (link.index, link.name, link.mtu)
+        assert view.mac == (link.mac.packed if link.mac is not None else b"")
+        assert view.kind == (link.kind or "")
+        assert view.mode == (int(link.macvlan.mode) if link.macvlan else 0)
+        kinds.add((view.kind, view.mode))
+    assert {("macvlan", 1), ("macvlan", 2), ("macvlan", 4), ("macvlan", 8)} <= kinds
+    assert ("veth", 0) in kinds and ("macvtap", 4) in kinds
+
+
+class FakeSocket:
+    """Answers the plugin's dumps with golden kernel replies."""
+
+    def __init__(self, messages: list[Any]) -> None:
+        self.messages = messages
+        self.asked: list[tuple[Any, str]] = []
+
+    def dump(self, message: Any, what: str) -> list[Any]:
+        self.asked.append((message, what))
+        return [m for m in self.messages if m.type == message.type - 2]
+
+
+def fake_rtnl(messages: list[Any]) -> Any:
+    from macvlan._cni_rtnl import Rtnl
+
+    rt = Rtnl.__new__(Rtnl)
+    rt._sock = FakeSocket(messages)  # type: ignore[assignment]
+    return rt
+
+
+def test_routes_read_what_the_library_reads() -> None:
+    from macvlan.route import Route
+
+    messages = golden_messages("dump_routes.bin.gz", "dump_routes_ipv6.bin.gz")
+    # and a default route in another table, which the plugin must not take
+    import macvlan._netlink as nl
+    from macvlan._netlink import rta
+
+    default = next(m for m in messages if m.type == 24 and m.body.dst_len == 0)
+    attrs = [a for a in default.attrs if a.type != rta.TABLE.number] + [rta.TABLE(255)]
+    local = default._replace(body=default.body._replace(table=255), attrs=attrs)
+    messages += nl.decode(wire(local))
+    expected = sorted(
+        (str(r.dst), str(r.gateway) if r.gateway else None, r.oif or 0, int(r.type))
+        for r in map(Route.from_message, (m for m in messages if m.type == 24))
+        if r.table == 254
+    )
+    rt = fake_rtnl(messages)
+    got = sorted(
+        (str(r.dst.network()), str(r.gw) if r.gw else None, r.oif, r.type) for r in rt.routes()
+    )
+    assert got == expected
+    assert any(prefix.endswith("/0") for prefix, *_ in got)
+    assert rt._sock.asked[0][1] == "list routes"
+
+
+def test_addresses_read_what_the_library_reads() -> None:
+    from macvlan.address import Address
+
+    messages = golden_messages("dump_addrs.bin.gz")
+    library = [Address.from_message(m) for m in messages if m.type == 20]
+    for index in {a.index for a in library}:
+        rt = fake_rtnl(messages)
+        got = sorted(map(str, rt.addresses(index)))
+        assert got == sorted(str(a.interface) for a in library if a.index == index)
+    assert any(a.interface.version == 6 for a in library)
+
+
+def test_the_add_path_loads_no_dataclasses_ctypes_or_typed_layers() -> None:
+    names = imported_modules(
+        "-c", "import macvlan.cni, macvlan._cni_rtnl, macvlan._cni_netns, macvlan._cni_ipam"
+    )
+    assert "macvlan._netlink.socket" in names
+    heavy = {"dataclasses", "ctypes", "macvlan.link", "macvlan.mac", "macvlan.address"}
+    assert not names & (heavy | {"macvlan.route", "macvlan.connection", "json", "subprocess"})
 
 
 # -- the temporary-name fallback (for kernels that check the name where the link is made) ------
