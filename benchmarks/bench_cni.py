@@ -16,6 +16,10 @@ Ours is started three ways:
 - "plain -m": ``python -m macvlan.cni``, i.e. with ``site`` and the site-packages
   ``.pth`` files, which is what pip's console-script wrapper also pays.
 
+After the timings: the CPU cost of bare start-ups (the interpreter, the package,
+the plugin as VERSION loads it, and what an ADD imports) and the modules whose
+import costs most in an ADD (``-X importtime``).
+
 Usage: python benchmarks/bench_cni.py [containers]   (default 30; needs root)
 Last line: RATIOS add_del_vs_reference=X add_del_vs_reference_m=Y
 add_del_vs_reference_plain=Z (reference time divided by ours, per container;
@@ -109,12 +113,17 @@ def run(host: str, command: list[str], cni: str, netns: str, conf: bytes) -> flo
     return elapsed
 
 
+# what an ADD imports: the plugin, and (lazily) its rtnetlink, namespace and IPAM modules
+ADD_IMPORTS = "import macvlan.cni, macvlan._cni_rtnl, macvlan._cni_netns, macvlan._cni_ipam"
+
+
 def startup_costs(runs: int = 20) -> dict[str, float]:
     """CPU milliseconds of bare start-ups: where a plugin process's time goes."""
     commands = {
         "python -S -E -c pass": [PYTHON, "-S", "-E", "-c", "pass"],
         "... import macvlan (the package)": [PYTHON, "-S", "-E", "-c", "import macvlan"],
-        "... import macvlan.cni": [PYTHON, "-S", "-E", "-c", "import macvlan.cni"],
+        "... import macvlan.cni (VERSION)": [PYTHON, "-S", "-E", "-c", "import macvlan.cni"],
+        "... and what ADD imports": [PYTHON, "-S", "-E", "-c", ADD_IMPORTS],
         "reference VERSION (Go)": [REFERENCE],
     }
     env = {"CNI_COMMAND": "VERSION", "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
@@ -125,6 +134,28 @@ def startup_costs(runs: int = 20) -> dict[str, float]:
             subprocess.run(command, cwd=REPO, env=env, capture_output=True, check=True)
         out[name] = (cpu_of_children() - before) / runs * 1e3
     return out
+
+
+def import_breakdown(runs: int = 10, top: int = 12) -> tuple[float, list[tuple[str, float]]]:
+    """``-X importtime`` of what ADD imports: the total and the modules costing most
+    (each module's own time, the smallest seen over ``runs`` so load drifts less)."""
+    own: dict[str, int] = {}
+    for _ in range(runs):
+        proc = subprocess.run(
+            [PYTHON, "-S", "-E", "-X", "importtime", "-c", ADD_IMPORTS],
+            cwd=REPO,
+            capture_output=True,
+            check=True,
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+        )
+        for line in proc.stderr.decode().splitlines():
+            if not line.startswith("import time:") or "self [us]" in line:
+                continue
+            us, _, module = line[len("import time:") :].split("|")
+            name = module.strip()
+            own[name] = min(own.get(name, 1 << 62), int(us))
+    ranked = sorted(own.items(), key=lambda item: -item[1])[:top]
+    return sum(own.values()) / 1e3, [(name, us / 1e3) for name, us in ranked]
 
 
 def main() -> None:
@@ -187,6 +218,10 @@ def main() -> None:
     print("start-up CPU per process:")
     for name, ms in startup_costs().items():
         print(f"  {name:34s} {ms:5.1f} ms")
+    total, ranked = import_breakdown()
+    print(f"imports of an ADD (-X importtime, own time per module): {total:.1f} ms in all")
+    for name, ms in ranked:
+        print(f"  {name:34s} {ms:5.2f} ms")
     reference = per_container("reference")
     launcher = reference / per_container("ours launcher")
     module = reference / per_container("ours -S -E -m")
