@@ -466,6 +466,7 @@ class AsyncMonitor:
     Raises :class:`macvlan.MonitorOverflow` when the kernel dropped events
     (``ENOBUFS``): dump again to resynchronise, then keep iterating.  Events are
     read only while someone waits for them, so the kernel's buffer is the bound.
+    One task at a time reads a monitor; closing it ends that task's ``async for``.
     """
 
     def __init__(self, groups: Sequence[int], netns: Namespace | None = None) -> None:
@@ -475,6 +476,8 @@ class AsyncMonitor:
         self._events: collections.deque[Event] = collections.deque()
         self._overflowed = False
         self._closed = False
+        self._ready: asyncio.Future[None] | None = None  # set while a poll waits
+        self._reader: tuple[asyncio.AbstractEventLoop, int] | None = None
         if netns is None:
             self._adopt(NetlinkSocket(self._groups))
 
@@ -500,7 +503,12 @@ class AsyncMonitor:
         return self._sock.fileno()
 
     def close(self) -> None:
+        """Stop listening; a task waiting in :meth:`poll` gets what it has (``[]``)."""
+        if self._closed:
+            return
         self._closed = True
+        self._stop_reading()
+        self._wake()
         if self._sock is not None:
             self._sock.close()
 
@@ -515,6 +523,8 @@ class AsyncMonitor:
 
     async def __anext__(self) -> Event:
         while not self._events:
+            if self._closed:
+                raise StopAsyncIteration
             self._events.extend(await self.poll(None))
         return self._events.popleft()
 
@@ -535,6 +545,16 @@ class AsyncMonitor:
                 return out
             out.extend(events_of(messages))
 
+    def _wake(self) -> None:
+        if self._ready is not None and not self._ready.done():
+            self._ready.set_result(None)
+
+    def _stop_reading(self) -> None:
+        if self._reader is not None:
+            loop, fd = self._reader
+            self._reader = None
+            loop.remove_reader(fd)
+
     async def poll(self, timeout: float | None = None) -> list[Event]:
         """The events that arrive within ``timeout`` seconds (None: wait for some)."""
         await self.open()
@@ -548,29 +568,24 @@ class AsyncMonitor:
         events = self._read()
         if events or timeout == 0:
             return events
-        assert self._sock is not None
         loop = asyncio.get_running_loop()
-        ready: asyncio.Future[None] = loop.create_future()
-        fd = self._sock.fileno()
-
-        def wake() -> None:
-            if not ready.done():
-                ready.set_result(None)
-
-        loop.add_reader(fd, wake)
+        deadline = None if timeout is None else loop.time() + timeout
+        self._reader = (loop, self.fileno())
+        loop.add_reader(self.fileno(), self._wake)
         try:
-            deadline = None if timeout is None else loop.time() + timeout
-            while not events:
+            while not events and not self._closed:
                 left = None if deadline is None else deadline - loop.time()
                 if left is not None and left <= 0:
                     break
-                await asyncio.wait((ready,), timeout=left)
-                if ready.done():
-                    ready = loop.create_future()
-                events = self._read()
+                self._ready = loop.create_future()
+                await asyncio.wait((self._ready,), timeout=left)
+                if not self._closed:
+                    events = self._read()
         finally:
-            loop.remove_reader(fd)
-            ready.cancel()
+            self._stop_reading()
+            if self._ready is not None:
+                self._ready.cancel()
+                self._ready = None
         return events
 
 

@@ -484,6 +484,30 @@ def test_async_for_watch(veth_ns: Namespace) -> None:
     assert addr.action == EventAction.NEW and str(addr.address.interface) == "10.72.0.2/24"
 
 
+def test_closing_a_monitor_ends_its_async_for(veth_ns: Namespace) -> None:
+    async def main() -> list[Any]:
+        async with aio.connect(veth_ns) as rt:
+            mon = await rt.watch().open()
+            seen: list[Any] = []
+
+            async def consume() -> None:
+                async for event in mon:
+                    seen.append(event)
+
+            task = asyncio.create_task(consume())
+            await rt.create_macvlan("mv0", "p0")
+            while not seen:
+                await asyncio.sleep(0.01)
+            mon.close()  # the consumer is waiting for more: it ends, without error
+            await asyncio.wait_for(task, 10)
+            with pytest.raises(ValueError, match="closed"):
+                await mon.poll(0)
+            return seen
+
+    seen = run(main())
+    assert any(isinstance(e, LinkEvent) and e.link.name == "mv0" for e in seen)
+
+
 def test_opening_in_a_namespace_does_not_block_the_loop(
     veth_ns: Namespace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
