@@ -538,6 +538,54 @@ def test_opening_in_a_namespace_does_not_block_the_loop(
     run(main())
 
 
+def test_inside_a_running_service(veth_ns: Namespace) -> None:
+    """A TCP service on the loop (loopback, port chosen by the kernel) answers each
+    client with a lookup on one shared connection, all clients at once."""
+
+    async def main() -> dict[str, set[str]]:
+        async with aio.connect(veth_ns) as rt:
+
+            async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+                name = (await reader.readline()).decode().strip()
+                try:
+                    link = await rt.link(name)
+                    answer = f"{link.name} {link.index}"
+                except LinkNotFound:
+                    answer = f"{name} missing"
+                writer.write(answer.encode() + b"\n")
+                await writer.drain()
+                writer.close()
+
+            server = await asyncio.start_server(handle, "127.0.0.1", 0)
+            port = server.sockets[0].getsockname()[1]
+
+            async def client(name: str) -> str:
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.write(name.encode() + b"\n")
+                line = (await reader.readline()).decode().strip()
+                writer.close()
+                return line
+
+            async with server:
+                names = ["lo", "p0", "p1", "nosuch"] * 10
+                answers = await asyncio.gather(*(client(n) for n in names))
+        assert all(a.split()[0] == n for a, n in zip(answers, names, strict=True))
+        out: dict[str, set[str]] = {}
+        for a, n in zip(answers, names, strict=True):
+            out.setdefault(n, set()).add(a.split()[1])
+        return out
+
+    answers = run(main())
+    assert answers["nosuch"] == {"missing"}
+    for name in ("lo", "p0", "p1"):
+        assert answers[name] == {str(ip_link_index(veth_ns, name))}
+
+
+def ip_link_index(ns: Namespace, name: str) -> int:
+    (entry,) = ip_json("link", "show", "dev", name, netns=ns.name)
+    return int(entry["ifindex"])
+
+
 def test_no_helper_thread_per_request(veth_ns: Namespace, monkeypatch: pytest.MonkeyPatch) -> None:
     started: list[str] = []
     real_start = threading.Thread.start
