@@ -361,6 +361,22 @@ def test_cancelled_socket_requests_answers_are_dropped(veth_ns: Namespace) -> No
     run(main())
 
 
+def test_a_request_that_cannot_be_packed_fails_alone(veth_ns: Namespace) -> None:
+    async def main() -> None:
+        async with aio.connect(veth_ns) as rt:
+            sock = rt._sock
+            assert sock is not None
+            names = ["lo", "p0", "p1"]
+            good = [sock.request(get_link(n)) for n in names]
+            bad = sock.request(get_link(2**40))  # no 32-bit index: packing fails
+            results = await asyncio.gather(bad, *good, return_exceptions=True)
+            assert isinstance(results[0], Exception), results[0]
+            assert [r[0].get(ifla.IFNAME) for r in results[1:]] == names  # type: ignore[index]
+            assert sock.in_flight == 0
+
+    run(main())
+
+
 def test_cancelled_operations_leave_the_others_their_answers(veth_ns: Namespace) -> None:
     async def main() -> None:
         async with aio.connect(veth_ns) as rt:

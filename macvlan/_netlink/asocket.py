@@ -182,13 +182,35 @@ class AsyncNetlinkSocket:
         if not messages:
             return
         try:
-            self._raw.send(_request_bytes(messages))
+            data = _request_bytes(messages)
+        except Exception:
+            messages, data = self._pack_each(messages)
+        if not messages:
+            return
+        try:
+            self._raw.send(data)
         except (OSError, ValueError) as exc:
             for message in messages:
-                pending = self._pending.pop(message.seq, None)
-                if pending is not None:
-                    self._window.release()
-                    pending.settle([], exc)
+                self._give_up(message.seq, exc)
+
+    def _pack_each(self, messages: list[Message]) -> tuple[list[Message], bytes]:
+        """Pack one by one: a message that cannot be packed fails alone, not its batch."""
+        packed: list[Message] = []
+        chunks: list[bytes] = []
+        for message in messages:
+            try:
+                chunks.append(_request_bytes([message]))
+            except Exception as exc:
+                self._give_up(message.seq, exc)
+            else:
+                packed.append(message)
+        return packed, b"".join(chunks)
+
+    def _give_up(self, seq: int, exc: BaseException) -> None:
+        pending = self._pending.pop(seq, None)
+        if pending is not None:
+            self._window.release()
+            pending.settle([], exc)
 
     async def _start(self, message: Message, flags: int, what: str, dump: bool) -> Pending:
         """Wait for room in the window, then queue ``message`` for the next send."""
