@@ -8,12 +8,13 @@ need them, so importing this module stays cheap.
 from __future__ import annotations
 
 import enum
-from typing import TYPE_CHECKING, Final
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (and re)
 
 if TYPE_CHECKING:
     import ipaddress
     from collections.abc import Callable
-    from typing import Protocol, Self
+    from typing import Final, Protocol, Self
 
     class RandomSource(Protocol):
         """Anything with ``getrandbits``, e.g. a seeded :class:`random.Random`."""
