@@ -17,11 +17,12 @@ from __future__ import annotations
 import enum
 import gc
 import ipaddress
+import json
 import struct
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from hypothesis import strategies as st
 
 import macvlan._netlink as nl
 from macvlan import ProtocolError
+from macvlan import _cni_types as cni_types
 from macvlan import link as link_module
 from macvlan._netlink import _backend, ifa, ifla, rta
 from macvlan._netlink import attr as A
@@ -679,3 +681,180 @@ def test_valid_ip_strategy_examples_decode() -> None:
     assert codec.decode(bytes(4), EMPTY_SIBLINGS) == ipaddress.IPv4Address(0)
     assert codec.decode(bytes(16), EMPTY_SIBLINGS) == ipaddress.IPv6Address(0)
     assert all(codec.decode(bytes(n), EMPTY_SIBLINGS) is None for n in (0, 3, 5, 15, 17))
+
+
+# -- the CNI plugin's decoders ----------------------------------------------------------------
+# The plugin reads untrusted JSON from stdin and CNI_ARGS from its environment: what it
+# cannot use must become a CniError (the spec's error object), nothing else.
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=12)
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=16,
+)
+
+
+def _no_constant(name: str) -> object:
+    raise ValueError(name)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.text(max_size=60) | json_values.map(json.dumps))
+def test_cni_json_reader_agrees_with_the_json_module(text: str) -> None:
+    try:
+        expected = json.loads(text, parse_constant=_no_constant)
+    except ValueError:
+        with pytest.raises(ValueError):
+            cni_types.loads(text)
+        return
+    assert cni_types.loads(text) == expected
+
+
+@settings(max_examples=500, deadline=None)
+@given(json_values)
+def test_cni_json_writer_round_trips(value: object) -> None:
+    assert cni_types.loads(cni_types.dumps(value)) == value
+
+
+CONF_KEYS = {
+    "cniVersion": st.sampled_from(["0.3.1", "1.0.0", "1.1.0", "", "9.9.9", "1.0", "x"])
+    | json_scalars,
+    "name": st.sampled_from(["lan", "a.b-c_d", "", "bad name", "-x"]) | json_scalars,
+    "type": st.just("macvlan"),
+    "master": st.sampled_from(["eth0", "p0", "", "a/b", "x" * 16, "eth0:1"]) | json_scalars,
+    "mode": st.sampled_from(["bridge", "private", "vepa", "passthru", "source", "", "BRIDGE"])
+    | json_scalars,
+    "mtu": st.integers(-5, 2**33) | json_scalars,
+    "mac": st.sampled_from(["02:00:00:00:00:01", "01:00:5e:00:00:01", "0200.0000.0001", "zz"])
+    | json_scalars,
+    "bcqueuelen": st.integers(-5, 2**33) | json_scalars,
+    "linkInContainer": json_scalars,
+    "ipam": st.fixed_dictionaries(
+        {},
+        optional={
+            "type": st.sampled_from(["host-local", "static", "dhcp", "../x", "/bin/sh", ""])
+            | json_scalars,
+            "dataDir": st.sampled_from(["/run/x", "rel", "/a/../b", "/x\0"]) | json_scalars,
+        },
+    )
+    | json_values,
+    "dns": st.fixed_dictionaries(
+        {},
+        optional={
+            "nameservers": st.lists(st.text(max_size=6), max_size=3) | json_values,
+            "domain": json_scalars,
+            "search": json_values,
+            "options": json_values,
+        },
+    )
+    | json_values,
+    "runtimeConfig": st.fixed_dictionaries({}, optional={"mac": json_scalars}) | json_values,
+    "prevResult": json_values,
+}
+cni_configs = st.fixed_dictionaries({}, optional=CONF_KEYS)  # type: ignore[arg-type]
+cni_args = st.sampled_from(
+    ["", "MAC=02:00:00:00:00:09", "IgnoreUnknown=1;K8S_POD_NAME=x", "K=V", "x", "MAC=a=b", ";"]
+) | st.text(max_size=20)
+
+
+@settings(max_examples=2000, deadline=None, suppress_health_check=list(HealthCheck))
+@given(cni_configs, cni_args)
+def test_cni_configs_are_read_or_refused_as_cni_errors(conf: dict[str, Any], args: str) -> None:
+    data = cni_types.dumps(conf).encode("utf-8", "surrogatepass")
+    try:
+        raw = cni_types.decode_config(data)
+        version = cni_types.config_version(raw)
+        cni_types.check_version(version)
+        parsed = cni_types.NetConf(raw, args)
+        if parsed.prev_result is not None:
+            result = cni_types.Result.from_json(parsed.prev_result, version)
+            cni_types.dumps(result.to_json(version))
+    except cni_types.CniError as exc:
+        assert exc.msg
+        cni_types.dumps(exc.to_json("1.1.0"))
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "interfaces": json_values
+            | st.lists(
+                st.fixed_dictionaries({"name": json_scalars}, optional={"mac": json_scalars})
+            ),
+            "ips": json_values
+            | st.lists(
+                st.fixed_dictionaries(
+                    {
+                        "address": st.sampled_from(["10.0.0.2/24", "fd00::2/64", "10.0.0.2", "x/1"])
+                        | json_scalars
+                    },
+                    optional={"gateway": json_scalars, "interface": json_scalars},
+                )
+            ),
+            "routes": json_values
+            | st.lists(
+                st.fixed_dictionaries(
+                    {"dst": st.sampled_from(["0.0.0.0/0", "::/0", "10.0.0.0/33"]) | json_scalars},
+                    optional={"gw": json_scalars, "mtu": json_scalars, "table": json_scalars},
+                )
+            ),
+            "ip4": json_values,
+            "dns": json_values,
+        },
+    ),
+    st.sampled_from(cni_types.SUPPORTED_VERSIONS),
+)
+def test_cni_results_are_read_or_refused_as_cni_errors(obj: dict[str, Any], version: str) -> None:
+    try:
+        result = cni_types.Result.from_json(obj, version)
+    except cni_types.CniError:
+        return
+    for other in cni_types.SUPPORTED_VERSIONS:
+        cni_types.dumps(result.to_json(other))
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.binary(max_size=200))
+def test_cni_random_stdin_is_a_decode_or_config_error(data: bytes) -> None:
+    with suppress(cni_types.CniError):
+        cni_types.decode_config(data)
+
+
+LONG_PREFIXES = ["10.0.0.2/" + "0" * 5000, "10.0.0.2/" + "9" * 5000]  # beyond int()'s limit
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(
+            text,
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="BUG (_cni_types.py): Cidr.parse hands a prefix of more than 4,300 "
+                "digits to int(), whose ValueError escapes as an internal error (code 999) "
+                "instead of a ConfigError",
+            ),
+        )
+        for text in LONG_PREFIXES
+    ]
+    + ["fd00::2/\u0661\u0662", "10.0.0.2/ 24", "10.0.0.2/+24", "10.0.0.2/33", "::/129"],
+    ids=lambda t: repr(t)[:24],
+)
+def test_cni_cidr_with_hostile_prefix_is_a_config_error(text: str) -> None:
+    try:
+        cni_types.Cidr.parse(text)
+    except cni_types.ConfigError:
+        return
+    except ValueError as exc:
+        pytest.fail(f"Cidr.parse({text[:20]!r}...) raised {exc!r}, not a ConfigError")
+    pytest.fail(f"Cidr.parse accepted {text[:30]!r}")
