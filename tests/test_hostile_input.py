@@ -11,8 +11,12 @@ the test.  No root needed; nothing is created anywhere.
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import socket
+import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -72,6 +76,7 @@ GUARDED: list[tuple[Any, str]] = [
     (_syscalls, "mount"),
     (_syscalls, "umount2"),
     (threading.Thread, "start"),
+    (sqlite3, "connect"),
 ]
 
 
@@ -85,12 +90,13 @@ class Guard:
     source files) runs unguarded.  ``reached`` lists what was reached.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, guarded: list[tuple[Any, str]] = GUARDED) -> None:
         self.reached: list[str] = []
         self._saved: list[tuple[Any, str, Any]] = []
+        self._guarded = guarded
 
     def __enter__(self) -> Guard:
-        for owner, name in GUARDED:
+        for owner, name in self._guarded:
             label = f"{getattr(owner, '__name__', owner)}.{name}"
 
             def guard(*args: object, _label: str = label, **kwargs: object) -> Any:
@@ -595,3 +601,260 @@ def test_guard_catches_what_it_should(rt: Connection, guard: Guard) -> None:
     ]
     assert socket.socket.sendall is vars(socket.socket).get("sendall", socket.socket.sendall)
     assert "sendall" not in vars(socket.socket)  # restored to the inherited method
+
+
+# -- the CNI plugin: hostile environment and stdin ------------------------------------------------
+# Run as the runtime runs it (a process, CNI_* variables, config on stdin).  CNI_NETNS
+# names a path that does not exist, so an error that is not about the bad input shows
+# that something was tried before the input was checked.
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GOOD_CONF = '{"cniVersion": "1.0.0", "name": "lan", "type": "macvlan", "master": "p0"}'
+
+
+def run_cni(env: dict[str, str], stdin: str | bytes) -> tuple[int, dict[str, Any], str]:
+    base = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PYTHONPATH": ROOT,
+        "CNI_COMMAND": "ADD",
+        "CNI_CONTAINERID": "c0ffee",
+        "CNI_NETNS": "/nonexistent/netns/mvt-hostile",
+        "CNI_IFNAME": "eth0",
+        "CNI_PATH": "/nonexistent/cni/bin",
+    }
+    base.update(env)
+    data = stdin.encode("utf-8", "surrogatepass") if isinstance(stdin, str) else stdin
+    done = subprocess.run(
+        [sys.executable, "-m", "macvlan.cni"],
+        input=data,
+        env={k: v for k, v in base.items() if v is not None},
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    out = json.loads(done.stdout) if done.stdout.strip() else {}
+    return done.returncode, out, done.stderr.decode("utf-8", "replace")
+
+
+CNI_CASES: list[tuple[str, dict[str, str], str, int]] = [
+    ("unknown command", {"CNI_COMMAND": "EXPLODE"}, GOOD_CONF, 4),
+    ("container id with a slash", {"CNI_CONTAINERID": "../../etc"}, GOOD_CONF, 4),
+    ("container id with a newline", {"CNI_CONTAINERID": "abc\ndef"}, GOOD_CONF, 4),
+    ("ifname with a slash", {"CNI_IFNAME": "a/b"}, GOOD_CONF, 4),
+    ("ifname too long", {"CNI_IFNAME": "x" * 16}, GOOD_CONF, 4),
+    ("ifname pattern", {"CNI_IFNAME": "eth%d"}, GOOD_CONF, 4),
+    ("ifname with a space", {"CNI_IFNAME": "eth 0"}, GOOD_CONF, 4),
+    ("ifname dot-dot", {"CNI_IFNAME": ".."}, GOOD_CONF, 4),
+    ("CNI_ARGS not K=V", {"CNI_ARGS": "MAC"}, GOOD_CONF, 4),
+    ("CNI_ARGS unknown key", {"CNI_ARGS": "X=1"}, GOOD_CONF, 4),
+    ("CNI_ARGS multicast MAC", {"CNI_ARGS": "MAC=01:00:5e:00:00:01"}, GOOD_CONF, 7),
+    ("no network name", {}, '{"cniVersion": "1.0.0", "type": "macvlan"}', 7),
+    ("network name with a slash", {}, '{"cniVersion": "1.0.0", "name": "a/b"}', 7),
+    ("not JSON", {}, "{'name': 'lan'}", 6),
+    ("JSON but not an object", {}, '["lan"]', 6),
+    ("trailing garbage", {}, GOOD_CONF + " x", 6),
+    ("NaN", {}, '{"cniVersion": "1.0.0", "name": "lan", "mtu": NaN}', 6),
+    ("invalid UTF-8", {}, b'{"cniVersion": "1.0.0", "name": "\xff\xfe"}', 7),
+    ("unknown version", {}, '{"cniVersion": "9.9.9", "name": "lan"}', 1),
+    ("version not a string", {}, '{"cniVersion": 1, "name": "lan"}', 6),
+    ("master a path", {}, GOOD_CONF.replace('"p0"', '"../../p0"'), 7),
+    ("mode unknown", {}, GOOD_CONF[:-1] + ', "mode": "bridge; rm -rf /"}', 7),
+    ("mtu negative", {}, GOOD_CONF[:-1] + ', "mtu": -1}', 7),
+    ("mtu huge", {}, GOOD_CONF[:-1] + ', "mtu": 99999999999999999999}', 7),
+    ("mac broadcast", {}, GOOD_CONF[:-1] + ', "mac": "ff:ff:ff:ff:ff:ff"}', 7),
+    ("ipam type a path", {}, GOOD_CONF[:-1] + ', "ipam": {"type": "../../bin/sh"}}', 7),
+    ("ipam absolute path", {}, GOOD_CONF[:-1] + ', "ipam": {"type": "/bin/sh"}}', 7),
+    ("ipam dataDir relative", {}, GOOD_CONF[:-1] + ', "ipam": {"type": "x", "dataDir": "d"}}', 7),
+    (
+        "ipam dataDir dot-dot",
+        {},
+        GOOD_CONF[:-1] + ', "ipam": {"type": "x", "dataDir": "/a/../b"}}',
+        7,
+    ),
+]
+
+
+@pytest.mark.parametrize(("what", "env", "stdin", "code"), CNI_CASES, ids=[c[0] for c in CNI_CASES])
+def test_cni_refuses_hostile_input_first(
+    what: str, env: dict[str, str], stdin: str, code: int
+) -> None:
+    rc, out, err = run_cni(env, stdin)
+    assert rc == 1, (what, out, err)
+    assert out.get("code") == code, (what, out)
+    assert out.get("msg")
+    assert "Traceback" not in err, err
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG (cni.py/_cni_types.py): a cniVersion with a lone surrogate escape "
+    '("\\ud800") is echoed into the output, which cannot be written as UTF-8: VERSION '
+    "answers 'internal error' (999) with a traceback, and ADD/DEL crash while writing "
+    "their error object, so the runtime gets no error object at all",
+)
+@pytest.mark.parametrize("command", ["VERSION", "DEL", "ADD"])
+def test_cni_lone_surrogate_in_the_version(command: str) -> None:
+    conf = '{"cniVersion": "\\ud800", "name": "lan"}'
+    _rc, out, err = run_cni({"CNI_COMMAND": command}, conf)
+    assert "Traceback" not in err, err
+    assert out, "no JSON on stdout"
+    assert out.get("code") in (None, 1, 6)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG (_cni_types.py): JSON nested deeper than the interpreter's recursion limit "
+    "is a RecursionError, reported as 'internal error' (999) with a traceback instead of "
+    "a decoding failure (6)",
+)
+def test_cni_deeply_nested_config_is_a_decoding_failure() -> None:
+    rc, out, err = run_cni({"CNI_COMMAND": "DEL"}, '{"name": "lan", "x": ' + "[" * 100_000)
+    assert rc == 1
+    assert out.get("code") == 6, out
+    assert "Traceback" not in err
+
+
+# -- networks (macvlan.network): refused before the store or the kernel is touched --------------
+NETWORK_CREATE_CASES: list[tuple[str, dict[str, Any], object]] = [
+    ("name empty", {"name": ""}, ""),
+    ("name with a slash", {"name": "a/b"}, "a/b"),
+    ("name with a space", {"name": "a b"}, "a b"),
+    ("name too long", {"name": "n" * 200}, "n" * 200),
+    ("name not a str", {"name": b"lan"}, b"lan"),
+    ("parent with a slash", {"parent": "a/b"}, "a/b"),
+    ("parent too long", {"parent": "p" * 16}, "p" * 16),
+    ("subnet not a prefix", {"subnet": "10.0.0.0/33"}, "10.0.0.0/33"),
+    ("subnet nonsense", {"subnet": "lan"}, "lan"),
+    ("subnet host bits", {"subnet": "10.0.0.1/24"}, "10.0.0.1/24"),
+    ("gateway outside", {"gateway": "10.9.9.1"}, "10.9.9.1"),
+    ("gateway nonsense", {"gateway": "x"}, "x"),
+    ("ip_range outside", {"ip_range": "10.9.0.0/24"}, "10.9.0.0/24"),
+    ("aux a bad address", {"aux_addresses": {"a": "10.0.0.300"}}, "10.0.0.300"),
+    ("aux outside", {"aux_addresses": {"a": "10.9.0.5"}}, "10.9.0.5"),
+    ("mtu low", {"mtu": 10}, 10),
+    ("mtu str", {"mtu": "1500"}, "1500"),
+    ("mode unknown", {"mode": "bridged"}, "bridged"),
+    ("mode source", {"mode": "source"}, "source"),
+    ("internal not bool", {"internal": "yes"}, "yes"),
+    ("netns with a slash", {"netns": "../x"}, "../x"),
+]
+
+
+@pytest.mark.parametrize(
+    ("what", "change", "value"), NETWORK_CREATE_CASES, ids=[c[0] for c in NETWORK_CREATE_CASES]
+)
+def test_bad_network_create(
+    guard: Guard, tmp_path: Any, what: str, change: dict[str, Any], value: object
+) -> None:
+    from macvlan import Network
+
+    kwargs: dict[str, Any] = {
+        "name": "lan",
+        "parent": "p0",
+        "subnet": "10.0.0.0/24",
+        "gateway": "10.0.0.1",
+        "store": str(tmp_path / "networks.db"),
+    }
+    kwargs.update(change)
+    refused(lambda: Network.create(**kwargs), guard, value, quote=False)
+    assert not (tmp_path / "networks.db").exists()
+
+
+@pytest.fixture
+def network(sandbox: Any, tmp_path: Any) -> Iterator[Any]:
+    from macvlan import Network
+
+    net = Network.create(
+        "lan",
+        "p0",
+        subnet="10.30.0.0/24",
+        gateway="10.30.0.1",
+        netns=sandbox.ns,
+        store=str(tmp_path / "networks.db"),
+    )
+    try:
+        yield net
+    finally:
+        try:
+            net.remove(force=True)
+        finally:
+            net.close()
+
+
+ATTACH_CASES: list[tuple[str, dict[str, Any], object]] = [
+    ("namespace with a slash", {"namespace": "../etc"}, "../etc"),
+    ("namespace empty", {"namespace": ""}, ""),
+    ("namespace int", {"namespace": 5}, 5),
+    ("ifname with a slash", {"ifname": "a/b"}, "a/b"),
+    ("ifname too long", {"ifname": "e" * 16}, "e" * 16),
+    ("ifname None", {"ifname": None}, None),
+    ("ip outside the subnet", {"ip": "10.99.0.2"}, "10.99.0.2"),
+    ("ip nonsense", {"ip": "ten"}, "ten"),
+    ("ip IPv6 on an IPv4 network", {"ip": "fd00::5"}, "fd00::5"),
+    ("mac multicast", {"mac": "01:00:5e:00:00:01"}, "01:00:5e:00:00:01"),
+    ("mac zero", {"mac": "00:00:00:00:00:00"}, "00:00:00:00:00:00"),
+    ("mac nonsense", {"mac": "zz:zz"}, "zz:zz"),
+    ("nodad not bool", {"nodad": "yes"}, "yes"),
+]
+
+
+@pytest.mark.live
+@pytest.mark.parametrize(
+    ("what", "change", "value"), ATTACH_CASES, ids=[c[0] for c in ATTACH_CASES]
+)
+def test_bad_attach(
+    network: Any,
+    netns_factory: Any,
+    guard: Guard,
+    what: str,
+    change: dict[str, Any],
+    value: object,
+) -> None:
+    container = netns_factory("mvc")
+    kwargs: dict[str, Any] = {"namespace": container, "ifname": "eth0"}
+    kwargs.update(change)
+    refused(lambda: network.attach(**kwargs), guard, value, quote=False)
+    assert network.endpoints() == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=(AssertionError, Touched),
+    reason="network.py: Network.create(parent=<not a name, index or Link>) opens (and "
+    "creates) the store file and a netlink connection before the TypeError",
+)
+@pytest.mark.parametrize("parent", [1.5, None, b"p0"], ids=repr)
+def test_bad_network_parent_type(guard: Guard, tmp_path: Any, parent: object) -> None:
+    from macvlan import Network
+
+    store = tmp_path / "networks.db"
+    with pytest.raises(TypeError), guard:
+        Network.create("lan", parent, subnet="10.0.0.0/24", store=str(store))  # type: ignore[arg-type]
+    assert guard.reached == []
+
+
+# sending only: sockets may be opened, nothing may go out
+NETLINK_ONLY = [g for g in GUARDED if g[0] in (NetlinkSocket, socket.socket) and g[1] != "__init__"]
+
+
+@pytest.mark.live
+@pytest.mark.xfail(
+    strict=True,
+    raises=Touched,
+    reason="network.py/_attach.py: attach(ip=<the gateway, network or broadcast address>) "
+    "dumps every link of the parent's namespace (O(links), 0.3 s at 10,000) before "
+    "IpamError refuses an address the subnet alone rules out",
+)
+@pytest.mark.parametrize("ip", ["10.30.0.1", "10.30.0.0", "10.30.0.255"])
+def test_attach_reserved_addresses_refused_before_netlink(
+    network: Any, netns_factory: Any, ip: str
+) -> None:
+    """The gateway, network and broadcast addresses are refused (IpamError) after the
+    store is read (and a connection opened) but before any netlink request."""
+    from macvlan.ipam import IpamError
+
+    container = netns_factory("mvc")
+    guard = Guard(NETLINK_ONLY)
+    with pytest.raises(IpamError, match=ip.replace(".", r"\.")), guard:
+        network.attach(container, ip=ip)
+    assert guard.reached == []
+    assert network.endpoints() == []
