@@ -858,3 +858,67 @@ def test_attach_reserved_addresses_refused_before_netlink(
         network.attach(container, ip=ip)
     assert guard.reached == []
     assert network.endpoints() == []
+
+
+# -- the command line: bad arguments are usage errors, before the namespace is opened ----------
+# -n names a namespace that does not exist: an error about it would mean the bad
+# argument was not looked at first.
+CLI_NS = "mvt-nonexistent-cli"
+CLI_CASES: list[tuple[list[str], str]] = [
+    (["link", "add", "a/b", "--parent", "p0"], "a/b"),
+    (["link", "add", "x" * 16, "--parent", "p0"], "x" * 16),
+    (["link", "add", "mv0", "--parent", "x/y"], "x/y"),
+    (["link", "add", "mv0", "--parent", "p0", "--mtu", "10"], "10"),
+    (["link", "add", "mv0", "--parent", "p0", "--mtu", "lots"], "lots"),
+    (["link", "add", "mv0", "--parent", "p0", "--mode", "bogus"], "bogus"),
+    (["link", "add", "mv0", "--parent", "p0", "--flags", "bogus"], "bogus"),
+    (["link", "add", "mv0", "--parent", "p0", "--mac", "zz:zz"], "zz:zz"),
+    (["link", "add", "mv0", "--parent", "p0", "--count", "-5"], "-5"),
+    (["link", "add", "mv0", "--parent", "p0", "--group", "-1"], "-1"),
+    (["link", "add", "mv0", "--parent", "p0", "--netns", "../x"], "../x"),
+    (["link", "set", "x" * 17, "--up"], "x" * 17),
+    (["link", "set", "mv0", "--name", "a:b"], "a:b"),
+    (["link", "del", "a b"], "a b"),
+]
+
+
+def run_cli(*args: str) -> tuple[int, str]:
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": ROOT}
+    done = subprocess.run(
+        [sys.executable, "-m", "macvlan", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return done.returncode, done.stderr
+
+
+@pytest.mark.parametrize(("args", "value"), CLI_CASES, ids=[" ".join(c[0])[:40] for c in CLI_CASES])
+def test_cli_bad_arguments_are_usage_errors(args: list[str], value: str) -> None:
+    rc, err = run_cli("-n", CLI_NS, *args)
+    assert rc == 2, err
+    assert value in err, err
+    assert CLI_NS not in err  # the namespace was never looked for
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("name", ["../x", "", "a/b", "x" * 256])
+def test_cli_bad_namespace_names_are_usage_errors(name: str) -> None:
+    for args in (("-n", name, "link", "list"), ("netns", "add", name), ("netns", "del", name)):
+        rc, err = run_cli(*args)
+        assert rc == 2, (args, err)
+        assert "Traceback" not in err
+    assert name == "" or name not in Namespace.list()
+
+
+@pytest.mark.live
+def test_cli_multicast_mac_is_refused_and_nothing_made(sandbox: Any) -> None:
+    rc, err = run_cli(
+        "-n", sandbox.name, "link", "add", "mv0", "--parent", "p0", "--mac", "01:00:5e:00:00:01"
+    )
+    assert rc in (1, 2), err
+    assert "01:00:5e:00:00:01" in err
+    assert "Traceback" not in err
+    assert "mv0" not in {x.name for x in sandbox.rt.links()}
