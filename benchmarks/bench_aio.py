@@ -9,7 +9,7 @@ veth parent, each in its own throw-away namespace, in one process and one run:
 - pyroute2's ``AsyncIPRoute(netns=...)``: 1,000 ``link("add", ...)`` tasks at once
   on one connection (which answer with the kernel's ack, not a decoded link).
 
-The three take turns for 3 rounds (each after a warm-up of 50 links) and every
+The three take turns for 5 rounds (each after a warm-up of 50 links) and every
 figure is the best of its rounds; after each turn the links are deleted as one
 group, so no tool waits for the kernel to tear down another's links.  The CPU
 time (user + system: the kernel's work happens inside each tool's own
@@ -41,7 +41,7 @@ from macvlan import MacAddress, MacvlanMode, MacvlanSpec, Namespace, aio
 
 N = 1000
 WARM = 50
-ROUNDS = 3
+ROUNDS = 5
 NAMES = [f"mv{i}" for i in range(N)]
 MACS = [f"02:4e:00:00:{i >> 8:02x}:{i & 0xFF:02x}" for i in range(N)]
 

@@ -113,6 +113,8 @@ def _remember(cache: dict[Any, Any], key: Any, value: Any) -> Any:
 
 
 _LINKINFO_CACHE: dict[bytes, tuple[str | None, MacvlanInfo | None]] = {}
+# IFLA_LINKINFO of a creating message without per-link data, by (kind, mode, flags)
+_PLAIN_LINKINFO: dict[tuple[str, MacvlanMode | None, MacvlanFlags], Attr[Any]] = {}
 _IFF_CACHE: dict[int, Iff] = {}
 
 
@@ -559,13 +561,20 @@ def new_macvlan(
         name=name, mac=mac, mtu=mtu, txqueuelen=txqueuelen, group=group, netns_fd=netns_fd
     )
     attrs.append(ifla.LINK(parent_index))
-    data = macvlan_data(
-        mode, flags or None, bcqueuelen, bc_cutoff, source_macs if source_macs else None
-    )
-    info: list[Attr[Any]] = [ifla.INFO_KIND(kind)]
-    if data:
-        info.append(ifla.INFO_DATA(data))
-    attrs.append(ifla.LINKINFO(info))
+    plain = bcqueuelen is None and bc_cutoff is None and not source_macs
+    key = (kind, mode, flags)
+    linkinfo = _PLAIN_LINKINFO.get(key) if plain else None
+    if linkinfo is None:
+        data = macvlan_data(
+            mode, flags or None, bcqueuelen, bc_cutoff, source_macs if source_macs else None
+        )
+        info: list[Attr[Any]] = [ifla.INFO_KIND(kind)]
+        if data:
+            info.append(ifla.INFO_DATA(data))
+        linkinfo = ifla.LINKINFO(info)
+        if plain:  # an immutable value: built once per kind, mode and flags
+            _PLAIN_LINKINFO[key] = linkinfo
+    attrs.append(linkinfo)
     up_flag = Iff.UP if up else 0
     return Message(
         RtmType.NEWLINK,
