@@ -122,10 +122,12 @@ def random_group() -> int:
 def echo(message: Message, parent_index: int) -> Message:
     """``message`` with its parent index filled in and ``NLM_F_ECHO`` set, so that the
     kernel answers a creation with the new link itself (Linux 6.3+)."""
-    attrs = [
-        Attr(ifla.LINK, parent_index) if isinstance(a, Attr) and a.spec is ifla.LINK else a
-        for a in message.attrs
-    ]
+    attrs = message.attrs
+    if message.get(ifla.LINK) != parent_index:
+        attrs = [
+            Attr(ifla.LINK, parent_index) if isinstance(a, Attr) and a.spec is ifla.LINK else a
+            for a in attrs
+        ]
     return Message(message.type, message.flags | _ECHO, body=message.body, attrs=attrs)
 
 
@@ -151,6 +153,15 @@ def parent_key(parent: object) -> object:
     if isinstance(parent, bool) or not isinstance(parent, int | str):
         raise TypeError(f"a parent is a link name, an index or a Link, not {parent!r}")
     return parent
+
+
+def known_index(ref: object) -> int | None:
+    """The index of a Link or a valid index, known without a lookup; else None."""
+    if isinstance(ref, Link):
+        return ref.index
+    if type(ref) is int and ref > 0:
+        return ref
+    return None
 
 
 def check_index(ref: object) -> int:
@@ -192,16 +203,17 @@ def macvlan_message(
     )
 
 
-def check_spec(spec: MacvlanSpec) -> Message:
+def check_spec(spec: MacvlanSpec, parent_ix: int = 0) -> Message:
     """Refuse a bad spec (ValueError/TypeError) before anything is sent.
 
-    Returns the creating message for this namespace, parent index still 0.
+    Returns the creating message for this namespace with ``parent_ix`` as its
+    parent (0 while the parent is not looked up yet).
     """
     if not isinstance(spec, MacvlanSpec):
         raise TypeError(f"expected a MacvlanSpec, not {spec!r}")
     check_ifname(spec.name)
     check_up(spec.up)
-    message = macvlan_message(spec, 0, spec.name, None, spec.up)
+    message = macvlan_message(spec, parent_ix, spec.name, None, spec.up)
     if spec.netns is not None and not isinstance(spec.netns, Namespace | str):
         raise TypeError(f"netns must be a Namespace or a namespace name, not {spec.netns!r}")
     return message
@@ -338,9 +350,10 @@ def create_there(spec: MacvlanSpec, parent_ix: int, ns: Namespace) -> Op[Link]:
 
 def create(spec: MacvlanSpec, echo_fn: EchoFn = echo) -> Op[Link]:
     """Create one macvlan/macvtap from ``spec``, here or in ``spec.netns``."""
-    message = check_spec(spec)
+    known = known_index(spec.parent)  # a Link or an index: no lookup, one message
+    message = check_spec(spec, known or 0)
     if spec.netns is None:
-        parent_ix = yield from parent_index(spec.parent)
+        parent_ix = known or (yield from parent_index(spec.parent))
         return (yield from create_here(spec, message, parent_ix, echo_fn))
     ns, owned = open_namespace(spec.netns)
     try:
@@ -398,7 +411,7 @@ def create_macvlans(specs: Iterable[MacvlanSpec], echo_fn: EchoFn = echo) -> Op[
     the first error is raised.
     """
     specs = list(specs)
-    messages = [check_spec(spec) for spec in specs]
+    messages = [check_spec(spec, known_index(spec.parent) or 0) for spec in specs]
     for spec in specs:
         parent_key(spec.parent)
     opened: list[Namespace] = []
