@@ -1,0 +1,96 @@
+"""Coverage-guided fuzzing of the CNI plugin's input decoding with atheris.
+
+    python tests/fuzz/fuzz_cni.py tests/fuzz/cni_corpus -runs=200000
+
+The input is ``CNI_ARGS`` (up to the first newline) and the network configuration
+(the rest), as the plugin reads them.  The oracle, :func:`check`: decoding and
+validating either succeeds or raises a ``CniError`` (the spec's error object), and
+whatever error object comes out can be written as UTF-8 JSON.  Bugs already known
+and pinned by strict xfails in tests/ are set aside (``KNOWN``) so that the fuzzer
+keeps looking for new ones; ``--strict`` counts them too.  As in fuzz_decode.py,
+new inputs go to ``tests/fuzz/.work-cni/`` and crashes to ``tests/fuzz/.crashes/``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+_FUZZING = __name__ == "__main__"
+if _FUZZING:
+    import atheris
+
+    _imports: contextlib.AbstractContextManager[object] = atheris.instrument_imports(
+        include=["macvlan"]
+    )
+else:
+    _imports = contextlib.nullcontext()
+with _imports:
+    from macvlan import _cni_types as t
+
+STRICT = "--strict" in sys.argv
+# (exception type, text in its message): bugs reported and pinned in tests/
+KNOWN: list[tuple[type[BaseException], str]] = [
+    (RecursionError, "maximum recursion depth"),  # deeply nested JSON
+    (ValueError, "integer string conversion"),  # Cidr prefix of > 4,300 digits
+    (UnicodeEncodeError, "surrogates not allowed"),  # lone surrogate echoed to stdout
+]
+
+
+def _known(exc: BaseException) -> bool:
+    return not STRICT and any(isinstance(exc, k) and text in str(exc) for k, text in KNOWN)
+
+
+def _write(value: object) -> None:
+    """What the plugin does with an answer: JSON text, then UTF-8 on stdout."""
+    t.dumps(value).encode("utf-8")
+
+
+def check(data: bytes) -> None:
+    args_bytes, _, conf_bytes = data.partition(b"\n")
+    cni_args = args_bytes.decode("utf-8", "replace")
+    version = t.LATEST_VERSION
+    try:
+        try:
+            raw = t.decode_config(conf_bytes)
+            version = t.config_version(raw)
+            t.check_version(version)
+            conf = t.NetConf(raw, cni_args)
+            if conf.prev_result is not None:
+                result = t.Result.from_json(conf.prev_result, version)
+                _write(result.to_json(version))
+        except t.CniError as exc:
+            _write(exc.to_json(version))
+    except BaseException as exc:
+        if not _known(exc):
+            raise
+
+
+def _scratch_args(argv: list[str]) -> list[str]:
+    flags = [a for a in argv[1:] if a.startswith("-") and a != "--strict"]
+    dirs = [a for a in argv[1:] if not a.startswith("-")]
+    if dirs:
+        work = HERE / ".work-cni"
+        work.mkdir(exist_ok=True)
+        dirs.insert(0, str(work))
+    if not any(a.startswith("-artifact_prefix=") for a in flags):
+        crashes = HERE / ".crashes"
+        crashes.mkdir(exist_ok=True)
+        flags.append(f"-artifact_prefix={crashes}{os.sep}cni-")
+    return [argv[0], *flags, *dirs]
+
+
+def main() -> None:
+    atheris.Setup(_scratch_args(sys.argv), check)
+    atheris.Fuzz()
+
+
+if _FUZZING:
+    main()
