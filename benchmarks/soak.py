@@ -13,9 +13,10 @@ throw-away namespaces, A (holding the parent, veth p0/p1) and B:
   link one by one with ``delete_link``.
 
 It runs twice: through one connection per namespace, then through ``--connections``
-(default 10) threads, each with its own pair of connections.  Before and after each
-run it reads open descriptors (/proc/self/fd), threads, RSS (VmRSS) and what is left
-in the namespaces.
+(default 10) threads, each with its own pair of connections.  Then
+``--network-cycles`` (default 300) attach/detach cycles on one macvlan.Network.
+Before and after each run it reads open descriptors (/proc/self/fd), threads, RSS
+(VmRSS), live Python memory blocks, and what is left in the namespaces (and store).
 
 Scale.  In a fresh namespace, with 100, 1,000 and 10,000 macvlans existing on one
 parent: the cost of creating one more (ours; the bare kernel request on the same
@@ -281,6 +282,60 @@ def soak(args: argparse.Namespace) -> dict[str, float]:
     return out
 
 
+def drain(timeout: float = 10.0) -> None:
+    """Wait for the short-lived threads Network.detach leaves to wait out each
+    deletion's RCU grace period, so that they are not counted as growth."""
+    deadline = time.monotonic() + timeout
+    while threading.active_count() > 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def network_soak(args: argparse.Namespace) -> dict[str, float]:
+    """``--network-cycles`` attach/detach cycles on one Network (10 container
+    namespaces, one endpoint each at a time): process figures and what is left in the
+    kernel and in the store."""
+    out: dict[str, float] = {}
+    cycles = args.network_cycles
+    print(f"network soak: {cycles:,} attach/detach cycles on one macvlan.Network")
+    with ExitStack() as stack:
+        host = stack.enter_context(namespace("nsoak", veth=True))
+        containers = [stack.enter_context(namespace(f"nc{i}")) for i in range(10)]
+        net = stack.enter_context(network_on(host, "p0", "10.72.0.0/16"))
+        for k in range(10):  # warm-up
+            net.detach(net.attach(containers[k], ifname="eth0"))
+        drain()
+        before = Figures.now()
+        times = array("d")
+        start = time.perf_counter()
+        for k in range(cycles):
+            t0 = time.perf_counter()
+            endpoint = net.attach(containers[k % 10], ifname="eth0")
+            net.detach(endpoint)
+            times.append(time.perf_counter() - t0)
+        seconds = time.perf_counter() - start
+        drain()
+        after = Figures.now()
+        rows = len(net.store.endpoints(net.name))
+        with host.connect() as rt:
+            left = [x.name for x in rt.links(kind="macvlan")]
+        for c in containers:
+            with c.connect() as rt:
+                left += [x.name for x in rt.links() if x.name != "lo"]
+    print(f"  before                         {before}")
+    print(f"  after                          {after}")
+    print(
+        f"  {cycles:,} cycles in {seconds:5.1f} s = {cycles / seconds:6.1f}/s; cycle p50 "
+        f"{pct(times, 0.5) * 1e3:.2f} ms, p99 {pct(times, 0.99) * 1e3:.2f} ms; "
+        f"{len(left)} links and {rows} endpoint records left"
+    )
+    out["network_cycles_per_s"] = cycles / seconds
+    out["network_fd_growth"] = after.fds - before.fds
+    out["network_rss_growth_kib"] = after.rss_kib - before.rss_kib
+    out["network_block_growth"] = after.blocks - before.blocks
+    out["network_leftovers"] = len(left) + rows
+    return out
+
+
 # -- scale -------------------------------------------------------------------------------------
 def median_cost(fn: Callable[[int], object], repeat: int) -> float:
     times = []
@@ -501,6 +556,7 @@ def main() -> None:
     parser.add_argument("--scale", default="100,1000,10000", help="comma-separated N; '' skips")
     parser.add_argument("--repeat", type=int, default=40, help="samples per scale figure")
     parser.add_argument("--endpoints", type=int, default=500, help="0 skips the attach figure")
+    parser.add_argument("--network-cycles", type=int, default=300, help="0 skips them")
     parser.add_argument("--no-soak", action="store_true")
     args = parser.parse_args()
     if os.geteuid() != 0:
@@ -512,6 +568,8 @@ def main() -> None:
     try:
         if not args.no_soak:
             ratios.update(soak(args))
+            if args.network_cycles and has_network():
+                ratios.update(network_soak(args))
         if args.scale:
             scale_ratios, _ = scale(args)
             ratios.update(scale_ratios)
@@ -540,7 +598,11 @@ def main() -> None:
             "dump_interrupted": ratios["one_dump_interrupted"] + ratios["many_dump_interrupted"],
         }
     summary.update(
-        {k: v for k, v in ratios.items() if k.startswith(("create", "lookup", "attach"))}
+        {
+            k: v
+            for k, v in ratios.items()
+            if k.startswith(("network", "create", "kernel", "lookup", "attach"))
+        }
     )
     print(
         "RATIOS "
