@@ -61,11 +61,13 @@ async def bench_aio(ns: Namespace) -> tuple[float, float]:
         warm = await asyncio.gather(*(rt.create_macvlan(f"w{i}", p0) for i in range(WARM)))
         await rt.delete_links(warm)
 
+        macs = [MacAddress(m) for m in MACS]  # parsed beforehand, as for the sync specs
+
         async def work() -> list[Any]:
             return await asyncio.gather(
                 *(
                     rt.create_macvlan(n, p0, MacvlanMode.BRIDGE, mac=m)
-                    for n, m in zip(NAMES, MACS, strict=True)
+                    for n, m in zip(NAMES, macs, strict=True)
                 )
             )
 
