@@ -35,7 +35,7 @@ from macvlan._netlink.attr import Attr
 from macvlan._netlink.constants import MacaddrMode, MacvlanFlags, MacvlanMode, NlmF, RtmType
 from macvlan._netlink.message import Message
 from macvlan.address import Address
-from macvlan.errors import LinkNotFound, NetlinkError
+from macvlan.errors import DumpInterrupted, LinkNotFound, NetlinkError
 from macvlan.link import (
     MACVLAN_KINDS,
     Link,
@@ -671,25 +671,30 @@ def delete_links(refs: Iterable[LinkRef], *, missing_ok: bool = False) -> Op[int
     one ``RTM_DELLINK`` — one RCU wait for all instead of one each.  If a step
     fails, the links moved so far get their own group back.
     """
-    keys = [lookup_key(r) for r in refs]
+    keys = list(dict.fromkeys(lookup_key(r) for r in refs))
     if not keys:
         return 0
-    existing = yield from links()
-    used_groups = {x.group for x in existing}
-    by_key: dict[int | str, Link] = {x.index: x for x in existing}
-    by_key.update({x.name: x for x in existing})
+    # One pipelined GETLINK per link, not a dump of the namespace: a dump can keep
+    # racing other writers (NLM_F_DUMP_INTR) until it gives up.
+    found: list[tuple[list[Message], NetlinkError | None]] = yield Batch(
+        [_link.get_link(key) for key in keys], [f"delete link {key!r}" for key in keys]
+    )
+    targets = []
+    for replies, error in found:
+        if error is not None:
+            if isinstance(error, LinkNotFound) and missing_ok:
+                continue
+            raise error
+        targets += [Link.from_message(r) for r in replies if r.type == RtmType.NEWLINK]
+    targets = list({x.index: x for x in targets}.values())
+    # A fresh group number; the groups in use are avoided where a dump can tell.
+    try:
+        used_groups = {x.group for x in (yield from links())}
+    except DumpInterrupted:
+        used_groups = {x.group for x in targets}
     group = random_group()
     while group in used_groups:
         group = random_group()
-    targets = []
-    for key in keys:
-        found = by_key.get(key)
-        if found is None:
-            if not missing_ok:
-                raise LinkNotFound(errno.ENODEV, request=f"delete link {key!r}")
-            continue
-        targets.append(found)
-    targets = list({x.index: x for x in targets}.values())
     messages = [_link.set_link(x.index, attrs=[ifla.GROUP(group)]) for x in targets]
     results: list[tuple[list[Message], NetlinkError | None]] = yield Batch(
         messages, [f"group link {x.name!r}" for x in targets]

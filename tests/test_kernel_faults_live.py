@@ -24,7 +24,7 @@ import macvlan
 from macvlan import MacvlanMode, Namespace
 from macvlan._netlink import ifla
 from macvlan._netlink.constants import RtmType
-from macvlan.errors import AddressInUse, DumpInterrupted, LinkNotFound, NetlinkError
+from macvlan.errors import AddressInUse, LinkNotFound, NetlinkError
 from macvlan.link import Link, MacvlanSpec, set_link
 
 pytestmark = [
@@ -434,14 +434,6 @@ def test_link_snapshot_survives_its_link(after: Any) -> None:
 
 
 # -- other writers in the same namespace ----------------------------------------------------
-@pytest.mark.xfail(
-    strict=True,
-    raises=DumpInterrupted,
-    reason="BUG (connection.py/_ops.py): delete_links() dumps every link of the namespace "
-    "first; while another writer keeps adding and removing links there, that dump stays "
-    "interrupted (NLM_F_DUMP_INTR) through all its retries and deleting our own links fails "
-    "with DumpInterrupted (benchmarks/soak.py hits it with 10 threads)",
-)
 def test_delete_links_while_another_writer_churns_the_namespace(after: Any) -> None:
     rt = after.rt
     # a namespace with a few hundred links: its dump takes many parts

@@ -268,7 +268,11 @@ def test_create_macvlans_rolls_back_what_it_made_when_one_fails() -> None:
             _ops.create_macvlans(specs),
             [
                 ask(Batch, lambda e: len(e.messages) == 4, answer=results),
-                ask(Dump, answer=[P0, made[0], made[1], made[3]]),  # delete_links looks up
+                # delete_links looks its targets up, then the groups in use
+                ask(
+                    Batch, is_getlinks(3), answer=[([m], None) for m in (made[0], made[1], made[3])]
+                ),
+                ask(Dump, answer=[P0, made[0], made[1], made[3]]),
                 ask(Batch, regroup, answer=[([], None)] * 3),
                 ask(Request, delete_group, answer=[]),
             ],
@@ -291,6 +295,7 @@ def test_cancellation_inside_create_macvlans_rolls_back() -> None:
                     answer=[([a0], None), ([a1], None)],
                 ),
                 # cancelled at the remote creation's first step: nothing made there yet
+                ask(Batch, is_getlinks(2), answer=[([a0], None), ([a1], None)]),
                 ask(Dump, answer=[P0, a0, a1]),
                 ask(Batch, lambda e: len(e.messages) == 2, answer=[([], None)] * 2),
                 ask(Request, is_type(RtmType.DELLINK)),
@@ -337,6 +342,11 @@ def test_mtu_above_parent_is_explained_after_the_refusal() -> None:
 
 
 # -- delete_links --------------------------------------------------------------------------------
+def is_getlinks(count: int) -> Callable[[Batch], bool]:
+    """A batch of ``count`` single-link GETLINK requests (how delete_links finds its targets)."""
+    return lambda e: len(e.messages) == count and all(m.type == RtmType.GETLINK for m in e.messages)
+
+
 def test_delete_links_restores_groups_when_one_move_fails() -> None:
     links = [link_message(10 + i, f"m{i}", group=3) for i in range(3)]
 
@@ -349,6 +359,7 @@ def test_delete_links_restores_groups_when_one_move_fails() -> None:
         drive(
             _ops.delete_links(["m0", "m1", "m2"]),
             [
+                ask(Batch, is_getlinks(3), answer=[([m], None) for m in links]),
                 ask(Dump, answer=[P0, *links]),
                 ask(Batch, answer=[([], None), ([], error_for(errno.ENODEV)), ([], None)]),
                 ask(Batch, restore, answer=[([], None)] * 2),
@@ -362,6 +373,7 @@ def test_delete_links_restores_groups_when_the_group_delete_fails() -> None:
         drive(
             _ops.delete_links(["m0", 11]),
             [
+                ask(Batch, is_getlinks(2), answer=[([m], None) for m in links]),
                 ask(Dump, answer=[P0, *links]),
                 ask(Batch, answer=[([], None)] * 2),
                 ask(Request, is_type(RtmType.DELLINK), error=error_for(errno.EPERM)),
@@ -370,11 +382,12 @@ def test_delete_links_restores_groups_when_the_group_delete_fails() -> None:
         )
 
 
-def test_delete_links_missing_ok_skips_unknown_names_without_a_request() -> None:
+def test_delete_links_missing_ok_skips_links_that_are_gone() -> None:
     links = [link_message(10, "m0")]
     count = drive(
         _ops.delete_links(["m0", "gone"], missing_ok=True),
         [
+            ask(Batch, is_getlinks(2), answer=[([links[0]], None), ([], LinkNotFound(19))]),
             ask(Dump, answer=[P0, *links]),
             ask(Batch, lambda e: len(e.messages) == 1, answer=[([], None)]),
             ask(Request, is_type(RtmType.DELLINK)),
