@@ -13,10 +13,12 @@ throw-away namespaces, A (holding the parent, veth p0/p1) and B:
   link one by one with ``delete_link``.
 
 It runs twice: through one connection per namespace, then through ``--connections``
-(default 10) threads, each with its own pair of connections.  Then
-``--network-cycles`` (default 300) attach/detach cycles on one macvlan.Network.
-Before and after each run it reads open descriptors (/proc/self/fd), threads, RSS
-(VmRSS), live Python memory blocks, and what is left in the namespaces (and store).
+(default 10) threads, each with its own connections and its own destination
+namespace (``--shared-namespace``: all into one B, where ``delete_links`` then meets
+DumpInterrupted, see tests/test_kernel_faults_live.py).  Then ``--network-cycles``
+(default 300) attach/detach cycles on one macvlan.Network.  Before and after each
+run it reads open descriptors (/proc/self/fd), threads, RSS (VmRSS), live Python
+memory blocks, and what is left in the namespaces (and the store).
 
 Scale.  In a fresh namespace, with 100, 1,000 and 10,000 macvlans existing on one
 parent: the cost of creating one more (ours; the bare kernel request on the same
@@ -169,16 +171,16 @@ class Worker:
 
 
 def run_cycles(
-    a_ns: Namespace, b_ns: Namespace, cycles: int, threads: int, args: argparse.Namespace
+    a_ns: Namespace, b_nss: list[Namespace], cycles: int, threads: int, args: argparse.Namespace
 ) -> tuple[float, array, int, int]:
     """(seconds, per-cycle times, links deleted, DumpInterrupted count) for ``cycles``
-    cycles over ``threads``."""
+    cycles over ``threads``; thread k moves its links into ``b_nss[k % len(b_nss)]``."""
     workers = [
         Worker(
             f"s{k}x",
             Connection(a_ns),
-            Connection(b_ns),
-            b_ns,
+            Connection(b_nss[k % len(b_nss)]),
+            b_nss[k % len(b_nss)],
             args.move_every,
             args.delete_batch,
             [],
@@ -225,10 +227,13 @@ def run_cycles(
     return seconds, times, sum(w.deleted for w in workers), interrupted
 
 
-def leftovers(a_ns: Namespace, b_ns: Namespace) -> int:
-    with a_ns.connect() as a, b_ns.connect() as b:
+def leftovers(a_ns: Namespace, b_nss: list[Namespace]) -> int:
+    with a_ns.connect() as a:
         extra_a = [x.name for x in a.links() if x.name not in ("lo", "p0", "p1")]
-        extra_b = [x.name for x in b.links() if x.name != "lo"]
+    extra_b = []
+    for b_ns in b_nss:
+        with b_ns.connect() as b:
+            extra_b += [x.name for x in b.links() if x.name != "lo"]
     if extra_a or extra_b:
         print(f"  LEFT OVER: in A {extra_a[:5]}..., in B {extra_b[:5]}...")
     return len(extra_a) + len(extra_b)
@@ -239,20 +244,31 @@ def soak(args: argparse.Namespace) -> dict[str, float]:
     start_figures = Figures.now()
     print(f"soak: {args.cycles:,} create/move/set/delete cycles per run; A holds p0, B the links")
     print(f"  at start                       {start_figures}")
-    with namespace("a", veth=True) as a_ns, namespace("b") as b_ns:
+    with ExitStack() as stack:
+        a_ns = stack.enter_context(namespace("a", veth=True))
+        b_nss = [stack.enter_context(namespace(f"b{k}")) for k in range(args.connections)]
         for label, threads in (("one", 1), ("many", args.connections)):
+            # by default each thread moves its links into a namespace of its own;
+            # --shared-namespace puts them all in one (and shows delete_links's
+            # DumpInterrupted, see tests/test_kernel_faults_live.py)
+            where = b_nss[:1] if args.shared_namespace or threads == 1 else b_nss
             warm = max(args.connections, min(200, args.cycles // 50))
-            run_cycles(a_ns, b_ns, warm, threads, args)  # warm-up: caches, allocator
+            run_cycles(a_ns, where, warm, threads, args)  # warm-up: caches, allocator
             before = Figures.now()
             seconds, times, deleted, interrupted = run_cycles(
-                a_ns, b_ns, args.cycles, threads, args
+                a_ns, where, args.cycles, threads, args
             )
             after = Figures.now()
-            left = leftovers(a_ns, b_ns)
+            left = leftovers(a_ns, b_nss)
             what = (
                 "1 thread, 1 connection per namespace"
                 if threads == 1
-                else (f"{threads} threads, {threads} connections per namespace")
+                else f"{threads} threads, each with its own connections"
+                + (
+                    ", all moving into one namespace"
+                    if len(where) == 1
+                    else ", each moving into a namespace of its own"
+                )
             )
             print(f"- {what}:")
             print(f"  before                         {before}")
@@ -556,6 +572,11 @@ def main() -> None:
     parser.add_argument("--scale", default="100,1000,10000", help="comma-separated N; '' skips")
     parser.add_argument("--repeat", type=int, default=40, help="samples per scale figure")
     parser.add_argument("--endpoints", type=int, default=500, help="0 skips the attach figure")
+    parser.add_argument(
+        "--shared-namespace",
+        action="store_true",
+        help="the threads all move their links into one namespace",
+    )
     parser.add_argument("--network-cycles", type=int, default=300, help="0 skips them")
     parser.add_argument("--no-soak", action="store_true")
     args = parser.parse_args()
