@@ -103,6 +103,7 @@ EchoFn: TypeAlias = Callable[[Message, int], Message]
 def open_namespace(netns: object) -> tuple[Namespace, bool]:
     """The Namespace for ``netns`` and whether we opened it (and must close it)."""
     if isinstance(netns, Namespace):
+        netns.fd  # noqa: B018 - raises ValueError now if it is closed, before any request
         return netns, False
     if isinstance(netns, str):
         return Namespace.open(netns), True
@@ -168,8 +169,8 @@ def check_index(ref: object) -> int:
     """A positive link index (a name or Link is not accepted here)."""
     if isinstance(ref, bool) or not isinstance(ref, int):
         raise TypeError(f"a link is a name, an index or a Link, not {ref!r}")
-    if ref <= 0:
-        raise ValueError(f"link index must be positive, not {ref}")
+    if not 0 < ref < 2**31:
+        raise ValueError(f"link index must be in 1..{2**31 - 1} (a kernel int), not {ref}")
     return ref
 
 
@@ -250,6 +251,10 @@ def links(
     *, kind: str | None = None, parent: LinkRef | None = None, group: int | None = None
 ) -> Op[list[Link]]:
     """All links, or those of one kind, parent or group (kind filtered in the kernel)."""
+    if group is not None and (isinstance(group, bool) or not isinstance(group, int)):
+        raise TypeError(f"group must be an int, not {group!r}")
+    if group is not None and not 0 <= group < 2**32:
+        raise ValueError(f"group {group} is outside 0..{2**32 - 1}")
     parent_index = None if parent is None else (yield from index(parent))
     message = _link.dump_links(kind)
     replies: list[Message] = yield Dump(message, "list links")

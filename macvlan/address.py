@@ -11,6 +11,7 @@ from macvlan._netlink.attr import Attr, AttrList
 from macvlan._netlink.constants import AddrFamily, IfaFlags, NlmF, RtmType, RtScope
 from macvlan._netlink.message import Message
 from macvlan._netlink.structs import IfAddrMsg
+from macvlan.errors import ProtocolError
 
 Interface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
 
@@ -65,12 +66,19 @@ class Address:
         broadcast = attrs.get(ifa.BROADCAST)
         return cls(
             index=body.index,
-            interface=ipaddress.ip_interface((ip, body.prefixlen)),
+            interface=_interface(ip, body.prefixlen),
             scope=scope,
             flags=IfaFlags(body.flags) if flags is None else flags,
             label=attrs.get(ifa.LABEL),
             broadcast=broadcast if isinstance(broadcast, ipaddress.IPv4Address) else None,
         )
+
+
+def _interface(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, prefixlen: int) -> Interface:
+    try:
+        return ipaddress.ip_interface((ip, prefixlen))
+    except ValueError:
+        raise ProtocolError(f"address {ip} with impossible prefix length {prefixlen}") from None
 
 
 def _family(interface: Interface) -> int:

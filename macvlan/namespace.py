@@ -352,6 +352,8 @@ class Namespace:
         Symbolic links in a path given here are followed.  ``name`` is None even
         for a path under :data:`RUN_DIR`; use :meth:`open` for named ones.
         """
+        if not isinstance(path, str | os.PathLike):
+            raise TypeError(f"namespace path must be str or os.PathLike[str], not {path!r}")
         text = os.fspath(path)
         if not isinstance(text, str):
             raise TypeError(f"namespace path must be str or os.PathLike[str]: {path!r}")

@@ -19,6 +19,7 @@ from macvlan._netlink.constants import (
 )
 from macvlan._netlink.message import Message
 from macvlan._netlink.structs import RtMsg
+from macvlan.errors import ProtocolError
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 IpAddr = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -78,7 +79,7 @@ class Route:
             dst = ipaddress.ip_address("::" if body.family == AddrFamily.INET6 else "0.0.0.0")
         table = attrs.get(rta.TABLE)
         return cls(
-            dst=ipaddress.ip_network((dst, body.dst_len), strict=False),
+            dst=_network(dst, body.dst_len),
             gateway=attrs.get(rta.GATEWAY),
             oif=attrs.get(rta.OIF),
             table=body.table if table is None else table,
@@ -88,6 +89,13 @@ class Route:
             metric=attrs.get(rta.PRIORITY),
             prefsrc=attrs.get(rta.PREFSRC),
         )
+
+
+def _network(dst: IpAddr, prefixlen: int) -> Network:
+    try:
+        return ipaddress.ip_network((dst, prefixlen), strict=False)
+    except ValueError:
+        raise ProtocolError(f"route to {dst} with impossible prefix length {prefixlen}") from None
 
 
 def _enum(kind: Any, value: int) -> Any:

@@ -493,13 +493,6 @@ def test_snapshots_of_decoded_random_messages(chunks: list[bytes]) -> None:
     assert build_snapshots(list(nl.iter_messages(data))) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG (address.py/route.py): a kernel prefix length the family cannot have "
-    "escapes from Address/Route.from_message as ipaddress's NetmaskValueError, not a "
-    "ProtocolError, and aborts the whole addresses()/routes() dump",
-)
 def test_impossible_prefix_lengths_are_protocol_errors() -> None:
     addr = message_bytes(
         20, bytes([2, 33, 0, 0]) + struct.pack("=I", 1), frame([(ifa.LOCAL.number, bytes(4))])

@@ -288,12 +288,6 @@ def test_bad_namespace_handles(guard: Guard, call: Callable[[], object], value: 
     refused(call, guard, value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="namespace.py: Namespace.from_path(7) raises os.fspath's TypeError, which does "
-    "not quote the input (rule 4)",
-)
 def test_from_path_with_a_number_quotes_it(guard: Guard) -> None:
     refused(lambda: Namespace.from_path(7), guard, 7)  # type: ignore[arg-type]
 
@@ -312,12 +306,6 @@ def test_a_closed_namespace_is_refused_before_anything(
         assert guard.reached == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=Touched,
-    reason="BUG (connection.py): create_macvlan(netns=<closed Namespace>) looks the parent "
-    "up over netlink before it finds the namespace closed",
-)
 def test_closed_namespace_in_create_macvlan(
     rt: Connection, guard: Guard, closed_ns: Namespace
 ) -> None:
@@ -557,23 +545,11 @@ def test_bad_link_references(rt: Connection, guard: Guard, bad: Any, where: str)
     refused(calls[where], guard, bad, quote=False)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=Touched,
-    reason="BUG (connection.py): an index beyond the kernel's int (>= 2**31) is not refused "
-    "by Connection._index; it only fails while the socket packs the request",
-)
 @pytest.mark.parametrize("bad", [2**31, 2**64])
 def test_link_index_out_of_range(rt: Connection, guard: Guard, bad: int) -> None:
     refused(lambda: rt.link(bad), guard, bad)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=Touched,
-    reason="BUG (connection.py): links(group=...) is not validated; a str group dumps every "
-    "link and silently matches none",
-)
 def test_links_group_is_validated(rt: Connection, guard: Guard) -> None:
     refused(lambda: rt.links(group="1"), guard, "1")
 
