@@ -331,6 +331,7 @@ def parse_requests(ip: object, subnets: Sequence[Subnet]) -> dict[int, IPAddress
                         f"requested address {item} does not match the prefix of subnet "
                         f"{sub.network}"
                     )
+                sub.check_request(addr, ())  # reserved ones are refused before any I/O
                 out[index] = addr
                 break
         else:

@@ -327,6 +327,8 @@ class Network:
         mtu_ = _check_mtu(mtu)
         if not isinstance(internal, bool):
             raise TypeError(f"internal must be a bool, not {internal!r}")
+        if isinstance(parent, bool) or not isinstance(parent, str | int | Link):
+            raise TypeError(f"parent must be a link name, index or Link, not {parent!r}")
         vlan = parse_vlan_parent(check_ifname(parent)) if isinstance(parent, str) else None
         hostns, owned = (None, False) if netns is None else open_namespace(netns)
         ref = None if hostns is None else ref_of(hostns)

@@ -792,12 +792,6 @@ def test_bad_attach(
     assert network.endpoints() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=(AssertionError, Touched),
-    reason="network.py: Network.create(parent=<not a name, index or Link>) opens (and "
-    "creates) the store file and a netlink connection before the TypeError",
-)
 @pytest.mark.parametrize("parent", [1.5, None, b"p0"], ids=repr)
 def test_bad_network_parent_type(guard: Guard, tmp_path: Any, parent: object) -> None:
     from macvlan import Network
@@ -813,13 +807,6 @@ NETLINK_ONLY = [g for g in GUARDED if g[0] in (NetlinkSocket, socket.socket) and
 
 
 @pytest.mark.live
-@pytest.mark.xfail(
-    strict=True,
-    raises=Touched,
-    reason="network.py/_attach.py: attach(ip=<the gateway, network or broadcast address>) "
-    "dumps every link of the parent's namespace (O(links), 0.3 s at 10,000) before "
-    "IpamError refuses an address the subnet alone rules out",
-)
 @pytest.mark.parametrize("ip", ["10.30.0.1", "10.30.0.0", "10.30.0.255"])
 def test_attach_reserved_addresses_refused_before_netlink(
     network: Any, netns_factory: Any, ip: str
