@@ -93,7 +93,13 @@ __all__ = [
 ]
 
 
+# submodules reachable as attributes after a plain ``import macvlan``
+_SUBMODULES = frozenset({"aio"})
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"macvlan.{name}")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'macvlan' has no attribute {name!r}")
