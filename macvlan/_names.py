@@ -17,6 +17,8 @@ def check_ifname(name: object) -> str:
     """
     if not isinstance(name, str):
         raise TypeError(f"an interface name is a str, not {type(name).__name__}: {name!r}")
+    if len(name) < IFNAMSIZ and name.isascii() and name.isalnum():
+        return name  # the common case: ASCII letters and digits only, 1 to 15 of them
     try:
         size = len(name.encode("utf-8"))
     except UnicodeEncodeError:
