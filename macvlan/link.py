@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from macvlan._names import check_ifname
 from macvlan._netlink import ifla
 from macvlan._netlink.attr import Attr, AttrList, RawAttr
 from macvlan._netlink.constants import (
@@ -44,7 +45,6 @@ __all__ = [
 ]
 
 MACVLAN_KINDS = ("macvlan", "macvtap")
-IFNAMSIZ = 16
 
 # Decoding helpers for the dump fast path: payload bytes straight to values (the
 # same rules as the codecs: wrong sizes and unknown enum values read as absent).
@@ -147,31 +147,6 @@ _MODELLED = frozenset(
         ifla.PERM_ADDRESS,
     )
 )
-
-
-def check_ifname(name: object) -> str:
-    """Return ``name`` if the kernel would accept it as an interface name.
-
-    1 to 15 bytes, not ``.`` or ``..``, no ``/``, ``:``, NUL or white space.
-    """
-    if not isinstance(name, str):
-        raise TypeError(f"an interface name is a str, not {type(name).__name__}: {name!r}")
-    if len(name) < IFNAMSIZ and name.isascii() and name.isalnum():
-        return name  # the common case: ASCII letters and digits only, 1 to 15 of them
-    try:
-        size = len(name.encode("utf-8"))
-    except UnicodeEncodeError:
-        raise ValueError(f"interface name {name!r} is not valid UTF-8") from None
-    if size == 0:
-        raise ValueError("an interface name cannot be empty")
-    if size >= IFNAMSIZ:
-        raise ValueError(f"interface name {name!r} is {size} bytes; the kernel allows 15")
-    if name in (".", ".."):
-        raise ValueError(f"interface name {name!r} is not allowed")
-    for char in name:
-        if char in "/:\0" or char.isspace():
-            raise ValueError(f"interface name {name!r} contains {char!r}")
-    return name
 
 
 @dataclass(frozen=True, slots=True)
