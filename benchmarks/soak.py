@@ -14,9 +14,10 @@ throw-away namespaces, A (holding the parent, veth p0/p1) and B:
 
 It runs twice: through one connection per namespace, then through ``--connections``
 (default 10) threads, each with its own connections and its own destination
-namespace (``--shared-namespace``: all into one B, where ``delete_links`` then meets
-DumpInterrupted, see tests/test_kernel_faults_live.py).  Then ``--network-cycles``
-(default 300) attach/detach cycles on one macvlan.Network.  Before and after each
+namespace (``--shared-namespace``: all into one B, where every thread's
+``delete_links`` races the others' changes; any DumpInterrupted is counted).
+Then ``--network-cycles`` (default 300) attach/detach cycles on one
+macvlan.Network.  Before and after each
 run it reads open descriptors (/proc/self/fd), threads, RSS (VmRSS), live Python
 memory blocks, and what is left in the namespaces (and the store).
 
@@ -148,9 +149,9 @@ class Worker:
     def flush(self, *, final: bool = False) -> None:
         """Delete the pending links in one batch.
 
-        ``delete_links`` dumps the namespace first; while other threads keep adding
-        and removing links there, that dump can stay interrupted through all its
-        retries (DumpInterrupted).  Counted, and retried at the next flush.
+        Should ``delete_links`` give up with DumpInterrupted (it used to dump the
+        namespace, which other threads keep changing), that is counted and the
+        links are retried at the next flush.
         """
         if not self.pending:
             return
@@ -249,8 +250,8 @@ def soak(args: argparse.Namespace) -> dict[str, float]:
         b_nss = [stack.enter_context(namespace(f"b{k}")) for k in range(args.connections)]
         for label, threads in (("one", 1), ("many", args.connections)):
             # by default each thread moves its links into a namespace of its own;
-            # --shared-namespace puts them all in one (and shows delete_links's
-            # DumpInterrupted, see tests/test_kernel_faults_live.py)
+            # --shared-namespace puts them all in one, where the threads race
+            # each other's changes
             where = b_nss[:1] if args.shared_namespace or threads == 1 else b_nss
             warm = max(args.connections, min(200, args.cycles // 50))
             run_cycles(a_ns, where, warm, threads, args)  # warm-up: caches, allocator
