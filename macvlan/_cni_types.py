@@ -149,6 +149,17 @@ def loads(text: str) -> object:
     return value
 
 
+def safe_repr(value: object, limit: int = 80) -> str:
+    """``repr(value)`` for a message: ASCII-safe, at most about ``limit`` characters."""
+    if isinstance(value, str) and len(value) > limit:
+        return repr(value[:limit]) + f"... ({len(value)} characters)"
+    try:
+        text = repr(value)
+    except RecursionError:
+        text = f"<{type(value).__name__} nested too deeply to show>"
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def _quote(text: str) -> str:
     if not _encoder:
         try:
@@ -204,8 +215,9 @@ def field(obj: dict[str, object], key: str) -> object:
 def version_tuple(version: str) -> tuple[int, int, int]:
     """``"0.4.0"`` -> ``(0, 4, 0)``; :class:`DecodeError` for anything else."""
     parts = version.split(".")
-    if len(parts) > 3 or not all(p.isascii() and p.isdigit() for p in parts):
-        raise DecodeError(f"cniVersion {version!r} is not a version like '1.0.0'")
+    # int() refuses strings of more than 4,300 digits: no part of a version is that long
+    if len(parts) > 3 or not all(p.isascii() and p.isdigit() and len(p) <= 9 for p in parts):
+        raise DecodeError(f"cniVersion {safe_repr(version)} is not a version like '1.0.0'")
     numbers = [int(p) for p in parts] + [0, 0]
     return numbers[0], numbers[1], numbers[2]
 
@@ -226,7 +238,7 @@ def check_version(version: str, minimum: str = "0.1.0", command: str = "") -> No
         version_tuple(version)  # a malformed version is a decoding failure (code 6)
         raise VersionError(
             "incompatible CNI versions",
-            f"config is {version!r}, plugin supports {', '.join(SUPPORTED_VERSIONS)}",
+            f"config is {safe_repr(version)}, plugin supports {', '.join(SUPPORTED_VERSIONS)}",
         )
     if version_tuple(version) < version_tuple(minimum):
         raise VersionError(f"config version {version} does not allow {command or 'this command'}")
@@ -311,8 +323,13 @@ class Cidr(IP):
             ip = IP.parse(addr, what) if slash else None
         except ConfigError:
             ip = None
-        if ip is None or not (plen.isascii() and plen.isdigit()) or int(plen) > ip.bits:
-            raise ConfigError(f"{what} {text!r} is not an address with a prefix length")
+        # at most 3 digits: int() refuses strings of more than 4,300 with a ValueError
+        if (
+            ip is None
+            or not (plen.isascii() and plen.isdigit() and len(plen) <= 3)
+            or int(plen) > ip.bits
+        ):
+            raise ConfigError(f"{what} {safe_repr(text)} is not an address with a prefix length")
         return cls(ip.family, ip.packed, int(plen))
 
     @property
