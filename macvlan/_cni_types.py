@@ -10,6 +10,7 @@ Values are small ``__slots__`` classes instead of frozen dataclasses for that re
 from __future__ import annotations
 
 import _socket
+import sys
 
 from macvlan._names import check_ifname
 
@@ -120,7 +121,20 @@ _WHITESPACE = " \t\n\r"
 
 
 def loads(text: str) -> object:
-    """Parse one JSON document; ``ValueError`` (with the position) if it is not one."""
+    """Parse one JSON document; ``ValueError`` (with the position) if it is not one.
+
+    Nesting deeper than the interpreter's recursion limit is a ``ValueError`` too.
+    """
+    try:
+        return _loads(text)
+    except RecursionError:
+        raise ValueError(
+            f"JSON nested too deeply to parse (more than about {sys.getrecursionlimit()} "
+            f"levels), starting {safe_repr(text, 40)}"
+        ) from None
+
+
+def _loads(text: str) -> object:
     if not _scanner:
         try:
             from _json import make_scanner
