@@ -175,13 +175,26 @@ def safe_repr(value: object, limit: int = 80) -> str:
 
 
 def _quote(text: str) -> str:
+    """``text`` as a JSON string; lone surrogates become ``\\udXXX`` escapes, so the
+    document can always be written as UTF-8."""
     if not _encoder:
         try:
             from _json import encode_basestring
         except ImportError:
             from json.encoder import py_encode_basestring as encode_basestring
         _encoder.append(encode_basestring)
-    return _encoder[0](text)
+    quoted = _encoder[0](text)
+    if quoted.isascii() or not _has_surrogate(quoted):
+        return quoted
+    return "".join(f"\\u{ord(c):04x}" if "\ud800" <= c <= "\udfff" else c for c in quoted)
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def dumps(value: object, indent: str = "    ", _level: str = "") -> str:
@@ -242,7 +255,11 @@ def config_version(conf: dict[str, object]) -> str:
     if version is None or version == "":
         return "0.1.0"
     if not isinstance(version, str):
-        raise DecodeError(f"cniVersion must be a string, not {version!r}")
+        raise DecodeError(f"cniVersion must be a string, not {safe_repr(version)}")
+    if _has_surrogate(version):  # echoed in every answer, which must be UTF-8
+        raise DecodeError(
+            f"cniVersion {safe_repr(version)} is not valid Unicode: it holds a lone surrogate"
+        )
     return version
 
 

@@ -166,8 +166,10 @@ def _version(data: bytes) -> int:
             conf = t.loads(data.decode("utf-8", "replace"))
         except ValueError:
             conf = None
-        if isinstance(conf, dict) and isinstance(conf.get("cniVersion"), str):
-            version = conf["cniVersion"] or version
+        echoed = conf.get("cniVersion") if isinstance(conf, dict) else None
+        if echoed and isinstance(echoed, str):
+            # config_version refuses (code 6) one that cannot be written back as UTF-8
+            version = t.config_version({"cniVersion": echoed})
     _write(t.dumps({"cniVersion": version, "supportedVersions": list(t.SUPPORTED_VERSIONS)}))
     return 0
 

@@ -660,13 +660,6 @@ def test_cni_refuses_hostile_input_first(
     assert "Traceback" not in err, err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (cni.py/_cni_types.py): a cniVersion with a lone surrogate escape "
-    '("\\ud800") is echoed into the output, which cannot be written as UTF-8: VERSION '
-    "answers 'internal error' (999) with a traceback, and ADD/DEL crash while writing "
-    "their error object, so the runtime gets no error object at all",
-)
 @pytest.mark.parametrize("command", ["VERSION", "DEL", "ADD"])
 def test_cni_lone_surrogate_in_the_version(command: str) -> None:
     conf = '{"cniVersion": "\\ud800", "name": "lan"}'
