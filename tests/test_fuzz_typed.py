@@ -858,11 +858,19 @@ def test_cni_fuzz_corpus_replays(path: Path) -> None:
 
 def test_cni_fuzz_oracle_sets_aside_only_the_known_bugs(monkeypatch: pytest.MonkeyPatch) -> None:
     nested = b"\n" + b'{"name": "lan", "x": ' + b"[" * 100_000
-    fuzz_cni.check(nested)  # once a RecursionError; now a DecodeError
+    fuzz_cni.check(nested)  # fixed: a DecodeError now, nothing set aside
 
-    def broken(*args: object) -> None:
-        raise KeyError("a new kind of failure")
+    def failing(exc: BaseException) -> Callable[..., None]:
+        def broken(*args: object) -> None:
+            raise exc
 
-    monkeypatch.setattr(cni_types, "NetConf", broken)
+        return broken
+
+    for kind, text in fuzz_cni.KNOWN:  # a known bug is set aside ...
+        known = kind("utf-8", "", 0, 1, text) if kind is UnicodeEncodeError else kind(text)
+        monkeypatch.setattr(cni_types, "NetConf", failing(known))
+        fuzz_cni.check(b'\n{"name": "lan"}')
+    # ... anything new still fails
+    monkeypatch.setattr(cni_types, "NetConf", failing(KeyError("a new kind of failure")))
     with pytest.raises(KeyError):
         fuzz_cni.check(b'\n{"name": "lan"}')
