@@ -55,5 +55,6 @@ def bench(session: nox.Session) -> None:
 def fuzz(session: nox.Session) -> None:
     """Coverage-guided fuzzing of the codec (atheris); pass -- -runs=N to bound it."""
     session.install(".[fuzz]")
-    session.run("python", "tests/fuzz/fuzz_decode.py", "tests/fuzz/corpus",
-                *(session.posargs or ["-runs=200000"]))
+    runs = session.posargs or ["-runs=200000"]
+    session.run("python", "tests/fuzz/fuzz_decode.py", "tests/fuzz/corpus", *runs)
+    session.run("python", "tests/fuzz/fuzz_cni.py", "tests/fuzz/cni_corpus", *runs)
