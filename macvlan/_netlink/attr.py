@@ -314,12 +314,19 @@ def _validate_attrs(value: Any) -> tuple[Attr[Any] | RawAttr, ...]:
     return tuple(value)
 
 
-def _flatten_attrs(value: AttrValues, ops: Ops, blob: Blob) -> None:
+def flatten_attrs(value: AttrValues, ops: Ops, blob: Blob) -> None:
+    """Flatten attributes; an AttrList re-emits the bytes it came in."""
     if isinstance(value, AttrList):
         value.flatten(ops, blob)
     else:
         for attr in value:
             attr.flatten(ops, blob)
+
+
+def _flatten_nest(value: AttrValues, nla_type: int, ops: Ops, blob: Blob) -> None:
+    ops += (OP_NEST, nla_type, 0)
+    flatten_attrs(value, ops, blob)
+    ops += (OP_END, 0, 0)
 
 
 class Nested(Codec[AttrValues]):
@@ -337,9 +344,7 @@ class Nested(Codec[AttrValues]):
         return _validate_attrs(value)
 
     def flatten(self, value: AttrValues, nla_type: int, ops: Ops, blob: Blob) -> None:
-        ops += (OP_NEST, nla_type, 0)
-        _flatten_attrs(value, ops, blob)
-        ops += (OP_END, 0, 0)
+        _flatten_nest(value, nla_type, ops, blob)
 
 
 class NestedByKind(Codec[AttrValues]):
@@ -368,9 +373,7 @@ class NestedByKind(Codec[AttrValues]):
         return _validate_attrs(value)
 
     def flatten(self, value: AttrValues, nla_type: int, ops: Ops, blob: Blob) -> None:
-        ops += (OP_NEST, nla_type, 0)
-        _flatten_attrs(value, ops, blob)
-        ops += (OP_END, 0, 0)
+        _flatten_nest(value, nla_type, ops, blob)
 
 
 class AttrSpec(Generic[T]):
@@ -580,10 +583,8 @@ class AttrList(Sequence["Attr[Any] | RawAttr"]):
     def decode_all(self) -> None:
         """Decode every value now, recursively (raises ProtocolError if malformed)."""
         for item in self:
-            if (isinstance(item, Attr) and isinstance(item.value, AttrList)) or (
-                isinstance(item, Attr) and hasattr(item.value, "decode_all")
-            ):
-                item.value.decode_all()
+            if isinstance(item, Attr) and hasattr(item.value, "decode_all"):
+                item.value.decode_all()  # an AttrList, or a value holding one
 
     def flatten(self, ops: Ops, blob: Blob) -> None:
         """Re-emit the attributes exactly as they came."""

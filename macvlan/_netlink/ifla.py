@@ -24,6 +24,7 @@ from macvlan._netlink.attr import (
     SInt32,
     String,
     UInt,
+    flatten_attrs,
 )
 from macvlan._netlink.constants import (
     NLA_F_NESTED,
@@ -175,11 +176,7 @@ class PeerCodec(Codec[PeerInfo]):
         ops += (OP_NEST, nla_type, 0)
         blob.append(value.ifinfo.pack())
         ops += (OP_RAW, 0, IfInfoMsg.SIZE)
-        if isinstance(value.attrs, AttrList):
-            value.attrs.flatten(ops, blob)
-        else:
-            for attr in value.attrs:
-                attr.flatten(ops, blob)
+        flatten_attrs(value.attrs, ops, blob)
         ops += (OP_END, 0, 0)
 
 

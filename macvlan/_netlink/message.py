@@ -25,6 +25,7 @@ from macvlan._netlink.attr import (
     SInt32,
     String,
     UInt,
+    flatten_attrs,
 )
 from macvlan._netlink.constants import NlmF, NlmsgType
 from macvlan._netlink.structs import Body, IfAddrMsg, IfInfoMsg, RtGenMsg, RtMsg
@@ -84,11 +85,7 @@ class Message(NamedTuple):
         if data:
             blob.append(data)
             ops += (OP_RAW, 0, len(data))
-        if isinstance(self.attrs, AttrList):
-            self.attrs.flatten(ops, blob)
-        else:
-            for attr in self.attrs:
-                attr.flatten(ops, blob)
+        flatten_attrs(self.attrs, ops, blob)
         ops += (OP_MSGEND, 0, 0)
 
     def get(self, spec: Any) -> Any:
@@ -140,7 +137,7 @@ class ErrorMessage(NamedTuple):
         ops += (OP_MSG, self.type | self.flags << 16, self.seq | self.pid << 32)
         blob.append(_S32.pack(self.error) + self.echo)
         ops += (OP_RAW, 0, 4 + len(self.echo))
-        _flatten_attrs(self.ext_ack, ops, blob)
+        flatten_attrs(self.ext_ack, ops, blob)
         ops += (OP_MSGEND, 0, 0)
 
 
@@ -165,7 +162,7 @@ class DoneMessage(NamedTuple):
         ops += (OP_MSG, self.type | self.flags << 16, self.seq | self.pid << 32)
         blob.append(_S32.pack(self.error))
         ops += (OP_RAW, 0, 4)
-        _flatten_attrs(self.ext_ack, ops, blob)
+        flatten_attrs(self.ext_ack, ops, blob)
         ops += (OP_MSGEND, 0, 0)
 
 
@@ -178,14 +175,6 @@ def _ext_ack_text(attrs: Sequence[AnyAttr]) -> str:
             text: str = attr.value
             return text
     return ""
-
-
-def _flatten_attrs(attrs: Sequence[AnyAttr], ops: Ops, blob: Blob) -> None:
-    if isinstance(attrs, AttrList):
-        attrs.flatten(ops, blob)
-    else:
-        for attr in attrs:
-            attr.flatten(ops, blob)
 
 
 def _decode_error(

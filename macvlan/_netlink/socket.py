@@ -12,7 +12,6 @@ import errno
 import socket
 import threading
 from collections.abc import Iterator, Sequence
-from typing import Any
 
 from macvlan._netlink import _backend
 from macvlan._netlink.attr import Blob, Ops
@@ -189,16 +188,15 @@ class NetlinkSocket:
         with self._lock:
             for start in range(0, len(messages), window):
                 chunk = messages[start : start + window]
-                first = self._seq + 1
                 stamped = [
                     _with(m, self._next_seq(), m.flags | NlmF.REQUEST | NlmF.ACK) for m in chunk
                 ]
                 self._sock.sendall(_request_bytes(stamped))
-                results.extend(self._collect_batch(first, stamped, what, start))
+                results.extend(self._collect_batch(stamped, what, start))
         return results
 
     def _collect_batch(
-        self, first: int, stamped: list[Message], what: Sequence[str], offset: int
+        self, stamped: list[Message], what: Sequence[str], offset: int
     ) -> Iterator[tuple[list[Message], NetlinkError | None]]:
         by_seq: dict[int, int] = {m.seq: i for i, m in enumerate(stamped)}
         answers: list[list[Message]] = [[] for _ in stamped]
@@ -216,13 +214,8 @@ class NetlinkSocket:
                     pending -= 1
                 elif isinstance(reply, Message):
                     answers[i].append(reply)
-        del first
         return zip(answers, errors, strict=True)
 
 
 def _with(message: Message, seq: int, flags: int) -> Message:
     return Message(message.type, flags, seq, 0, message.body, message.attrs)
-
-
-def open_socket(**kwargs: Any) -> NetlinkSocket:
-    return NetlinkSocket(**kwargs)

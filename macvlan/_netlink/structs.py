@@ -10,8 +10,6 @@ from __future__ import annotations
 import struct
 from typing import Any, ClassVar
 
-from macvlan.errors import ProtocolError
-
 
 class _Header:
     """Immutable fixed-layout header: equality, hashing and repr by its fields."""
@@ -177,8 +175,3 @@ class RtGenMsg(_Header):
 
 
 Body = IfInfoMsg | IfAddrMsg | RtMsg | RtGenMsg
-
-
-def check_size(data: bytes, offset: int, size: int, what: str) -> None:
-    if len(data) - offset < size:
-        raise ProtocolError(f"truncated {what}: {len(data) - offset} bytes, need {size}")
