@@ -1,4 +1,5 @@
-"""Build the optional compiled packer; the install succeeds without it."""
+"""Build the optional compiled modules (the packer, the syscalls); the install
+succeeds without them."""
 
 import sys
 
@@ -27,6 +28,9 @@ class OptionalBuildExt(build_ext):
 
 
 setup(
-    cffi_modules=["build_ffi/netlink_build.py:ffibuilder"],
+    cffi_modules=[
+        "build_ffi/netlink_build.py:ffibuilder",
+        "build_ffi/syscalls_build.py:ffibuilder",
+    ],
     cmdclass={"build_ext": OptionalBuildExt},
 )

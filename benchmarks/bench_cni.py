@@ -9,9 +9,11 @@ both alike.
 
 Ours is started three ways:
 
-- "launcher": a three-line script ``#!PYTHON -SE`` that puts the repository on
-  ``sys.path`` and calls ``macvlan.cni:main`` (the console script's entry point)
-  -- how one would install it as ``/opt/cni/bin/macvlan-cni``;
+- "launcher": a three-line script ``#!PYTHON -SE`` that puts the repository (and
+  the directory holding cffi's ``_cffi_backend``, as an install into
+  site-packages would) on ``sys.path`` and calls ``macvlan.cni:main`` (the console
+  script's entry point) -- how docs/howto/cni.rst installs it as
+  ``/opt/cni/bin/macvlan-cni``;
 - "-S -E -m": ``python -S -E -m macvlan.cni`` (adds runpy's imports);
 - "plain -m": ``python -m macvlan.cni``, i.e. with ``site`` and the site-packages
   ``.pth`` files, which is what pip's console-script wrapper also pays.
@@ -47,9 +49,22 @@ CPU: dict[tuple[str, ...], float] = {}  # CPU seconds per plugin command line
 REFERENCE_DIR = "/usr/lib/cni"
 REFERENCE = f"{REFERENCE_DIR}/macvlan"
 PYTHON = os.path.realpath(sys.executable)
+
+
+def _launcher_path() -> list[str]:
+    """The repository, and where cffi's backend is (both in site-packages once installed)."""
+    path = [str(REPO)]
+    try:
+        import _cffi_backend
+    except ImportError:
+        return path
+    path.append(os.path.dirname(os.path.realpath(_cffi_backend.__file__ or "")))
+    return path
+
+
 LAUNCHER = f"""#!{PYTHON} -SE
 import sys
-sys.path.insert(0, {str(REPO)!r})
+sys.path[:0] = {_launcher_path()!r}
 from macvlan.cni import main
 raise SystemExit(main())
 """

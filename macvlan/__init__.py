@@ -5,7 +5,7 @@ The names below are loaded on first use, so ``import macvlan`` stays light.
 
 from __future__ import annotations
 
-import importlib
+import sys
 
 from macvlan.errors import (
     AddressInUse,
@@ -99,13 +99,19 @@ _SUBMODULES = frozenset({"aio"})
 
 def __getattr__(name: str) -> Any:
     if name in _SUBMODULES:
-        return importlib.import_module(f"macvlan.{name}")
+        return _import(f"macvlan.{name}")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'macvlan' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    value = getattr(_import(module), name)
     globals()[name] = value
     return value
+
+
+def _import(module: str) -> object:
+    """The module, imported if need be (importlib itself would cost ~1 ms)."""
+    __import__(module)
+    return sys.modules[module]
 
 
 def __dir__() -> list[str]:

@@ -1,62 +1,78 @@
 """The CNI plugin's rtnetlink: its few requests over the library's codec and socket.
 
 Requests are :class:`~macvlan._netlink.message.Message` objects built from the
-typed attribute specs of :mod:`macvlan._netlink` and sent with
+attribute specs of :mod:`macvlan._netlink` and sent with
 :class:`~macvlan._netlink.socket.NetlinkSocket`, which also maps kernel errors to
 :mod:`macvlan.errors`.  The builders in :mod:`macvlan.link` and
 :mod:`macvlan.address` make the same messages (a unit test compares the bytes),
 but importing those modules would add ``dataclasses`` and :mod:`macvlan.mac` to
 every plugin process (some 12 ms); the route the plugin adds (appended, with
 metrics and the CNI result's scope) is one :mod:`macvlan.route` does not build.
+
+A plugin process lives for one command, so this module keeps to what imports
+fast: kernel numbers from :mod:`macvlan._netlink.numbers` rather than the enums,
+and addresses and the macvlan mode in wire form (``spec.raw(...)``, read back
+with ``attrs.raw(...)``) rather than :mod:`ipaddress` objects and enum members.
+Both were checked when the configuration and the IPAM result were parsed.
 """
 
 from __future__ import annotations
 
 import errno
+import struct
 
 from macvlan import _cni_types as t
 from macvlan._netlink import ifa, ifla, rta
-from macvlan._netlink.constants import (
-    RTEXT_FILTER_SKIP_STATS,
-    IfaFlags,
-    Iff,
-    MacvlanMode,
-    NlmF,
-    RtmType,
-    RtProto,
-    RtTable,
-    RtType,
-)
+from macvlan._netlink.attr import AttrList
 from macvlan._netlink.message import Message
+from macvlan._netlink.numbers import (
+    IFA_F_DADFAILED,
+    IFA_F_TENTATIVE,
+    IFF_UP,
+    NLM_F_APPEND,
+    NLM_F_CREATE,
+    NLM_F_EXCL,
+    RT_TABLE_MAIN,
+    RTEXT_FILTER_SKIP_STATS,
+    RTM_DELLINK,
+    RTM_GETADDR,
+    RTM_GETLINK,
+    RTM_GETROUTE,
+    RTM_NEWADDR,
+    RTM_NEWLINK,
+    RTM_NEWROUTE,
+    RTN_UNICAST,
+    RTPROT_BOOT,
+)
 from macvlan._netlink.socket import NetlinkSocket
 from macvlan._netlink.structs import IfAddrMsg, IfInfoMsg, RtMsg
 from macvlan.errors import LinkExists, LinkNotFound, ProtocolError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import ipaddress
     from collections.abc import Sequence
     from typing import Any
 
-    from macvlan._netlink.attr import Attr
+    from macvlan._netlink.attr import Attr, RawAttr
 
 #: A request and what it is (for error messages).
 Request = tuple[Message, str]
 
-_UP = int(Iff.UP)
-_CREATE_EXCL = int(NlmF.CREATE | NlmF.EXCL)
-_CREATE_APPEND = int(NlmF.CREATE | NlmF.APPEND)
-_DADFAILED = int(IfaFlags.DADFAILED)
-_TENTATIVE = int(IfaFlags.TENTATIVE)
-_MAIN = int(RtTable.MAIN)
+_CREATE_EXCL = NLM_F_CREATE | NLM_F_EXCL
+_CREATE_APPEND = NLM_F_CREATE | NLM_F_APPEND
+_U32 = struct.Struct("=I")
 
 
-def _ip(address: t.IP) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
-    import ipaddress
+def _u32(attrs: Sequence[Attr[Any] | RawAttr], number: int) -> int | None:
+    """A u32 attribute's value as it came, or None (absent or of another size)."""
+    data = attrs.raw(number) if isinstance(attrs, AttrList) else None
+    return _U32.unpack(data)[0] if data is not None and len(data) == 4 else None
 
-    if address.family == t.AF_INET:
-        return ipaddress.IPv4Address(address.packed)
-    return ipaddress.IPv6Address(address.packed)
+
+def _packed(attrs: Sequence[Attr[Any] | RawAttr], number: int, size: int) -> bytes | None:
+    """An address attribute's bytes as they came, or None (absent or not ``size`` bytes)."""
+    data = attrs.raw(number) if isinstance(attrs, AttrList) else None
+    return data if data is not None and len(data) == size else None
 
 
 # -- what the plugin reads of the kernel's answers ---------------------------------------
@@ -80,8 +96,7 @@ class LinkView:
             self.kind = info.get(ifla.INFO_KIND) or ""
             data = info.get(ifla.INFO_DATA)
             if data is not None and self.kind in ("macvlan", "macvtap"):
-                mode = data.get(ifla.MACVLAN_MODE)
-                self.mode = 0 if mode is None else int(mode)
+                self.mode = _u32(data, ifla.MACVLAN_MODE.number) or 0
 
 
 class RouteView:
@@ -94,11 +109,11 @@ class RouteView:
         if not isinstance(body, RtMsg):
             raise ProtocolError(f"a route message without its rtmsg: {message!r}")
         family = body.family
-        dst = message.get(rta.DST)
-        packed = bytes(4 if family == t.AF_INET else 16) if dst is None else dst.packed
-        self.dst = t.Cidr(family, packed, body.dst_len)
-        gw = message.get(rta.GATEWAY)
-        self.gw = None if gw is None else t.IP(family, gw.packed)
+        size = 4 if family == t.AF_INET else 16
+        dst = _packed(message.attrs, rta.DST.number, size)
+        self.dst = t.Cidr(family, bytes(size) if dst is None else dst, body.dst_len)
+        gw = _packed(message.attrs, rta.GATEWAY.number, size)
+        self.gw = None if gw is None else t.IP(family, gw)
         self.oif: int = message.get(rta.OIF) or 0
         table = message.get(rta.TABLE)
         self.table: int = body.table if table is None else table
@@ -112,7 +127,7 @@ def get_link(ref: str | int) -> Request:
     index = ref if isinstance(ref, int) else 0
     if isinstance(ref, str):
         attrs.append(ifla.IFNAME(ref))
-    message = Message(RtmType.GETLINK, 0, body=IfInfoMsg(index=index), attrs=attrs)
+    message = Message(RTM_GETLINK, 0, body=IfInfoMsg(index=index), attrs=attrs)
     return message, f"look up link {ref!r}"
 
 
@@ -127,44 +142,43 @@ def new_macvlan(name: str, parent: int, conf: t.NetConf, netns: int | None, up: 
     if netns is not None:
         attrs.append(ifla.NET_NS_FD(netns))
     attrs.append(ifla.LINK(parent))
-    data: list[Attr[Any]] = [ifla.MACVLAN_MODE(MacvlanMode(conf.mode))]
+    data: list[Attr[Any] | RawAttr] = [ifla.MACVLAN_MODE.raw(_U32.pack(conf.mode))]
     if conf.bcqueuelen:
         data.append(ifla.MACVLAN_BC_QUEUE_LEN(conf.bcqueuelen))
     attrs.append(ifla.LINKINFO([ifla.INFO_KIND("macvlan"), ifla.INFO_DATA(data)]))
-    flag = _UP if up else 0
+    flag = IFF_UP if up else 0
     body = IfInfoMsg(flags=flag, change=flag)
-    message = Message(RtmType.NEWLINK, _CREATE_EXCL, body=body, attrs=attrs)
+    message = Message(RTM_NEWLINK, _CREATE_EXCL, body=body, attrs=attrs)
     return message, f"create macvlan {name!r} ({conf.mode_name}) on link {parent}"
 
 
 def rename_link(index: int, old: str, new: str, up: bool) -> Request:
     """``RTM_NEWLINK`` renaming link ``index``, and setting it up if ``up``."""
-    flag = _UP if up else 0
+    flag = IFF_UP if up else 0
     body = IfInfoMsg(index=index, flags=flag, change=flag)
-    message = Message(RtmType.NEWLINK, 0, body=body, attrs=[ifla.IFNAME(new)])
+    message = Message(RTM_NEWLINK, 0, body=body, attrs=[ifla.IFNAME(new)])
     return message, f"rename {old!r} to {new!r}"
 
 
 def set_up(index: int) -> Request:
     """``RTM_NEWLINK`` setting link ``index`` up."""
-    body = IfInfoMsg(index=index, flags=_UP, change=_UP)
-    return Message(RtmType.NEWLINK, 0, body=body), f"set link {index} up"
+    body = IfInfoMsg(index=index, flags=IFF_UP, change=IFF_UP)
+    return Message(RTM_NEWLINK, 0, body=body), f"set link {index} up"
 
 
 def del_link(name: str) -> Request:
     """``RTM_DELLINK`` by name."""
-    message = Message(RtmType.DELLINK, 0, body=IfInfoMsg(), attrs=[ifla.IFNAME(name)])
+    message = Message(RTM_DELLINK, 0, body=IfInfoMsg(), attrs=[ifla.IFNAME(name)])
     return message, f"delete link {name!r}"
 
 
 def new_address(index: int, address: t.Cidr) -> Request:
     """``RTM_NEWADDR``: the address, its prefix, and the IPv4 broadcast address."""
-    ip = _ip(address)
-    attrs: list[Attr[Any]] = [ifa.LOCAL(ip), ifa.ADDRESS(ip)]
+    attrs = [ifa.LOCAL.raw(address.packed), ifa.ADDRESS.raw(address.packed)]
     if address.family == t.AF_INET and address.prefixlen < 31:
-        attrs.append(ifa.BROADCAST(_ip(address.broadcast())))
+        attrs.append(ifa.BROADCAST.raw(address.broadcast().packed))
     body = IfAddrMsg(address.family, address.prefixlen, 0, 0, index)
-    message = Message(RtmType.NEWADDR, _CREATE_EXCL, body=body, attrs=attrs)
+    message = Message(RTM_NEWADDR, _CREATE_EXCL, body=body, attrs=attrs)
     return message, f"add address {address}"
 
 
@@ -173,10 +187,10 @@ def new_route(index: int, route: t.Route, gw: t.IP | None, ifname: str) -> Reque
     dst = route.dst.network()
     if gw is not None and gw.family != dst.family:
         raise t.ConfigError(f"route {route.dst} has gateway {gw} of another family")
-    table = route.table or _MAIN
-    attrs: list[Attr[Any]] = [rta.DST(_ip(dst))]
+    table = route.table or RT_TABLE_MAIN
+    attrs: list[Attr[Any] | RawAttr] = [rta.DST.raw(dst.packed)]
     if gw is not None:
-        attrs.append(rta.GATEWAY(_ip(gw)))
+        attrs.append(rta.GATEWAY.raw(gw.packed))
     attrs.append(rta.OIF(index))
     if route.priority:
         attrs.append(rta.PRIORITY(route.priority))
@@ -193,23 +207,23 @@ def new_route(index: int, route: t.Route, gw: t.IP | None, ifname: str) -> Reque
         family=dst.family,
         dst_len=dst.prefixlen,
         table=table if table <= 255 else 0,
-        protocol=RtProto.BOOT,
+        protocol=RTPROT_BOOT,
         scope=route.scope or 0,
-        type=RtType.UNICAST,
+        type=RTN_UNICAST,
     )
     via = f" via {gw}" if gw is not None else ""
-    message = Message(RtmType.NEWROUTE, _CREATE_APPEND, body=body, attrs=attrs)
+    message = Message(RTM_NEWROUTE, _CREATE_APPEND, body=body, attrs=attrs)
     return message, f"add route '{route.dst}{via} dev {ifname}'"
 
 
 def dump_addresses(index: int) -> Message:
     """``RTM_GETADDR`` dump (the kernel filters by link in strict mode)."""
-    return Message(RtmType.GETADDR, 0, body=IfAddrMsg(0, 0, 0, 0, index))
+    return Message(RTM_GETADDR, 0, body=IfAddrMsg(0, 0, 0, 0, index))
 
 
 def dump_routes(family: int, table: int) -> Message:
     """``RTM_GETROUTE`` dump of one table."""
-    return Message(RtmType.GETROUTE, 0, body=RtMsg(family=family), attrs=[rta.TABLE(table)])
+    return Message(RTM_GETROUTE, 0, body=RtMsg(family=family), attrs=[rta.TABLE(table)])
 
 
 # -- the socket --------------------------------------------------------------------------
@@ -263,7 +277,7 @@ class Rtnl:
     def default_route_ifname(self, place: str, code: int = t.INVALID_CONFIG) -> str:
         """The link of the first default route of the main table (any family)."""
         for route in self.routes(0):
-            if route.dst.prefixlen == 0 and route.oif and route.type == RtType.UNICAST:
+            if route.dst.prefixlen == 0 and route.oif and route.type == RTN_UNICAST:
                 link = self.link(route.oif)
                 if link is not None:
                     return link.name
@@ -316,11 +330,14 @@ class Rtnl:
                 continue
             if body.family not in (t.AF_INET, t.AF_INET6):
                 continue
-            address = message.get(ifa.LOCAL) or message.get(ifa.ADDRESS)
-            extended = message.get(ifa.FLAGS)
-            flags = body.flags if extended is None else int(extended)
+            size = 4 if body.family == t.AF_INET else 16
+            address = _packed(message.attrs, ifa.LOCAL.number, size) or _packed(
+                message.attrs, ifa.ADDRESS.number, size
+            )
+            extended = _u32(message.attrs, ifa.FLAGS.number)
+            flags = body.flags if extended is None else extended
             if address is not None:
-                out.append((body.family, body.prefixlen, address.packed, flags))
+                out.append((body.family, body.prefixlen, address, flags))
         return out
 
     def settle(self, index: int, ifname: str, timeout: float = 10.0) -> None:
@@ -330,15 +347,15 @@ class Rtnl:
         deadline = time.monotonic() + timeout
         while True:
             flags = [f for _, _, _, f in self._address_dump(index)]
-            if any(f & _DADFAILED for f in flags):
+            if any(f & IFA_F_DADFAILED for f in flags):
                 raise t.CniError(f"duplicate address detection failed on {ifname!r}")
-            if not any(f & _TENTATIVE for f in flags):
+            if not any(f & IFA_F_TENTATIVE for f in flags):
                 return
             if time.monotonic() > deadline:
                 raise t.CniError(f"{ifname!r} still has tentative addresses after {timeout:g} s")
             time.sleep(0.05)
 
-    def routes(self, family: int = 0, table: int = _MAIN) -> list[RouteView]:
+    def routes(self, family: int = 0, table: int = RT_TABLE_MAIN) -> list[RouteView]:
         """The IPv4 and IPv6 routes of ``table``."""
         try:
             replies = self._sock.dump(dump_routes(family, table), "list routes")

@@ -1,16 +1,23 @@
-"""Thin ctypes wrappers for the Linux calls Python 3.11's :mod:`os` lacks.
+"""Thin wrappers for the Linux calls Python 3.11's :mod:`os` lacks.
 
 Each wrapper raises :class:`OSError` (so ``EPERM`` arrives as
 :class:`PermissionError`, ``ENOENT`` as :class:`FileNotFoundError`, ...) with the
-path involved.  :mod:`ctypes` and libc are loaded on first use, not at import, so
-importing this module costs next to nothing (the CNI plugin, a process per
-container, enters namespaces with it).
+path involved.  The calls go through the compiled module ``macvlan._csys``
+(cffi, built by ``build_ffi/syscalls_build.py``) or, when it is not built or
+``MACVLAN_PUREPYTHON=1``, through :mod:`ctypes`.  Either is loaded on first use,
+so importing this module costs next to nothing (the CNI plugin, a process per
+container, enters namespaces with it; ctypes alone costs it some 3 ms).
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 # include/uapi/linux/sched.h
 CLONE_NEWTIME = 0x00000080
@@ -46,33 +53,56 @@ NSTYPE_NAMES: dict[int, str] = {
 
 
 class _Libc:
-    """The few libc functions we call, with their C signatures declared."""
+    """The few libc functions we call, and how to read ``errno`` after them."""
+
+    setns: Callable[[int, int], int]
+    unshare: Callable[[int], int]
+    mount: Callable[[bytes, bytes, object, int, object], int]
+    umount2: Callable[[bytes, int], int]
+    errno: Callable[[], int]
+    null: object  # what a NULL pointer argument is
+    backend: str
 
     def __init__(self) -> None:
+        if os.environ.get("MACVLAN_PUREPYTHON", "") in ("", "0"):
+            try:
+                from macvlan._csys import ffi, lib  # type: ignore[import-not-found]
+            except ImportError:
+                pass
+            else:
+                self._use_cffi(ffi, lib)
+                return
+        self._use_ctypes()
+
+    def _use_cffi(self, ffi: Any, lib: Any) -> None:
+        self.backend = "cffi"
+        self.setns, self.unshare = lib.setns, lib.unshare
+        self.mount, self.umount2 = lib.mount, lib.umount2
+        self.errno = lambda: int(ffi.errno)
+        self.null = ffi.NULL
+
+    def _use_ctypes(self) -> None:
         import ctypes
 
         try:
-            lib = ctypes.CDLL("libc.so.6", use_errno=True)
+            libc = ctypes.CDLL("libc.so.6", use_errno=True)
         except OSError:  # not glibc: take the symbols the interpreter already has
-            lib = ctypes.CDLL(None, use_errno=True)
-        self.setns = lib.setns
-        self.setns.argtypes = [ctypes.c_int, ctypes.c_int]
-        self.setns.restype = ctypes.c_int
-        self.unshare = lib.unshare
-        self.unshare.argtypes = [ctypes.c_int]
-        self.unshare.restype = ctypes.c_int
-        self.mount = lib.mount
-        self.mount.argtypes = [
-            ctypes.c_char_p,
-            ctypes.c_char_p,
-            ctypes.c_char_p,
-            ctypes.c_ulong,
-            ctypes.c_void_p,
-        ]
-        self.mount.restype = ctypes.c_int
-        self.umount2 = lib.umount2
-        self.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
-        self.umount2.restype = ctypes.c_int
+            libc = ctypes.CDLL(None, use_errno=True)
+
+        def declare(name: str, *argtypes: Any) -> Any:
+            function = getattr(libc, name)
+            function.argtypes = list(argtypes)
+            function.restype = ctypes.c_int
+            return function
+
+        text, c_int = ctypes.c_char_p, ctypes.c_int
+        self.backend = "ctypes"
+        self.setns = declare("setns", c_int, c_int)
+        self.unshare = declare("unshare", c_int)
+        self.mount = declare("mount", text, text, text, ctypes.c_ulong, ctypes.c_void_p)
+        self.umount2 = declare("umount2", text, c_int)
+        self.errno = ctypes.get_errno
+        self.null = None
 
 
 _loaded: list[_Libc] = []
@@ -85,10 +115,13 @@ def _libc() -> _Libc:
     return _loaded[0]
 
 
-def _raise(what: str, filename: str | None = None) -> None:
-    import ctypes
+def backend() -> str:
+    """``"cffi"`` or ``"ctypes"``: how the calls are made (loads them)."""
+    return _libc().backend
 
-    err = ctypes.get_errno()
+
+def _raise(what: str, filename: str | None = None) -> None:
+    err = _libc().errno()
     raise OSError(err, f"{what}: {os.strerror(err)}", filename)
 
 
@@ -106,8 +139,9 @@ def unshare(flags: int) -> None:
 
 def mount(source: str, target: str, fstype: str | None, flags: int) -> None:
     """mount(2) without filesystem data."""
-    fs = None if fstype is None else os.fsencode(fstype)
-    if _libc().mount(os.fsencode(source), os.fsencode(target), fs, flags, None) != 0:
+    libc = _libc()
+    fs = libc.null if fstype is None else os.fsencode(fstype)
+    if libc.mount(os.fsencode(source), os.fsencode(target), fs, flags, libc.null) != 0:
         _raise(f"mount {source!r} on", target)
 
 

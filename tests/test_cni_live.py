@@ -742,3 +742,59 @@ def test_del_deletes_the_link_even_when_ipam_del_fails(
     got = run(OURS, host.name, "DEL", base(ipam={"type": kind}), ns.path, cni_path=str(tmp_path))
     assert (got.rc, got.code, got.out["msg"]) == (1, 11, "later"), got
     assert snapshot(ns.name)["link"] is None
+
+
+# -- start-up: what a real ADD, CHECK and DEL import -----------------------------------------
+# Each of these costs 1-10 ms of every plugin process (bench_cni.py prints the breakdown);
+# none is needed by a command that went well.
+HEAVY_FOR_A_COMMAND = {
+    "typing",
+    "enum",
+    "collections",
+    "functools",
+    "re",
+    "socket",
+    "selectors",
+    "threading",
+    "contextlib",
+    "ipaddress",
+    "json",
+    "array",
+    "dataclasses",
+    "subprocess",
+    "macvlan._netlink.constants",
+}
+
+
+def with_imports(plugin_run: Callable[[list[str]], Run]) -> tuple[Run, set[str]]:
+    """One plugin process, checked to succeed, and the modules it imported
+    (``-X importtime``).  It starts as a launcher does (``-m`` adds runpy's imports)."""
+    main = "from macvlan.cni import main; raise SystemExit(main())"
+    result = plugin_run([sys.executable, "-S", "-E", "-X", "importtime", "-c", main])
+    assert result.rc == 0, result
+    return result, {
+        line.rsplit("|", 1)[1].strip()
+        for line in result.err.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+
+
+@pytest.mark.parametrize("ipam", ["host-local", "static-v4-v6"])
+def test_commands_import_only_what_they_need(
+    ipam: str, host: Sandbox, netns_factory: NetnsFactory, tmp_path: Path
+) -> None:
+    ns = netns_factory("mvc")
+    config = with_data_dir(
+        DIFFERENTIAL["host-local-routes-dns" if ipam == "host-local" else ipam], tmp_path
+    )
+    add, imported = with_imports(lambda p: run(p, host.name, "ADD", config, ns.path))
+    assert {"macvlan._cni_rtnl", "macvlan._netlink.socket"} <= imported  # it did the work
+    assert imported & HEAVY_FOR_A_COMMAND == set()
+    checked = {**config, "prevResult": add.out}
+    _, imported = with_imports(lambda p: run(p, host.name, "CHECK", checked, ns.path))
+    assert "macvlan._cni_rtnl" in imported
+    assert imported & HEAVY_FOR_A_COMMAND == set()
+    _, imported = with_imports(lambda p: run(p, host.name, "DEL", config, ns.path))
+    assert "macvlan._cni_rtnl" in imported
+    assert imported & HEAVY_FOR_A_COMMAND == set()
+    assert [link["ifname"] for link in ip_json("link", "show", netns=ns.name)] == ["lo"]

@@ -542,6 +542,18 @@ def test_importing_the_plugin_loads_only_its_own_modules() -> None:
     assert not names & {"ctypes", "_ctypes", "json", "ipaddress", "dataclasses", "socket"}
 
 
+def test_the_modules_of_a_command_import_nothing_heavy() -> None:
+    """The plugin's netlink, namespace and IPAM layers, and the codec under them,
+    import neither typing, enum, collections, re, socket, threading nor ctypes."""
+    names = imported_modules(
+        "-c", "import macvlan.cni, macvlan._cni_rtnl, macvlan._cni_netns, macvlan._cni_ipam"
+    )
+    assert {"macvlan._netlink.socket", "macvlan._netlink.ifla"} <= names
+    heavy = {"typing", "enum", "collections", "functools", "re", "socket", "threading"}
+    heavy |= {"contextlib", "ctypes", "ipaddress", "json", "array", "selectors"}
+    assert names & heavy == set()
+
+
 # -- rtnetlink through the shared codec ----------------------------------------------------
 def wire(message: Any) -> bytes:
     import macvlan._netlink as nl

@@ -4,14 +4,18 @@
 from __future__ import annotations
 
 import os
-from array import array
-from collections.abc import Callable, Sequence
+import struct
 
 from macvlan._netlink import _pypack
 from macvlan._netlink import attr as _attr
 
-PackFn = Callable[[Sequence[int], bytes], bytes]
-ScanFn = Callable[[bytes, int, int], list[int]]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from array import array
+    from collections.abc import Callable, Sequence
+
+    PackFn = Callable[[Sequence[int], bytes], bytes]
+    ScanFn = Callable[[bytes, int, int], list[int]]
 
 pack: PackFn
 scan: ScanFn
@@ -38,8 +42,8 @@ def cffi_functions() -> tuple[PackFn, ScanFn] | None:
         cap = 16 * (len(ops) // 3) + len(blob)
         out = alloc("unsigned char[]", cap or 1)
         try:
-            c_ops = from_buffer("uint64_t[]", array("Q", ops))
-        except (OverflowError, TypeError):
+            c_ops = from_buffer("uint64_t[]", _u64_array(ops))
+        except (OverflowError, TypeError, struct.error):
             return py_pack(ops, blob)  # raises the error the pure backend gives
         written = c_pack(c_ops, len(ops), blob, len(blob), out, cap)
         if written < 0:
@@ -57,6 +61,20 @@ def cffi_functions() -> tuple[PackFn, ScanFn] | None:
         return unpack(out, count)  # type: ignore[no-any-return]
 
     return cffi_pack, cffi_scan
+
+
+def _u64_array(ops: Sequence[int]) -> bytes | array[int]:
+    """The ops as native uint64s for C to read in place.
+
+    ``array("Q", ...)`` is fastest on long op lists (1.6x struct's time at 60,000
+    ops), but importing array pulls in collections (~3 ms), which short-lived
+    processes such as the CNI plugin, whose messages are small, need not pay.
+    """
+    if len(ops) < 4096:
+        return struct.pack(f"={len(ops)}Q", *ops)
+    from array import array
+
+    return array("Q", ops)
 
 
 def use(backend: str) -> None:

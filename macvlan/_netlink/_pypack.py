@@ -7,10 +7,13 @@ in C; both must give identical results and identical errors.
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
 
 from macvlan._netlink import attr as _a
 from macvlan.errors import ProtocolError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 _HDR = struct.Struct("=HH")
 _U8 = struct.Struct("=HHB3x")

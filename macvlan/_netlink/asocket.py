@@ -8,11 +8,11 @@ consumed and dropped, so it can never be mistaken for another request's.
 
 from __future__ import annotations
 
+import _socket
 import asyncio
 import collections
 import contextlib
 import errno
-import socket
 from collections.abc import Sequence
 
 from macvlan._netlink.constants import NlmF
@@ -125,7 +125,7 @@ class AsyncNetlinkSocket:
 
     def __init__(self, sock: NetlinkSocket, *, window: int | None = None) -> None:
         self._nl = sock
-        self._raw: socket.socket = sock._sock
+        self._raw: _socket.socket = sock._sock
         self._raw.setblocking(False)
         self._loop = asyncio.get_running_loop()
         self._pending: dict[int, Pending] = {}
@@ -225,7 +225,7 @@ class AsyncNetlinkSocket:
     def _on_readable(self) -> None:
         while True:
             try:
-                n = self._raw.recv_into(self._buf, 0, socket.MSG_TRUNC)
+                n = self._raw.recv_into(self._buf, 0, _socket.MSG_TRUNC)
             except BlockingIOError:
                 return
             except OSError as exc:

@@ -13,19 +13,33 @@ Python, see :mod:`macvlan._netlink._backend`) packs in one call.
 
 from __future__ import annotations
 
-import enum
 import struct
-from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, NamedTuple, TypeVar, overload
 
-from macvlan._netlink.constants import NLA_TYPE_MASK
+# The abstract base classes themselves, without the rest of collections (which
+# collections.abc would import); os has loaded this module already.
+from _collections_abc import Sequence
+
+from macvlan._netlink.numbers import NLA_TYPE_MASK
 from macvlan.errors import ProtocolError
 
-if TYPE_CHECKING:
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs ~10 ms at start-up: see macvlan._typing
+    import enum
     import ipaddress
+    from collections.abc import Callable, Iterator
+    from typing import Any, ClassVar, Generic, TypeVar, overload
+
+    N = TypeVar("N", bound=int)
+    E = TypeVar("E", bound=enum.IntEnum)
+    F = TypeVar("F", bound=enum.IntFlag)
+    AttrValues = Sequence["Attr[Any] | RawAttr"]
+    ScanFn = Callable[[bytes, int, int], list[int]]
+else:
+    from macvlan._typing import Generic, TypeVar, overload
+
+    N = E = F = TypeVar("N")
 
 T = TypeVar("T")
-E = TypeVar("E", bound=enum.IntEnum)
 
 # Packer ops: three ints each (op, a, b).  Shared by both backends.
 OP_MSG = 1  # begin message: a = type | flags << 16, b = seq | pid << 32
@@ -126,59 +140,72 @@ class SInt32(Codec[int]):
         ops += (OP_U32, nla_type, value & 0xFFFFFFFF)
 
 
-class IntEnumCodec(Codec[E]):
+class _EnumValued(Codec[N]):
+    """An unsigned integer whose values are of an int enum class.
+
+    ``load`` returns the class.  It is called when a value is first decoded or
+    checked, so declaring a schema does not import :mod:`enum` (see
+    :mod:`macvlan._netlink.numbers`).
+    """
+
+    __slots__ = ("_load", "_type", "_uint")
+
+    def __init__(self, load: Callable[[], type[N]], bits: int = 32) -> None:
+        self._load = load
+        self._type: type[N] | None = None
+        self._uint = UInt(bits)
+
+    def enum_type(self) -> type[N]:
+        """The enum class (loaded on first use)."""
+        if self._type is None:
+            self._type = self._load()
+        return self._type
+
+    def flatten(self, value: N, nla_type: int, ops: Ops, blob: Blob) -> None:
+        self._uint.flatten(int(value), nla_type, ops, blob)
+
+
+class IntEnumCodec(_EnumValued[E]):
     """An unsigned integer whose values are an :class:`enum.IntEnum`."""
 
-    __slots__ = ("_enum", "_uint")
-
-    def __init__(self, enum_type: type[E], bits: int = 32) -> None:
-        self._enum = enum_type
-        self._uint = UInt(bits)
+    __slots__ = ()
 
     def decode(self, data: bytes, siblings: AttrList) -> E | None:
         raw = self._uint.decode(data, siblings)
         if raw is None:
             return None
         try:
-            return self._enum(raw)
+            return self.enum_type()(raw)
         except ValueError:
             return None  # a value this library does not know: kept raw
 
     def validate(self, value: Any) -> E:
-        if isinstance(value, self._enum):
+        enum_type = self.enum_type()
+        if isinstance(value, enum_type):
             return value
         if isinstance(value, str):
-            raise TypeError(f"expected {self._enum.__name__}, got the string {value!r}")
+            raise TypeError(f"expected {enum_type.__name__}, got the string {value!r}")
         number = self._uint.validate(value)
         try:
-            return self._enum(number)
+            return enum_type(number)
         except ValueError:
-            raise ValueError(f"{value!r} is not a valid {self._enum.__name__}") from None
-
-    def flatten(self, value: E, nla_type: int, ops: Ops, blob: Blob) -> None:
-        self._uint.flatten(int(value), nla_type, ops, blob)
+            raise ValueError(f"{value!r} is not a valid {enum_type.__name__}") from None
 
 
-class IntFlagCodec(Codec[Any]):
+class IntFlagCodec(_EnumValued[F]):
     """An unsigned integer of :class:`enum.IntFlag` bits; unknown bits are kept."""
 
-    __slots__ = ("_flag", "_uint")
+    __slots__ = ()
 
-    def __init__(self, flag_type: type[enum.IntFlag], bits: int = 32) -> None:
-        self._flag = flag_type
-        self._uint = UInt(bits)
-
-    def decode(self, data: bytes, siblings: AttrList) -> Any:
+    def decode(self, data: bytes, siblings: AttrList) -> F | None:
         raw = self._uint.decode(data, siblings)
-        return None if raw is None else self._flag(raw)
+        return None if raw is None else self.enum_type()(raw)
 
-    def validate(self, value: Any) -> Any:
+    def validate(self, value: Any) -> F:
+        flag_type = self.enum_type()
         if isinstance(value, str):
-            raise TypeError(f"expected {self._flag.__name__}, got the string {value!r}")
-        return self._flag(self._uint.validate(value))
-
-    def flatten(self, value: Any, nla_type: int, ops: Ops, blob: Blob) -> None:
-        self._uint.flatten(int(value), nla_type, ops, blob)
+            raise TypeError(f"expected {flag_type.__name__}, got the string {value!r}")
+        return flag_type(self._uint.validate(value))
 
 
 class String(Codec[str]):
@@ -300,9 +327,6 @@ class IpAddress(Codec["ipaddress.IPv4Address | ipaddress.IPv6Address"]):
         ops += (OP_BYTES, nla_type, len(data))
 
 
-AttrValues = Sequence["Attr[Any] | RawAttr"]
-
-
 def _validate_attrs(value: Any) -> tuple[Attr[Any] | RawAttr, ...]:
     if isinstance(value, AttrList):
         return tuple(value)
@@ -329,7 +353,7 @@ def _flatten_nest(value: AttrValues, nla_type: int, ops: Ops, blob: Blob) -> Non
     ops += (OP_END, 0, 0)
 
 
-class Nested(Codec[AttrValues]):
+class Nested(Codec["AttrValues"]):
     """Attributes inside an attribute, decoded with ``schema``."""
 
     __slots__ = ("_schema",)
@@ -347,7 +371,7 @@ class Nested(Codec[AttrValues]):
         _flatten_nest(value, nla_type, ops, blob)
 
 
-class NestedByKind(Codec[AttrValues]):
+class NestedByKind(Codec["AttrValues"]):
     """Nested attributes whose schema depends on a sibling string attribute
     (``IFLA_INFO_DATA`` by ``IFLA_INFO_KIND``); unknown kinds stay raw."""
 
@@ -403,20 +427,52 @@ class AttrSpec(Generic[T]):
             raise type(exc)(f"{self.name}: {exc}") from None
         return Attr(self, checked, self.flags)
 
+    def raw(self, payload: bytes) -> RawAttr:
+        """This attribute with ``payload`` as its bytes, as they are: for values
+        already in wire form (a packed address, say) that the caller has checked."""
+        if not self.writable:
+            raise ValueError(f"{self.name} is read-only: the kernel rejects it in requests")
+        if len(payload) > 0xFFFF - 4:
+            raise ValueError(f"{self.name}: {len(payload)} bytes do not fit in one attribute")
+        return RawAttr(self.number, bytes(payload), self.flags)
+
+    def __copy__(self) -> AttrSpec[T]:
+        return self  # a declaration: attributes are compared by their spec's identity
+
+    def __deepcopy__(self, memo: dict[int, object]) -> AttrSpec[T]:
+        return self
+
     def __repr__(self) -> str:
         return f"<AttrSpec {self.name}={self.number}>"
 
 
-class Attr(NamedTuple, Generic[T]):
-    """A decoded or built attribute whose meaning the schema knows."""
+class Attr(tuple["AttrSpec[T]", "T", int], Generic[T]):
+    """A decoded or built attribute whose meaning the schema knows:
+    ``(spec, value, flags)``."""
 
-    spec: AttrSpec[T]
-    value: T
-    flags: int = 0
+    __slots__ = ()
+
+    def __new__(cls, spec: AttrSpec[T], value: T, flags: int = 0) -> Attr[T]:
+        return tuple.__new__(cls, (spec, value, flags))
+
+    def __getnewargs__(self) -> tuple[AttrSpec[T], T, int]:
+        return (self[0], self[1], self[2])
+
+    @property
+    def spec(self) -> AttrSpec[T]:
+        return self[0]
+
+    @property
+    def value(self) -> T:
+        return self[1]
+
+    @property
+    def flags(self) -> int:
+        return self[2]
 
     @property
     def type(self) -> int:
-        return self.spec.number
+        return self[0].number
 
     @property
     def name(self) -> str:
@@ -430,12 +486,32 @@ class Attr(NamedTuple, Generic[T]):
         return f"{self.spec.name}({self.value!r}{flags})"
 
 
-class RawAttr(NamedTuple):
-    """An attribute kept as it came: number, payload bytes and flag bits."""
+class RawAttr(tuple[int, bytes, int]):
+    """An attribute kept as it came: ``(type, data, flags)``, its number, payload
+    bytes and flag bits."""
 
-    type: int
-    data: bytes
-    flags: int = 0
+    __slots__ = ()
+
+    def __new__(cls, type: int, data: bytes, flags: int = 0) -> RawAttr:
+        return tuple.__new__(cls, (type, data, flags))
+
+    def __getnewargs__(self) -> tuple[int, bytes, int]:
+        return (self[0], self[1], self[2])
+
+    @property
+    def type(self) -> int:
+        return self[0]
+
+    @property
+    def data(self) -> bytes:
+        return self[1]
+
+    @property
+    def flags(self) -> int:
+        return self[2]
+
+    def __repr__(self) -> str:
+        return f"RawAttr(type={self[0]!r}, data={self[1]!r}, flags={self[2]!r})"
 
     def flatten(self, ops: Ops, blob: Blob) -> None:
         blob.append(self.data)
@@ -472,7 +548,6 @@ class Schema:
 
 
 # The backend's attribute scanner; set by macvlan._netlink._backend at import.
-ScanFn = Callable[[bytes, int, int], list[int]]
 _scan: ScanFn | None = None
 
 
@@ -489,8 +564,12 @@ class AttrList(Sequence["Attr[Any] | RawAttr"]):
     def __init__(self, data: bytes, start: int, end: int, schema: Schema, depth: int = 0) -> None:
         if depth > MAX_DEPTH:
             raise ProtocolError(f"attributes nested deeper than {MAX_DEPTH} levels")
-        assert _scan is not None, "no netlink backend loaded"
-        self._entries = _scan(data, start, end)  # (type|flags, offset, length) triples
+        scan = _scan
+        if scan is None:  # the first decode: choosing the backend sets _scan
+            from macvlan._netlink import _backend
+
+            scan = _backend.scan
+        self._entries = scan(data, start, end)  # (type|flags, offset, length) triples
         self._data = data
         self.schema = schema
         self.depth = depth
@@ -500,11 +579,14 @@ class AttrList(Sequence["Attr[Any] | RawAttr"]):
     def __len__(self) -> int:
         return len(self._entries) // 3
 
+    # (ruff does not know the run-time stand-in for typing.overload: hence F811)
     @overload
     def __getitem__(self, i: int) -> Attr[Any] | RawAttr: ...
     @overload
-    def __getitem__(self, i: slice) -> Sequence[Attr[Any] | RawAttr]: ...
-    def __getitem__(self, i: int | slice) -> Attr[Any] | RawAttr | Sequence[Attr[Any] | RawAttr]:
+    def __getitem__(self, i: slice) -> Sequence[Attr[Any] | RawAttr]: ...  # noqa: F811
+    def __getitem__(  # noqa: F811
+        self, i: int | slice
+    ) -> Attr[Any] | RawAttr | Sequence[Attr[Any] | RawAttr]:
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
         items = self._items

@@ -1,8 +1,58 @@
-"""Numbers from the kernel's netlink and rtnetlink headers, as enums."""
+"""Numbers from the kernel's netlink and rtnetlink headers, as enums.
+
+Code that must not import :mod:`enum` uses the plain numbers of
+:mod:`macvlan._netlink.numbers`; the ones without an enum are re-exported here.
+"""
 
 from __future__ import annotations
 
 import enum
+
+from macvlan._netlink.numbers import (
+    IFADDRMSG_LEN,
+    IFINFOMSG_LEN,
+    NETLINK_ROUTE,
+    NLA_F_NESTED,
+    NLA_F_NET_BYTEORDER,
+    NLA_TYPE_MASK,
+    NLMSGHDR_LEN,
+    RTEXT_FILTER_SKIP_STATS,
+    RTEXT_FILTER_VF,
+    RTGENMSG_LEN,
+    RTMSG_LEN,
+    SOL_NETLINK,
+)
+
+__all__ = [
+    "IFADDRMSG_LEN",
+    "IFINFOMSG_LEN",
+    "NETLINK_ROUTE",
+    "NLA_F_NESTED",
+    "NLA_F_NET_BYTEORDER",
+    "NLA_TYPE_MASK",
+    "NLMSGHDR_LEN",
+    "RTEXT_FILTER_SKIP_STATS",
+    "RTEXT_FILTER_VF",
+    "RTGENMSG_LEN",
+    "RTMSG_LEN",
+    "SOL_NETLINK",
+    "AddrFamily",
+    "IfaFlags",
+    "Iff",
+    "MacaddrMode",
+    "MacvlanFlags",
+    "MacvlanMode",
+    "NlmF",
+    "NlmsgType",
+    "OperState",
+    "RtProto",
+    "RtScope",
+    "RtTable",
+    "RtType",
+    "RtmType",
+    "RtnlGroup",
+    "SockOpt",
+]
 
 
 class NlmsgType(enum.IntEnum):
@@ -64,21 +114,6 @@ class SockOpt(enum.IntEnum):
     CAP_ACK = 10
     EXT_ACK = 11
     GET_STRICT_CHK = 12
-
-
-SOL_NETLINK = 270
-NETLINK_ROUTE = 0
-
-NLA_F_NESTED = 0x8000
-NLA_F_NET_BYTEORDER = 0x4000
-NLA_TYPE_MASK = 0x3FFF
-
-# struct sizes
-NLMSGHDR_LEN = 16
-IFINFOMSG_LEN = 16
-IFADDRMSG_LEN = 8
-RTMSG_LEN = 12
-RTGENMSG_LEN = 4
 
 
 class RtnlGroup(enum.IntEnum):
@@ -214,8 +249,3 @@ class IfaFlags(enum.IntFlag):
     NOPREFIXROUTE = 0x200
     MCAUTOJOIN = 0x400
     STABLE_PRIVACY = 0x800
-
-
-# IFLA_EXT_MASK bits (RTEXT_FILTER_*)
-RTEXT_FILTER_VF = 1 << 0
-RTEXT_FILTER_SKIP_STATS = 1 << 3

@@ -3,7 +3,18 @@
 from __future__ import annotations
 
 from macvlan._netlink.attr import Bytes, IntFlagCodec, IpAddress, Schema, SInt32, String, UInt
-from macvlan._netlink.constants import IfaFlags
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from macvlan._netlink.constants import IfaFlags
+
+
+def _ifa_flags() -> type[IfaFlags]:
+    """The flag enum, imported when first used (see numbers.py)."""
+    from macvlan._netlink.constants import IfaFlags
+
+    return IfaFlags
+
 
 IFA = Schema("IFA")
 
@@ -14,7 +25,7 @@ BROADCAST = IFA.attr(4, "BROADCAST", IpAddress())
 ANYCAST = IFA.attr(5, "ANYCAST", IpAddress())
 CACHEINFO = IFA.attr(6, "CACHEINFO", Bytes(16))
 MULTICAST = IFA.attr(7, "MULTICAST", IpAddress())
-FLAGS = IFA.attr(8, "FLAGS", IntFlagCodec(IfaFlags))
+FLAGS = IFA.attr(8, "FLAGS", IntFlagCodec(_ifa_flags))
 RT_PRIORITY = IFA.attr(9, "RT_PRIORITY", UInt(32))
 TARGET_NETNSID = IFA.attr(10, "TARGET_NETNSID", SInt32())
 PROTO = IFA.attr(11, "PROTO", UInt(8))

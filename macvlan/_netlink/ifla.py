@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, NamedTuple
-
 from macvlan._netlink.attr import (
     OP_END,
     OP_NEST,
@@ -26,14 +23,41 @@ from macvlan._netlink.attr import (
     UInt,
     flatten_attrs,
 )
-from macvlan._netlink.constants import (
-    NLA_F_NESTED,
-    MacaddrMode,
-    MacvlanFlags,
-    MacvlanMode,
-    OperState,
-)
+from macvlan._netlink.numbers import NLA_F_NESTED
 from macvlan._netlink.structs import IfInfoMsg
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+
+    from macvlan._netlink.constants import MacaddrMode, MacvlanFlags, MacvlanMode, OperState
+
+
+# The enums of enum-valued attributes, imported when first used (see numbers.py).
+def _operstate() -> type[OperState]:
+    from macvlan._netlink.constants import OperState
+
+    return OperState
+
+
+def _macvlan_mode() -> type[MacvlanMode]:
+    from macvlan._netlink.constants import MacvlanMode
+
+    return MacvlanMode
+
+
+def _macvlan_flags() -> type[MacvlanFlags]:
+    from macvlan._netlink.constants import MacvlanFlags
+
+    return MacvlanFlags
+
+
+def _macaddr_mode() -> type[MacaddrMode]:
+    from macvlan._netlink.constants import MacaddrMode
+
+    return MacaddrMode
+
 
 U8, U16, U32, U64 = UInt(8), UInt(16), UInt(32), UInt(64)
 MAC = Bytes(6)
@@ -62,7 +86,7 @@ MASTER = IFLA.attr(10, "MASTER", U32)
 TXQLEN = IFLA.attr(13, "TXQLEN", U32)
 MAP = IFLA.attr(14, "MAP", Bytes())
 WEIGHT = IFLA.attr(15, "WEIGHT", U32)
-OPERSTATE = IFLA.attr(16, "OPERSTATE", IntEnumCodec(OperState, 8))
+OPERSTATE = IFLA.attr(16, "OPERSTATE", IntEnumCodec(_operstate, 8))
 LINKMODE = IFLA.attr(17, "LINKMODE", U8)
 LINKINFO = IFLA.attr(18, "LINKINFO", Nested(INFO))
 NET_NS_PID = IFLA.attr(19, "NET_NS_PID", U32)
@@ -133,9 +157,9 @@ INET6_ADDR_GEN_MODE = INET6.attr(8, "ADDR_GEN_MODE", U8)
 INET6_RA_MTU = INET6.attr(9, "RA_MTU", U32)
 
 # --- IFLA_MACVLAN_* (also macvtap) ----------------------------------------------------
-MACVLAN_MODE = MACVLAN.attr(1, "MODE", IntEnumCodec(MacvlanMode))
-MACVLAN_FLAGS = MACVLAN.attr(2, "FLAGS", IntFlagCodec(MacvlanFlags, 16))
-MACVLAN_MACADDR_MODE = MACVLAN.attr(3, "MACADDR_MODE", IntEnumCodec(MacaddrMode))
+MACVLAN_MODE = MACVLAN.attr(1, "MODE", IntEnumCodec(_macvlan_mode))
+MACVLAN_FLAGS = MACVLAN.attr(2, "FLAGS", IntFlagCodec(_macvlan_flags, 16))
+MACVLAN_MACADDR_MODE = MACVLAN.attr(3, "MACADDR_MODE", IntEnumCodec(_macaddr_mode))
 MACVLAN_MACADDR = MACVLAN.attr(4, "MACADDR", MAC)
 MACVLAN_MACADDR_DATA = MACVLAN.attr(5, "MACADDR_DATA", Nested(MACVLAN_MACADDRS))
 MACVLAN_MACADDR_COUNT = MACVLAN.attr(6, "MACADDR_COUNT", U32, writable=False)
@@ -146,11 +170,28 @@ MACADDRS_MACADDR = MACVLAN_MACADDRS.attr(4, "MACADDR", MAC)
 
 
 # --- veth: VETH_INFO_PEER carries an ifinfomsg and IFLA attributes ------------------------
-class PeerInfo(NamedTuple):
-    """The peer half of a veth pair: its ``ifinfomsg`` and link attributes."""
+class PeerInfo(tuple[IfInfoMsg, "Sequence[Attr[Any] | RawAttr]"]):
+    """The peer half of a veth pair: ``(ifinfo, attrs)``, its ``ifinfomsg`` and
+    link attributes."""
 
-    ifinfo: IfInfoMsg
-    attrs: Sequence[Attr[Any] | RawAttr]
+    __slots__ = ()
+
+    def __new__(cls, ifinfo: IfInfoMsg, attrs: Sequence[Attr[Any] | RawAttr]) -> PeerInfo:
+        return tuple.__new__(cls, (ifinfo, attrs))
+
+    def __getnewargs__(self) -> tuple[IfInfoMsg, Sequence[Attr[Any] | RawAttr]]:
+        return (self[0], self[1])
+
+    @property
+    def ifinfo(self) -> IfInfoMsg:
+        return self[0]
+
+    @property
+    def attrs(self) -> Sequence[Attr[Any] | RawAttr]:
+        return self[1]
+
+    def __repr__(self) -> str:
+        return f"PeerInfo(ifinfo={self[0]!r}, attrs={self[1]!r})"
 
     def decode_all(self) -> None:
         if isinstance(self.attrs, AttrList):

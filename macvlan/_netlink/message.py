@@ -7,8 +7,6 @@ Sans-IO: :func:`iter_messages` turns bytes into typed messages and
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, NamedTuple
 
 from macvlan._netlink import _backend, ifa, ifla, rta
 from macvlan._netlink.attr import (
@@ -27,11 +25,16 @@ from macvlan._netlink.attr import (
     UInt,
     flatten_attrs,
 )
-from macvlan._netlink.constants import NlmF, NlmsgType
+from macvlan._netlink.numbers import NLM_F_ACK_TLVS, NLM_F_CAPPED, NLMSG_DONE, NLMSG_ERROR
 from macvlan._netlink.structs import Body, IfAddrMsg, IfInfoMsg, RtGenMsg, RtMsg
 from macvlan.errors import ProtocolError
 
-AnyAttr = Attr[Any] | RawAttr
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Sequence
+    from typing import Any
+
+AnyAttr = Attr["Any"] | RawAttr
 
 # NLMSGERR_ATTR_*: extended-ack attributes on errors and dump ends
 NLMSGERR = Schema("NLMSGERR_ATTR")
@@ -65,19 +68,66 @@ _NLH = struct.Struct("=IHHII")
 _S32 = struct.Struct("=i")
 
 
-class Message(NamedTuple):
-    """An rtnetlink message: header fields, fixed body and attributes.
+class Message(tuple[int, int, int, int, "Body | bytes", "Sequence[AnyAttr]"]):
+    """An rtnetlink message: header fields, fixed body and attributes,
+    ``(type, flags, seq, pid, body, attrs)``.
 
     ``body`` is raw bytes for message types this library does not model (and for
     bodies shorter than their struct, as old-style dump requests are).
     """
 
-    type: int
-    flags: int = 0
-    seq: int = 0
-    pid: int = 0
-    body: Body | bytes = b""
-    attrs: Sequence[AnyAttr] = ()
+    __slots__ = ()
+
+    def __new__(
+        cls,
+        type: int,
+        flags: int = 0,
+        seq: int = 0,
+        pid: int = 0,
+        body: Body | bytes = b"",
+        attrs: Sequence[AnyAttr] = (),
+    ) -> Message:
+        return tuple.__new__(cls, (type, flags, seq, pid, body, attrs))
+
+    def __getnewargs__(self) -> tuple[int, int, int, int, Body | bytes, Sequence[AnyAttr]]:
+        return (self[0], self[1], self[2], self[3], self[4], self[5])
+
+    @property
+    def type(self) -> int:
+        return self[0]
+
+    @property
+    def flags(self) -> int:
+        return self[1]
+
+    @property
+    def seq(self) -> int:
+        return self[2]
+
+    @property
+    def pid(self) -> int:
+        return self[3]
+
+    @property
+    def body(self) -> Body | bytes:
+        return self[4]
+
+    @property
+    def attrs(self) -> Sequence[AnyAttr]:
+        return self[5]
+
+    def _replace(self, **changes: Any) -> Message:
+        """A copy with some fields changed (as a named tuple's ``_replace``)."""
+        fields: dict[str, Any] = dict(zip(_MESSAGE_FIELDS, self, strict=True))
+        unknown = changes.keys() - fields.keys()
+        if unknown:
+            raise ValueError(f"Message has no field {sorted(unknown)[0]!r}")
+        fields.update(changes)
+        return Message(**fields)
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{n}={v!r}" for n, v in zip(_MESSAGE_FIELDS, self, strict=True))
+        return f"Message({fields})"
 
     def flatten(self, ops: Ops, blob: Blob) -> None:
         ops += (OP_MSG, self.type | self.flags << 16, self.seq | self.pid << 32)
@@ -98,23 +148,61 @@ class Message(NamedTuple):
         return None
 
 
-class ErrorMessage(NamedTuple):
-    """``NLMSG_ERROR``: an ACK (``error == 0``) or a refusal (``-errno``).
+class ErrorMessage(tuple[int, int, int, int, bytes, "Sequence[AnyAttr]"]):
+    """``NLMSG_ERROR``: an ACK (``error == 0``) or a refusal (``-errno``),
+    ``(flags, seq, pid, error, echo, ext_ack)``.
 
     ``echo`` is the echoed request (its header only when ``NLM_F_CAPPED``);
     ``ext_ack`` the extended-ack attributes when ``NLM_F_ACK_TLVS`` is set.
     """
 
-    flags: int
-    seq: int
-    pid: int
-    error: int
-    echo: bytes = b""
-    ext_ack: Sequence[AnyAttr] = ()
+    __slots__ = ()
+
+    def __new__(
+        cls,
+        flags: int,
+        seq: int,
+        pid: int,
+        error: int,
+        echo: bytes = b"",
+        ext_ack: Sequence[AnyAttr] = (),
+    ) -> ErrorMessage:
+        return tuple.__new__(cls, (flags, seq, pid, error, echo, ext_ack))
+
+    def __getnewargs__(self) -> tuple[int, int, int, int, bytes, Sequence[AnyAttr]]:
+        return (self[0], self[1], self[2], self[3], self[4], self[5])
+
+    @property
+    def flags(self) -> int:
+        return self[0]
+
+    @property
+    def seq(self) -> int:
+        return self[1]
+
+    @property
+    def pid(self) -> int:
+        return self[2]
+
+    @property
+    def error(self) -> int:
+        return self[3]
+
+    @property
+    def echo(self) -> bytes:
+        return self[4]
+
+    @property
+    def ext_ack(self) -> Sequence[AnyAttr]:
+        return self[5]
+
+    def __repr__(self) -> str:
+        names = ("flags", "seq", "pid", "error", "echo", "ext_ack")
+        return f"ErrorMessage({', '.join(f'{n}={v!r}' for n, v in zip(names, self, strict=True))})"
 
     @property
     def type(self) -> int:
-        return int(NlmsgType.ERROR)
+        return NLMSG_ERROR
 
     @property
     def is_ack(self) -> bool:
@@ -141,18 +229,47 @@ class ErrorMessage(NamedTuple):
         ops += (OP_MSGEND, 0, 0)
 
 
-class DoneMessage(NamedTuple):
-    """``NLMSG_DONE``: the end of a dump, with its status and extended ack."""
+class DoneMessage(tuple[int, int, int, int, "Sequence[AnyAttr]"]):
+    """``NLMSG_DONE``: the end of a dump, with its status and extended ack,
+    ``(flags, seq, pid, error, ext_ack)``."""
 
-    flags: int
-    seq: int
-    pid: int
-    error: int = 0
-    ext_ack: Sequence[AnyAttr] = ()
+    __slots__ = ()
+
+    def __new__(
+        cls, flags: int, seq: int, pid: int, error: int = 0, ext_ack: Sequence[AnyAttr] = ()
+    ) -> DoneMessage:
+        return tuple.__new__(cls, (flags, seq, pid, error, ext_ack))
+
+    def __getnewargs__(self) -> tuple[int, int, int, int, Sequence[AnyAttr]]:
+        return (self[0], self[1], self[2], self[3], self[4])
+
+    @property
+    def flags(self) -> int:
+        return self[0]
+
+    @property
+    def seq(self) -> int:
+        return self[1]
+
+    @property
+    def pid(self) -> int:
+        return self[2]
+
+    @property
+    def error(self) -> int:
+        return self[3]
+
+    @property
+    def ext_ack(self) -> Sequence[AnyAttr]:
+        return self[4]
+
+    def __repr__(self) -> str:
+        names = ("flags", "seq", "pid", "error", "ext_ack")
+        return f"DoneMessage({', '.join(f'{n}={v!r}' for n, v in zip(names, self, strict=True))})"
 
     @property
     def type(self) -> int:
-        return int(NlmsgType.DONE)
+        return NLMSG_DONE
 
     @property
     def ext_ack_text(self) -> str:
@@ -167,6 +284,7 @@ class DoneMessage(NamedTuple):
 
 
 AnyMessage = Message | ErrorMessage | DoneMessage
+_MESSAGE_FIELDS = ("type", "flags", "seq", "pid", "body", "attrs")
 
 
 def _ext_ack_text(attrs: Sequence[AnyAttr]) -> str:
@@ -184,11 +302,11 @@ def _decode_error(
         raise ProtocolError(f"NLMSG_ERROR of {end - start} bytes lacks its error code")
     error = _S32.unpack_from(data, start)[0]
     pos = start + 4
-    if not flags & NlmF.ACK_TLVS:
+    if not flags & NLM_F_ACK_TLVS:
         return ErrorMessage(flags, seq, pid, error, data[pos:end])
     if end - pos < 16:
         raise ProtocolError("NLMSG_ERROR with extended ack lacks the echoed header")
-    echoed_len = 16 if flags & NlmF.CAPPED else _NLH.unpack_from(data, pos)[0]
+    echoed_len = 16 if flags & NLM_F_CAPPED else _NLH.unpack_from(data, pos)[0]
     if echoed_len < 16:
         raise ProtocolError(f"echoed request length {echoed_len} under 16")
     tlv_start = pos + ((echoed_len + 3) & ~3)
@@ -203,7 +321,7 @@ def _decode_done(data: bytes, start: int, end: int, flags: int, seq: int, pid: i
         raise ProtocolError(f"NLMSG_DONE of {end - start} bytes lacks its status")
     error = _S32.unpack_from(data, start)[0]
     ext_ack: Sequence[AnyAttr] = ()
-    if flags & NlmF.ACK_TLVS or end > start + 4:
+    if flags & NLM_F_ACK_TLVS or end > start + 4:
         ext_ack = AttrList(data, start + 4, end, NLMSGERR)
     return DoneMessage(flags, seq, pid, error, ext_ack)
 
@@ -238,9 +356,9 @@ def iter_messages(data: bytes) -> Iterator[AnyMessage]:
                 yield Message(mtype, flags, seq, pid, body, attrs)
             else:
                 yield Message(mtype, flags, seq, pid, data[start:stop])
-        elif mtype == NlmsgType.ERROR:
+        elif mtype == NLMSG_ERROR:
             yield _decode_error(data, start, stop, flags, seq, pid)
-        elif mtype == NlmsgType.DONE:
+        elif mtype == NLMSG_DONE:
             yield _decode_done(data, start, stop, flags, seq, pid)
         else:
             yield Message(mtype, flags, seq, pid, data[start:stop])

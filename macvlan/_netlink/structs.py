@@ -8,7 +8,10 @@ matters to short-lived processes such as the CNI plugin.
 from __future__ import annotations
 
 import struct
-from typing import Any, ClassVar
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, ClassVar
 
 
 class _Header:

@@ -1,0 +1,38 @@
+"""Run-time stand-ins for the few :mod:`typing` names the codec uses outside
+annotations.
+
+:mod:`typing` costs some 10 ms to import (it pulls in :mod:`re`,
+:mod:`collections`, :mod:`functools` and :mod:`contextlib`), which a process
+started per container -- the CNI plugin -- pays every time.  The netlink codec
+therefore imports :mod:`typing` only for the type checker::
+
+    TYPE_CHECKING = False
+    if TYPE_CHECKING:
+        from typing import Generic, TypeVar
+    else:
+        from macvlan._typing import Generic, TypeVar
+
+Type checkers see the real names; at run time ``class Codec(Generic[T])`` and
+``Codec[int]`` both mean plain ``Codec``.
+"""
+
+from __future__ import annotations
+
+
+class Generic:
+    """A base class whose subscription ``C[...]`` is ``C`` itself."""
+
+    __slots__ = ()
+
+    def __class_getitem__(cls, params: object) -> type:
+        return cls
+
+
+def TypeVar(name: str, *constraints: object, bound: object = None) -> str:
+    """A type variable's name: all a run-time subscription needs."""
+    return name
+
+
+def overload(function: object) -> object:
+    """No-op: the implementation defined after the overloads replaces them."""
+    return function
