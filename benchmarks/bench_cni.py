@@ -11,7 +11,7 @@ Ours is started three ways:
 
 - "launcher": a three-line script ``#!PYTHON -SE`` that puts the repository (and
   the directory holding cffi's ``_cffi_backend``, as an install into
-  site-packages would) on ``sys.path`` and calls ``macvlan.cni:main`` (the console
+  site-packages would) on ``sys.path`` and calls ``macvlan.cni:run`` (the console
   script's entry point) -- how docs/howto/cni.rst installs it as
   ``/opt/cni/bin/macvlan-cni``;
 - "-S -E -m": ``python -S -E -m macvlan.cni`` (adds runpy's imports);
@@ -65,8 +65,8 @@ def _launcher_path() -> list[str]:
 LAUNCHER = f"""#!{PYTHON} -SE
 import sys
 sys.path[:0] = {_launcher_path()!r}
-from macvlan.cni import main
-raise SystemExit(main())
+from macvlan.cni import run
+run()
 """
 
 

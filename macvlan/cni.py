@@ -26,11 +26,12 @@ from macvlan._names import check_ifname
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import NoReturn
 
     from macvlan._cni_ipam import Delegate
     from macvlan._cni_rtnl import Rtnl
 
-__all__ = ["main"]
+__all__ = ["main", "run"]
 
 _ABOUT = "CNI macvlan plugin (the macvlan Python library) v{version}"
 
@@ -136,6 +137,23 @@ def main(environ: dict[str, str] | None = None) -> int:
     return 0
 
 
+def run() -> NoReturn:
+    """Run the plugin as its own process (console script, launcher, ``python -m``).
+
+    After :func:`main`, the output is flushed and the process exits at once with
+    :func:`os._exit`: the interpreter's teardown (some 3 ms of freeing modules) would
+    only slow down every command, as nothing is left to clean up -- sockets and
+    files close with the process, and any IPAM plugin started has been waited for.
+    """
+    status = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:  # the runtime closed our output: the result is lost
+        status = status or 1
+    os._exit(status)
+
+
 def _write(text: str) -> None:
     sys.stdout.write(text)
     sys.stdout.flush()
@@ -191,24 +209,34 @@ def _cmd_add(args: Args, raw: dict[str, object], data: bytes) -> dict[str, objec
 
 
 def _add(args: Args, conf: t.NetConf, data: bytes, netns: int, host: Rtnl, cont: Rtnl) -> t.Result:
+    """Create the link and run the IPAM plugin side by side; on failure undo both.
+
+    The IPAM plugin starts first and allocates while the link is made -- except
+    ``dhcp``, whose daemon needs the link to exist.  Errors about the link are
+    reported before the IPAM plugin's, as the reference (which runs it after) does.
+    """
     from macvlan._cni_ipam import Delegate
     from macvlan._cni_netns import Inside, sysctl
 
-    where = cont if conf.link_in_container else host
-    place = "the container" if conf.link_in_container else "the host namespace"
-    master = conf.master or where.default_route_ifname(place)
-    parent = where.link(master)
-    if parent is None:
-        raise t.ConfigError(f"master {master!r} not found in {place}")
-    if conf.mtu > parent.mtu:
-        raise t.ConfigError(
-            f"invalid MTU {conf.mtu}, must be [0, master MTU({parent.mtu})] of {master!r}"
-        )
     layer3 = bool(conf.ipam_type)
-    _create_macvlan(args, conf, parent.index, netns, where, cont, up=not layer3)
     ipam: Delegate | None = None
+    created = False
     try:
-        if layer3:  # runs while the container side is prepared
+        if layer3 and conf.ipam_type != "dhcp":
+            ipam = Delegate(args.path, conf.ipam_type, "ADD", data)
+        where = cont if conf.link_in_container else host
+        place = "the container" if conf.link_in_container else "the host namespace"
+        master = conf.master or where.default_route_ifname(place)
+        parent = where.link(master)
+        if parent is None:
+            raise t.ConfigError(f"master {master!r} not found in {place}")
+        if conf.mtu > parent.mtu:
+            raise t.ConfigError(
+                f"invalid MTU {conf.mtu}, must be [0, master MTU({parent.mtu})] of {master!r}"
+            )
+        _create_macvlan(args, conf, parent.index, netns, where, cont, up=not layer3)
+        created = True
+        if layer3 and ipam is None:
             ipam = Delegate(args.path, conf.ipam_type, "ADD", data)
         link = cont.link(args.ifname)
         if link is None:
@@ -222,7 +250,7 @@ def _add(args: Args, conf: t.NetConf, data: bytes, netns: int, host: Rtnl, cont:
         result.dns = dict(conf.dns)
         return result
     except BaseException:
-        _undo_add(args, conf, data, cont, ipam)
+        _undo_add(args, conf, data, cont if created else None, ipam)
         raise
 
 
@@ -297,10 +325,14 @@ def _apply_ipam(
     cont.exchange(requests + routes)
 
 
-def _undo_add(args: Args, conf: t.NetConf, data: bytes, cont: Rtnl, ipam: Delegate | None) -> None:
-    """Roll back a failed ADD: the link, then (SPEC.md section 4) the IPAM allocation."""
+def _undo_add(
+    args: Args, conf: t.NetConf, data: bytes, cont: Rtnl | None, ipam: Delegate | None
+) -> None:
+    """Roll back a failed ADD: the link if it was made (``cont``, the container's
+    socket), then (SPEC.md section 4) the IPAM allocation if the plugin ran."""
     try:
-        cont.delete_link(args.ifname)
+        if cont is not None:
+            cont.delete_link(args.ifname)
     except Exception as exc:
         sys.stderr.write(f"macvlan-cni: rollback: could not delete {args.ifname!r}: {exc}\n")
     if ipam is None:
@@ -462,4 +494,4 @@ _COMMANDS: dict[str, Callable[[Args, dict[str, object], bytes], dict[str, object
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run()

@@ -409,6 +409,39 @@ def test_existing_interface_is_an_error_and_left_alone(
         assert snapshot(ns.name)["link"]["kind"] == "veth"
 
 
+@pytest.mark.parametrize("ipam", ["host-local", "failing"])
+def test_link_errors_come_first_and_release_what_ipam_allocated(
+    ipam: str, host: Sandbox, netns_factory: NetnsFactory, tmp_path: Path
+) -> None:
+    """Our IPAM plugin runs while the link is made (the reference runs it after):
+    a link error is still the one reported, and the allocation is released."""
+    chosen = host_local() if ipam == "host-local" else {"type": "static", "addresses": [{}]}
+    for plugin, code in ((REFERENCE, 999), (OURS, 7)):
+        ns = netns_factory("mvc")
+        data_dir = tmp_path / os.path.basename(plugin[-1])
+        config = with_data_dir(base(master="nope0", ipam=chosen), data_dir)
+        got = run(plugin, host.name, "ADD", config, ns.path)
+        assert (got.rc, got.code) == (1, code), got
+        assert ("'nope0'" if plugin is OURS else "Link not found") in got.out["msg"], got
+        assert allocations(data_dir) == []
+        assert snapshot(ns.name)["link"] is None
+
+
+def test_existing_interface_keeps_its_name_and_releases_the_allocation(
+    host: Sandbox, netns_factory: NetnsFactory, tmp_path: Path
+) -> None:
+    for name, plugin in (("ref", REFERENCE), ("ours", OURS)):
+        ns = netns_factory("mvc")
+        with ns.connect() as rt:
+            rt.create_veth("eth0", "peer0")
+        data_dir = tmp_path / name
+        config = with_data_dir(base(ipam=host_local()), data_dir)
+        got = run(plugin, host.name, "ADD", config, ns.path)
+        assert (got.rc, got.code) == (1, 999), got
+        assert snapshot(ns.name)["link"]["kind"] == "veth"  # the rollback spared it
+        assert allocations(data_dir) == []
+
+
 def test_failed_add_rolls_back_link_and_allocation(
     host: Sandbox, netns_factory: NetnsFactory, tmp_path: Path
 ) -> None:
