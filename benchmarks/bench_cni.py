@@ -9,10 +9,9 @@ both alike.
 
 Ours is started three ways:
 
-- "launcher": a three-line script ``#!PYTHON -SE`` that puts the repository (and
-  the directory holding cffi's ``_cffi_backend``, as an install into
-  site-packages would) on ``sys.path`` and calls ``macvlan.cni:run`` (the console
-  script's entry point) -- how docs/howto/cni.rst installs it as
+- "launcher": the script ``macvlan cni install`` writes (``#!PYTHON -IS``, the
+  package's directory -- here the repository -- and cffi's on ``sys.path``, then
+  ``macvlan.cni:run``), which docs/howto/cni.rst installs as
   ``/opt/cni/bin/macvlan-cni``;
 - "-S -E -m": ``python -S -E -m macvlan.cni`` (adds runpy's imports);
 - "plain -m": ``python -m macvlan.cni``, i.e. with ``site`` and the site-packages
@@ -44,38 +43,12 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from macvlan import Namespace  # noqa: E402
+from macvlan._cni_install import install  # noqa: E402
 
 CPU: dict[tuple[str, ...], float] = {}  # CPU seconds per plugin command line
 REFERENCE_DIR = "/usr/lib/cni"
 REFERENCE = f"{REFERENCE_DIR}/macvlan"
 PYTHON = os.path.realpath(sys.executable)
-
-
-def _launcher_path() -> list[str]:
-    """The repository, and where cffi's backend is (both in site-packages once installed)."""
-    path = [str(REPO)]
-    try:
-        import _cffi_backend
-    except ImportError:
-        return path
-    path.append(os.path.dirname(os.path.realpath(_cffi_backend.__file__ or "")))
-    return path
-
-
-LAUNCHER = f"""#!{PYTHON} -SE
-import sys
-sys.path[:0] = {_launcher_path()!r}
-from macvlan.cni import run
-run()
-"""
-
-
-def write_launcher(directory: str) -> str:
-    path = os.path.join(directory, "macvlan-cni")
-    with open(path, "w") as out:
-        out.write(LAUNCHER)
-    os.chmod(path, 0o755)
-    return path
 
 
 def config(subnet: str, data_dir: str) -> bytes:
@@ -188,7 +161,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="bench-cni-") as tmp:
             plugins = {
                 "reference": [REFERENCE],
-                "ours launcher": [write_launcher(tmp)],
+                "ours launcher": [install(tmp)],
                 "ours -S -E -m": [PYTHON, "-S", "-E", "-m", "macvlan.cni"],
                 "ours plain -m": [PYTHON, "-m", "macvlan.cni"],
             }

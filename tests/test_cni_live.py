@@ -229,9 +229,10 @@ def differential(
     tmp_path: Path,
     config: dict[str, Any],
     env: dict[str, str] | None = None,
+    plugin: list[str] = OURS,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     reference = lifecycle(REFERENCE, host, netns_factory, tmp_path / "ref", config, env)
-    ours = lifecycle(OURS, host, netns_factory, tmp_path / "ours", config, env)
+    ours = lifecycle(plugin, host, netns_factory, tmp_path / "ours", config, env)
     mac_ref, mac_ours = reference.pop("mac"), ours.pop("mac")
     assert ours == reference
     return {**reference, "mac": mac_ref}, {**ours, "mac": mac_ours}
@@ -319,6 +320,22 @@ def test_same_result_and_state_as_the_reference(
         assert ours["mac"] == reference["mac"]  # passthru takes the parent's MAC
     else:
         assert ours["mac"] != reference["mac"]
+
+
+def test_the_installed_launcher_is_the_plugin(
+    host: Sandbox, netns_factory: NetnsFactory, tmp_path: Path
+) -> None:
+    """What ``macvlan cni install`` writes behaves as the reference does, too."""
+    from macvlan._cni_install import install
+
+    (tmp_path / "bin").mkdir()
+    launcher = install(str(tmp_path / "bin"), "macvlan")
+    config = DIFFERENTIAL["static-v4-v6"]
+    _, ours = differential(host, netns_factory, tmp_path, config, plugin=[launcher])
+    assert ours["state"]["addresses"] == [
+        ("inet", "10.235.0.5", 24),
+        ("inet6", "fd00:235::5", 64),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -28,6 +28,7 @@ from macvlan.cli.argtypes import (
     T_SUBNET,
     T_U32,
 )
+from macvlan.cli.cni import cmd_cni_install
 from macvlan.cli.demo import cmd_demo
 from macvlan.cli.link import cmd_link_add, cmd_link_del, cmd_link_list, cmd_link_set, cmd_link_show
 from macvlan.cli.mac import cmd_mac_convert, cmd_mac_parse, cmd_mac_random, cmd_mac_stable
@@ -202,6 +203,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", metavar="NAME")
     p.add_argument("ip", type=T_IP_PREFIX, metavar="IP", nargs="?", help="(default: allocated)")
     p.add_argument("--ifname", type=T_IFNAME)
+
+    # cni
+    cni = objects.add_parser("cni", help="the CNI plugin", parents=[common])
+    ccmd = cni.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    p = sub(
+        ccmd, "install", cmd_cni_install, "install the plugin (with a fast launcher) for runtimes"
+    )
+    p.add_argument("directory", nargs="?", default="/opt/cni/bin", help="the CNI binary directory")
+    p.add_argument("--name", default="macvlan-cni", help="the plugin's file name (config 'type')")
+    p.add_argument("--python", help="the interpreter to run it (default: this one)")
 
     # ping
     p = sub(objects, "ping", cmd_ping, "ICMP echo from here (or from -n NS)")

@@ -1,0 +1,24 @@
+"""``macvlan cni install``: put the CNI plugin where a runtime runs it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from macvlan.cli import EXIT_OK
+from macvlan.cli.output import Output
+
+if TYPE_CHECKING:
+    import argparse
+
+
+def cmd_cni_install(args: argparse.Namespace, out: Output) -> int:
+    from macvlan import _cni_install
+
+    path = _cni_install.install(args.directory, args.name, args.python)
+    with open(path) as script:
+        python = script.readline()[2:].split()[0]
+    out.emit(
+        {"path": path, "python": python, "sys_path": _cni_install.search_path()},
+        lambda: [f"installed {path} (run by {python})"],
+    )
+    return EXIT_OK
