@@ -17,9 +17,13 @@ Ours is started three ways:
 - "plain -m": ``python -m macvlan.cni``, i.e. with ``site`` and the site-packages
   ``.pth`` files, which is what pip's console-script wrapper also pays.
 
-After the timings: the CPU cost of bare start-ups (the interpreter, the package,
-the plugin as VERSION loads it, and what an ADD imports) and the modules whose
-import costs most in an ADD (``-X importtime``).
+After the timings: bare start-ups (the Go binary; the interpreter as the launcher
+runs it, alone, with the standard-library modules an ADD cannot do without, with
+the plugin as VERSION loads it and with what an ADD imports), the modules whose
+import costs most in an ADD (``-X importtime``), and the ceiling for any CPython
+plugin here: the reference's ADD + DEL against the same plus two interpreter
+start-ups (with that standard library) in place of two Go start-ups -- what a
+plugin loading no code of its own could at best reach.
 
 Usage: python benchmarks/bench_cni.py [containers]   (default 30; needs root)
 Last line: RATIOS add_del_vs_reference=X add_del_vs_reference_m=Y
@@ -43,7 +47,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from macvlan import Namespace  # noqa: E402
-from macvlan._cni_install import install  # noqa: E402
+from macvlan._cni_install import install, search_path  # noqa: E402
 
 CPU: dict[tuple[str, ...], float] = {}  # CPU seconds per plugin command line
 REFERENCE_DIR = "/usr/lib/cni"
@@ -101,36 +105,59 @@ def run(host: str, command: list[str], cni: str, netns: str, conf: bytes) -> flo
     return elapsed
 
 
-# what an ADD imports: the plugin, and (lazily) its rtnetlink, namespace and IPAM modules
-ADD_IMPORTS = "import macvlan.cni, macvlan._cni_rtnl, macvlan._cni_netns, macvlan._cni_ipam"
+# what an ADD imports: the plugin, (lazily) its rtnetlink, namespace and IPAM modules,
+# and the compiled syscalls
+ADD_IMPORTS = (
+    "import macvlan.cni, macvlan._cni_rtnl, macvlan._cni_netns, macvlan._cni_ipam, "
+    "macvlan._syscalls as s; s.backend()"
+)
+# the standard library an ADD cannot do without (environment, netlink, JSON, polling
+# the IPAM plugin's pipes, the namespace ioctl, struct)
+STDLIB_FLOOR = "import os, _socket, _json, select, fcntl, struct"
 
 
-def startup_costs(runs: int = 20) -> dict[str, float]:
-    """CPU milliseconds of bare start-ups: where a plugin process's time goes."""
+def startup_costs(path: list[str], runs: int = 30) -> dict[str, tuple[float, float]]:
+    """Bare process start-ups, as (median wall ms, mean CPU ms): where a plugin
+    process's time goes.  Python runs as the launcher runs it (``-IS``, ``path``)."""
+    head = f"import sys; sys.path[:0] = {path!r}; "
     commands = {
-        "python -S -E -c pass": [PYTHON, "-S", "-E", "-c", "pass"],
-        "... import macvlan (the package)": [PYTHON, "-S", "-E", "-c", "import macvlan"],
-        "... import macvlan.cni (VERSION)": [PYTHON, "-S", "-E", "-c", "import macvlan.cni"],
-        "... and what ADD imports": [PYTHON, "-S", "-E", "-c", ADD_IMPORTS],
         "reference VERSION (Go)": [REFERENCE],
+        "python -IS -c pass": [PYTHON, "-IS", "-c", "pass"],
+        "... + the stdlib an ADD needs": [PYTHON, "-IS", "-c", head + STDLIB_FLOOR],
+        "... + macvlan.cni (VERSION)": [PYTHON, "-IS", "-c", head + "import macvlan.cni"],
+        "... + what ADD imports": [PYTHON, "-IS", "-c", head + ADD_IMPORTS],
     }
     env = {"CNI_COMMAND": "VERSION", "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-    out = {}
-    for name, command in commands.items():
-        before = cpu_of_children()
-        for _ in range(runs):
+    walls: dict[str, list[float]] = {name: [] for name in commands}
+    cpu: dict[str, float] = dict.fromkeys(commands, 0.0)
+    for _ in range(runs):  # interleaved, so drift hits every line alike
+        for name, command in commands.items():
+            before = cpu_of_children()
+            start = time.perf_counter()
             subprocess.run(command, cwd=REPO, env=env, capture_output=True, check=True)
-        out[name] = (cpu_of_children() - before) / runs * 1e3
-    return out
+            walls[name].append(time.perf_counter() - start)
+            cpu[name] += cpu_of_children() - before
+    return {
+        name: (statistics.median(walls[name]) * 1e3, cpu[name] / runs * 1e3) for name in commands
+    }
 
 
-def import_breakdown(runs: int = 10, top: int = 12) -> tuple[float, list[tuple[str, float]]]:
+def import_breakdown(
+    path: list[str], runs: int = 10, top: int = 12
+) -> tuple[float, list[tuple[str, float]]]:
     """``-X importtime`` of what ADD imports: the total and the modules costing most
     (each module's own time, the smallest seen over ``runs`` so load drifts less)."""
     own: dict[str, int] = {}
     for _ in range(runs):
         proc = subprocess.run(
-            [PYTHON, "-S", "-E", "-X", "importtime", "-c", ADD_IMPORTS],
+            [
+                PYTHON,
+                "-IS",
+                "-X",
+                "importtime",
+                "-c",
+                f"import sys; sys.path[:0] = {path!r}; " + ADD_IMPORTS,
+            ],
             cwd=REPO,
             capture_output=True,
             check=True,
@@ -203,13 +230,24 @@ def main() -> None:
             f"(CPU {cpu_ms[name]:5.1f} ms)"
         )
     print(f"  (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
-    print("start-up CPU per process:")
-    for name, ms in startup_costs().items():
-        print(f"  {name:34s} {ms:5.1f} ms")
-    total, ranked = import_breakdown()
+    path = search_path()
+    costs = startup_costs(path)
+    print("start-up per process (median wall, mean CPU):")
+    for name, (wall, cpu) in costs.items():
+        print(f"  {name:34s} {wall:5.1f} ms  {cpu:5.1f} ms CPU")
+    total, ranked = import_breakdown(path)
     print(f"imports of an ADD (-X importtime, own time per module): {total:.1f} ms in all")
     for name, ms in ranked:
         print(f"  {name:34s} {ms:5.2f} ms")
+    # A CPython plugin that loaded no code of its own and did the same work as the
+    # reference would still start two interpreters (and the stdlib) where the
+    # reference starts two Go binaries.
+    extra = costs["... + the stdlib an ADD needs"][0] - costs["reference VERSION (Go)"][0]
+    ceiling = per_container("reference") / (per_container("reference") + 2 * extra / 1e3)
+    print(
+        f"ceiling for any CPython plugin here: {ceiling:.2f} "
+        f"(the reference's ADD+DEL plus twice {extra:.1f} ms of extra start-up)"
+    )
     reference = per_container("reference")
     launcher = reference / per_container("ours launcher")
     module = reference / per_container("ours -S -E -m")
