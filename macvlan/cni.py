@@ -194,36 +194,55 @@ def _version(data: bytes) -> int:
 
 # -- commands --------------------------------------------------------------------------
 def _cmd_add(args: Args, raw: dict[str, object], data: bytes) -> dict[str, object]:
+    """ADD: create the link and run the IPAM plugin side by side; on failure undo both.
+
+    The IPAM plugin starts as soon as the input is known to be good, and allocates
+    while this process imports its netlink layer and makes the link -- except
+    ``dhcp``, whose daemon needs the link to exist.  Errors about the link are still
+    reported before the IPAM plugin's, as the reference (which runs it after) does.
+    """
+    from macvlan._cni_ipam import Delegate
     from macvlan._cni_netns import open_netns
 
     conf = t.NetConf(raw, args.cni_args)
     netns = open_netns(args.netns, "ADD")
     try:
-        from macvlan._cni_rtnl import Rtnl  # the netlink layer, once the input is good
+        ipam = None
+        if conf.ipam_type and conf.ipam_type != "dhcp":
+            ipam = Delegate(args.path, conf.ipam_type, "ADD", data)
+        handed_over = False
+        try:
+            from macvlan._cni_rtnl import Rtnl  # the netlink layer, while IPAM allocates
 
-        with Rtnl() as host, Rtnl.inside(netns) as cont:
-            result = _add(args, conf, data, netns, host, cont)
+            with Rtnl() as host, Rtnl.inside(netns) as cont:
+                handed_over = True  # from here on _add undoes what fails
+                result = _add(args, conf, data, netns, host, cont, ipam)
+        except BaseException:
+            if not handed_over:
+                _undo_add(args, conf, data, None, ipam)
+            raise
     finally:
         os.close(netns)
     return result.to_json(conf.cni_version)
 
 
-def _add(args: Args, conf: t.NetConf, data: bytes, netns: int, host: Rtnl, cont: Rtnl) -> t.Result:
-    """Create the link and run the IPAM plugin side by side; on failure undo both.
-
-    The IPAM plugin starts first and allocates while the link is made -- except
-    ``dhcp``, whose daemon needs the link to exist.  Errors about the link are
-    reported before the IPAM plugin's, as the reference (which runs it after) does.
-    """
+def _add(
+    args: Args,
+    conf: t.NetConf,
+    data: bytes,
+    netns: int,
+    host: Rtnl,
+    cont: Rtnl,
+    ipam: Delegate | None,
+) -> t.Result:
+    """Make the link, start the IPAM plugin if ``_cmd_add`` has not, apply its result;
+    on failure undo the link (if made) and the allocation."""
     from macvlan._cni_ipam import Delegate
     from macvlan._cni_netns import Inside, sysctl
 
     layer3 = bool(conf.ipam_type)
-    ipam: Delegate | None = None
     created = False
     try:
-        if layer3 and conf.ipam_type != "dhcp":
-            ipam = Delegate(args.path, conf.ipam_type, "ADD", data)
         where = cont if conf.link_in_container else host
         place = "the container" if conf.link_in_container else "the host namespace"
         master = conf.master or where.default_route_ifname(place)
@@ -236,7 +255,7 @@ def _add(args: Args, conf: t.NetConf, data: bytes, netns: int, host: Rtnl, cont:
             )
         _create_macvlan(args, conf, parent.index, netns, where, cont, up=not layer3)
         created = True
-        if layer3 and ipam is None:
+        if layer3 and ipam is None:  # dhcp: its daemon works through the link
             ipam = Delegate(args.path, conf.ipam_type, "ADD", data)
         link = cont.link(args.ifname)
         if link is None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -442,6 +443,24 @@ def test_link_errors_come_first_and_release_what_ipam_allocated(
         assert ("'nope0'" if plugin is OURS else "Link not found") in got.out["msg"], got
         assert allocations(data_dir) == []
         assert snapshot(ns.name)["link"] is None
+
+
+def test_failure_before_the_link_is_tried_releases_the_early_allocation(
+    host: Sandbox, netns_factory: NetnsFactory, tmp_path: Path
+) -> None:
+    """Without CAP_SYS_ADMIN the plugin cannot enter the container (setns): that
+    fails after the IPAM plugin has started, before any link work."""
+    if shutil.which("setpriv") is None:
+        pytest.skip("setpriv is not installed")
+    ns = netns_factory("mvc")
+    config = with_data_dir(base(ipam=host_local()), tmp_path)
+    drop = ["setpriv", "--inh-caps=-all", "--bounding-set=-sys_admin", "--"]
+    got = run([*drop, *OURS], host.name, "ADD", config, ns.path)
+    assert got.rc == 1, got
+    assert "setns" in got.out["msg"] and "Operation not permitted" in got.out["msg"], got
+    assert list((tmp_path / "mvtnet").glob("10.*")) == []  # allocated, then released
+    assert (tmp_path / "mvtnet" / "last_reserved_ip.0").exists()  # it did allocate
+    assert snapshot(ns.name)["link"] is None
 
 
 def test_existing_interface_keeps_its_name_and_releases_the_allocation(
