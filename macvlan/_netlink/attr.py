@@ -479,7 +479,8 @@ class Attr(tuple["AttrSpec[T]", "T", int], Generic[T]):
         return self.spec.name
 
     def flatten(self, ops: Ops, blob: Blob) -> None:
-        self.spec.codec.flatten(self.value, self.spec.number | self.flags, ops, blob)
+        spec, value, flags = self  # (unpacking: cheaper than three property lookups)
+        spec.codec.flatten(value, spec.number | flags, ops, blob)
 
     def __repr__(self) -> str:
         flags = f", flags={self.flags:#x}" if self.flags else ""
@@ -514,8 +515,9 @@ class RawAttr(tuple[int, bytes, int]):
         return f"RawAttr(type={self[0]!r}, data={self[1]!r}, flags={self[2]!r})"
 
     def flatten(self, ops: Ops, blob: Blob) -> None:
-        blob.append(self.data)
-        ops += (OP_BYTES, self.type | self.flags, len(self.data))
+        number, data, flags = self
+        blob.append(data)
+        ops += (OP_BYTES, number | flags, len(data))
 
 
 class Schema:
@@ -610,21 +612,18 @@ class AttrList(Sequence["Attr[Any] | RawAttr"]):
                 return Attr(spec, value, flags)
         return RawAttr(number, payload, flags)
 
-    def _first(self, number: int) -> int | None:
-        index = self._index
-        if index is None:
-            types = self._entries[0::3]
-            # reversed, so that the first occurrence of a number wins
-            index = self._index = {
-                t & NLA_TYPE_MASK: i
-                for i, t in zip(range(len(types) - 1, -1, -1), reversed(types), strict=True)
-            }
-        return index.get(number)
+    def _build_index(self) -> dict[int, int]:
+        """Attribute number -> position of its first occurrence (built once)."""
+        types = self._entries[-3::-3]  # reversed, so that the first occurrence wins
+        if types and max(types) > NLA_TYPE_MASK:  # flag bits (NLA_F_NESTED) come off
+            types = [t & NLA_TYPE_MASK for t in types]
+        index = self._index = dict(zip(types, range(len(types) - 1, -1, -1), strict=False))
+        return index
 
     def get(self, spec: AttrSpec[T]) -> T | None:
         """The value of the first ``spec`` attribute, or None (absent or undecodable)."""
         index = self._index
-        i = (index if index is not None else self._index_now()).get(spec.number)
+        i = (index if index is not None else self._build_index()).get(spec.number)
         if i is None:
             return None
         items = self._items
@@ -634,11 +633,6 @@ class AttrList(Sequence["Attr[Any] | RawAttr"]):
         entries = self._entries
         offset = entries[3 * i + 1]
         return spec.codec.decode(self._data[offset : offset + entries[3 * i + 2]], self)
-
-    def _index_now(self) -> dict[int, int]:
-        self._first(0)
-        assert self._index is not None
-        return self._index
 
     def get_all(self, spec: AttrSpec[T]) -> list[T]:
         """The values of every ``spec`` attribute, in order."""
@@ -653,14 +647,17 @@ class AttrList(Sequence["Attr[Any] | RawAttr"]):
 
     def raw(self, number: int) -> bytes | None:
         """The payload bytes of the first attribute ``number``, as they came."""
-        i = self._first(number)
+        index = self._index
+        i = (index if index is not None else self._build_index()).get(number)
         if i is None:
             return None
-        offset, length = self._entries[3 * i + 1], self._entries[3 * i + 2]
-        return self._data[offset : offset + length]
+        entries = self._entries
+        offset = entries[3 * i + 1]
+        return self._data[offset : offset + entries[3 * i + 2]]
 
     def has(self, number: int) -> bool:
-        return self._first(number) is not None
+        index = self._index
+        return number in (index if index is not None else self._build_index())
 
     def decode_all(self) -> None:
         """Decode every value now, recursively (raises ProtocolError if malformed)."""

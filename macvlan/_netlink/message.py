@@ -130,12 +130,13 @@ class Message(tuple[int, int, int, int, "Body | bytes", "Sequence[AnyAttr]"]):
         return f"Message({fields})"
 
     def flatten(self, ops: Ops, blob: Blob) -> None:
-        ops += (OP_MSG, self.type | self.flags << 16, self.seq | self.pid << 32)
-        data = self.body if isinstance(self.body, bytes) else self.body.pack()
+        mtype, flags, seq, pid, body, attrs = self
+        ops += (OP_MSG, mtype | flags << 16, seq | pid << 32)
+        data = body if isinstance(body, bytes) else body.pack()
         if data:
             blob.append(data)
             ops += (OP_RAW, 0, len(data))
-        flatten_attrs(self.attrs, ops, blob)
+        flatten_attrs(attrs, ops, blob)
         ops += (OP_MSGEND, 0, 0)
 
     def get(self, spec: Any) -> Any:

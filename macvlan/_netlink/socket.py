@@ -232,4 +232,5 @@ class NetlinkSocket:
 
 
 def _with(message: Message, seq: int, flags: int) -> Message:
-    return Message(message.type, flags, seq, 0, message.body, message.attrs)
+    mtype, _, _, _, body, attrs = message
+    return Message(mtype, flags, seq, 0, body, attrs)
