@@ -10,12 +10,15 @@ a fresh container namespace (made before the clock starts).
   (``ip netns exec HOST /usr/lib/cni/macvlan``) with host-local IPAM in a temporary
   dataDir, as a runtime runs it;
 - also shown: ours with ``detach(wait=True)``, which returns only after the kernel's
-  RCU grace period instead of at the kernel's deletion notice.
+  RCU grace period instead of at the kernel's deletion notice; and attach with
+  3,000 other macvlans on the parent against attach on an empty one.
 
 Rounds alternate between the two so that drift on the machine hits both alike.
 Usage: python benchmarks/bench_network.py [rounds]   (default 6; needs root)
 Last line: RATIOS attach_detach_vs_cni=X attach_detach_wait_vs_cni=Y
-(cycles per second, ours divided by the reference plugin's; above 1 = ours faster).
+attach_crowded_vs_empty=Z (cycles per second, ours divided by the reference
+plugin's; above 1 = ours faster; Z is attach time on an empty parent divided by
+attach time on the crowded one, 1 when attach does not grow with the links).
 """
 
 from __future__ import annotations
@@ -32,12 +35,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from macvlan import Namespace, connect  # noqa: E402
+from macvlan import MacvlanSpec, Namespace, connect  # noqa: E402
 from macvlan.network import Network  # noqa: E402
 
 PLUGIN = "/usr/lib/cni/macvlan"
 OURS_PER_ROUND = 20
 CNI_PER_ROUND = 6
+SIBLINGS = 3000
 
 
 def cni(host: str, command: str, container: str, conf: bytes) -> None:
@@ -136,6 +140,16 @@ def main() -> None:
                 for ns in fresh(OURS_PER_ROUND // 2):
                     net.detach(net.attach(ns), wait=True)
                 ours_wait.append(OURS_PER_ROUND // 2 / (time.perf_counter() - start))
+            # the same with SIBLINGS other macvlans on the parent: attach must not
+            # grow with them (it once dumped every link to pick a MAC)
+            with connect(host) as rt:
+                rt.create_macvlans([MacvlanSpec(f"s{i}", "p0") for i in range(SIBLINGS)])
+            crowded_ms: list[float] = []
+            for ns in fresh(OURS_PER_ROUND):
+                t0 = time.perf_counter()
+                ep = net.attach(ns)
+                crowded_ms.append((time.perf_counter() - t0) * 1e3)
+                net.detach(ep)
             net.remove(force=True)
             net.close()
         finally:
@@ -148,9 +162,14 @@ def main() -> None:
         f"  attach median {statistics.median(attach_ms):.2f} ms, "
         f"detach median {statistics.median(detach_ms):.2f} ms"
     )
+    crowded = statistics.median(crowded_ms)
+    print(f"  attach median with {SIBLINGS:,} other macvlans on the parent: {crowded:.2f} ms")
     print(f"Network.attach + detach(wait=True): {w:5.1f} cycles/s")
     print(f"reference CNI macvlan ADD + DEL:   {t:7.1f} cycles/s")
-    print(f"RATIOS attach_detach_vs_cni={o / t:.2f} attach_detach_wait_vs_cni={w / t:.2f}")
+    print(
+        f"RATIOS attach_detach_vs_cni={o / t:.2f} attach_detach_wait_vs_cni={w / t:.2f} "
+        f"attach_crowded_vs_empty={statistics.median(attach_ms) / crowded:.2f}"
+    )
 
 
 if __name__ == "__main__":
