@@ -43,14 +43,17 @@ class Address:
 
     @property
     def family(self) -> AddrFamily:
+        """``AddrFamily.INET`` or ``AddrFamily.INET6``, by the address's version."""
         return AddrFamily.INET if self.interface.version == 4 else AddrFamily.INET6
 
     @property
     def ip(self) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+        """The address without its prefix length."""
         return self.interface.ip
 
     @classmethod
     def from_message(cls, message: Message) -> Address:
+        """Build a snapshot from an ``RTM_NEWADDR`` message."""
         body = message.body
         attrs = message.attrs
         if not isinstance(body, IfAddrMsg) or not isinstance(attrs, AttrList):
@@ -106,6 +109,7 @@ def new_address(index: int, interface: Interface, *, nodad: bool = False) -> Mes
 
 
 def del_address(index: int, interface: Interface) -> Message:
+    """``RTM_DELADDR`` for that address on that link."""
     return Message(
         RtmType.DELADDR,
         0,

@@ -148,10 +148,12 @@ class AsyncConnection:
             self.netns.close()
 
     async def aclose(self) -> None:
+        """:meth:`close`, as a coroutine."""
         self.close()
 
     @property
     def closed(self) -> bool:
+        """True once :meth:`close` was called."""
         return self._closed
 
     def __await__(self) -> Any:
@@ -405,6 +407,7 @@ class AsyncConnection:
         return await self._run(_ops.add_address(ref, address, nodad=nodad))
 
     async def delete_address(self, ref: LinkRef, address: object) -> None:
+        """Remove ``"10.0.0.2/24"`` or ``"fd00::2/64"`` from a link."""
         return await self._run(_ops.delete_address(ref, address))
 
     async def addresses(
@@ -439,6 +442,7 @@ class AsyncConnection:
         table: int | None = None,
         src: object = None,
     ) -> None:
+        """Delete a route; the arguments are those of :meth:`add_route`."""
         return await self._run(
             _ops.delete_route(dst, gateway=gateway, link=link, metric=metric, table=table, src=src)
         )
@@ -498,6 +502,7 @@ class AsyncMonitor:
         return self
 
     def fileno(self) -> int:
+        """The socket's descriptor; ``ValueError`` until the monitor listens."""
         if self._sock is None:
             raise ValueError("the monitor is not listening yet: use `async with` or open()")
         return self._sock.fileno()

@@ -66,12 +66,14 @@ class Connection:
 
     # -- lifetime --------------------------------------------------------------------
     def close(self) -> None:
+        """Close the socket, and the namespace handle if this connection opened it."""
         self._sock.close()
         if self._owns_netns and self.netns is not None:
             self.netns.close()
 
     @property
     def closed(self) -> bool:
+        """Whether the socket is closed."""
         return self._sock.closed
 
     def __enter__(self) -> Connection:
@@ -298,6 +300,7 @@ class Connection:
         return self._run(_ops.add_address(ref, address, nodad=nodad))
 
     def delete_address(self, ref: LinkRef, address: object) -> None:
+        """Remove ``"10.0.0.2/24"`` or ``"fd00::2/64"`` from a link."""
         return self._run(_ops.delete_address(ref, address))
 
     def addresses(self, ref: LinkRef | None = None, *, family: int | None = None) -> list[Address]:
@@ -330,6 +333,7 @@ class Connection:
         table: int | None = None,
         src: object = None,
     ) -> None:
+        """Delete a route; the arguments are those of :meth:`add_route`."""
         return self._run(
             _ops.delete_route(dst, gateway=gateway, link=link, metric=metric, table=table, src=src)
         )

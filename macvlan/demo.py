@@ -89,12 +89,15 @@ class Report:
 
     @property
     def namespaces(self) -> list[str]:
+        """The namespaces the demo's interfaces live in, sorted."""
         return sorted({m.namespace for m in self.members})
 
     def failed_pings(self) -> int:
+        """How many of the pings got no reply at all."""
         return sum(1 for p in self.pings if not p.result.received)
 
     def to_json(self) -> dict[str, Any]:
+        """The report as a JSON object (what ``macvlan demo --json`` prints)."""
         from macvlan.cli import mac_kind
 
         return {
@@ -131,6 +134,7 @@ class Report:
         }
 
     def text_lines(self) -> list[str]:
+        """The report as text: the interfaces, the ping grid, the timings."""
         from macvlan.cli import mac_kind
 
         lines = [f"macvlan demo {self.prefix}: built with {self.layer}"]

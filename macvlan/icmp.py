@@ -41,10 +41,12 @@ class PingResult:
 
     @property
     def sent(self) -> int:
+        """How many echoes were sent."""
         return len(self.rtts)
 
     @property
     def received(self) -> int:
+        """How many echoes got a reply."""
         return sum(1 for rtt in self.rtts if rtt is not None)
 
     @property
@@ -57,16 +59,19 @@ class PingResult:
 
     @property
     def min_ms(self) -> float | None:
+        """The shortest round trip in milliseconds, or None if nothing came back."""
         times = self._times()
         return min(times) * 1000 if times else None
 
     @property
     def avg_ms(self) -> float | None:
+        """The mean round trip in milliseconds, or None if nothing came back."""
         times = self._times()
         return sum(times) / len(times) * 1000 if times else None
 
     @property
     def max_ms(self) -> float | None:
+        """The longest round trip in milliseconds, or None if nothing came back."""
         times = self._times()
         return max(times) * 1000 if times else None
 

@@ -184,6 +184,7 @@ class Subnet:
 
     @property
     def version(self) -> int:
+        """The subnet's IP version, 4 or 6."""
         return self.network.version
 
     @property

@@ -162,6 +162,7 @@ class MacvlanInfo:
 
     @classmethod
     def from_attrs(cls, data: Sequence[Attr[Any] | RawAttr]) -> MacvlanInfo:
+        """The settings in the attributes of ``IFLA_INFO_DATA``."""
         if isinstance(data, AttrList):
             raw = data.raw
             mode = _MODES.get(_u32(raw(_MV_MODE)) or 0, MacvlanMode.VEPA)

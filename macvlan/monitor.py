@@ -15,6 +15,8 @@ from macvlan.link import Link
 
 
 class EventAction(enum.Enum):
+    """What happened to a link or an address."""
+
     NEW = "new"
     CHANGED = "changed"
     DELETED = "deleted"
@@ -78,6 +80,7 @@ class Monitor:
 
     @classmethod
     def groups(cls, *, links: bool = True, addresses: bool = True) -> list[int]:
+        """The rtnetlink multicast groups for link and/or address events."""
         groups: list[int] = []
         if links:
             groups.append(RtnlGroup.LINK)
@@ -86,6 +89,7 @@ class Monitor:
         return groups
 
     def fileno(self) -> int:
+        """The socket's descriptor, for ``select`` or an event loop."""
         return self._sock.fileno()
 
     def poll(self, timeout: float | None = None) -> list[Event]:
@@ -100,6 +104,7 @@ class Monitor:
             yield from self.poll(None)
 
     def close(self) -> None:
+        """Stop listening: close the socket."""
         self._sock.close()
 
     def __enter__(self) -> Monitor:

@@ -174,6 +174,7 @@ class Network:
     # -- what it is ----------------------------------------------------------------------
     @property
     def name(self) -> str:
+        """The network's name in its store."""
         return self._row.name
 
     @property
@@ -183,6 +184,7 @@ class Network:
 
     @property
     def mtu(self) -> int | None:
+        """The MTU of the network's links; None leaves them at the parent's."""
         return self._row.mtu
 
     @property
@@ -197,10 +199,12 @@ class Network:
 
     @property
     def mode(self) -> MacvlanMode:
+        """The macvlan mode of attached links (the host shim is always ``bridge``)."""
         return MacvlanMode(self._row.mode)
 
     @property
     def subnets(self) -> tuple[Subnet, ...]:
+        """All its subnets (:attr:`subnet` and :attr:`gateway` are the first one's)."""
         return self._row.subnets
 
     @property
@@ -210,6 +214,7 @@ class Network:
 
     @property
     def gateway(self) -> ipam.IPAddress | None:
+        """The first subnet's gateway, or None."""
         return self._row.subnets[0].gateway
 
     @property
@@ -476,6 +481,7 @@ class Network:
 
     @property
     def shim(self) -> Endpoint | None:
+        """The host shim endpoint (see :meth:`host_shim`), or None."""
         row = self._shim_row()
         return None if row is None else self._endpoint_of(row)
 

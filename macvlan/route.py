@@ -40,6 +40,7 @@ def to_network(value: object, family_hint: int | None = None) -> Network:
 
 
 def to_ip(value: object, what: str) -> IpAddr:
+    """An IP address from a str (or an ip_address); ``what`` names it in errors."""
     if isinstance(value, ipaddress.IPv4Address | ipaddress.IPv6Address):
         return value
     if not isinstance(value, str):
@@ -66,10 +67,12 @@ class Route:
 
     @property
     def is_default(self) -> bool:
+        """True for a default route (prefix length 0)."""
         return self.dst.prefixlen == 0
 
     @classmethod
     def from_message(cls, message: Message) -> Route:
+        """Build a snapshot from an ``RTM_NEWROUTE`` message."""
         body = message.body
         attrs = message.attrs
         if not isinstance(body, RtMsg) or not isinstance(attrs, AttrList):
@@ -152,14 +155,17 @@ def route_message(
 
 
 def new_route(dst: Network, **kw: Any) -> Message:
+    """``RTM_NEWROUTE`` that fails if the route exists; keywords as :func:`route_message`."""
     return route_message(RtmType.NEWROUTE, dst, flags=NlmF.CREATE | NlmF.EXCL, **kw)
 
 
 def del_route(dst: Network, **kw: Any) -> Message:
+    """``RTM_DELROUTE``; keywords as :func:`route_message`."""
     return route_message(RtmType.DELROUTE, dst, **kw)
 
 
 def dump_routes(family: int = 0, table: int = RtTable.MAIN) -> Message:
+    """``RTM_GETROUTE`` dump asking for one table (0: all) and family (0: both)."""
     attrs = [rta.TABLE(table)] if table else []
     return Message(
         RtmType.GETROUTE, 0, body=RtMsg(family=family, table=min(table, 255)), attrs=attrs

@@ -101,18 +101,24 @@ class UnsafeStore(PermissionError):
 
 
 class NetworkState(enum.Enum):
+    """Where a network's record is in its life: being created, ready, being removed."""
+
     CREATING = "creating"
     READY = "ready"
     REMOVING = "removing"
 
 
 class EndpointState(enum.Enum):
+    """Where an endpoint is in its life: its link being made, in use, its link being deleted."""
+
     PENDING = "pending"  # row written, link maybe being created
     ACTIVE = "active"
     DETACHING = "detaching"  # link maybe being deleted
 
 
 class EndpointKind(enum.Enum):
+    """An interface attached to the network, or the network's host shim."""
+
     CONTAINER = "container"
     SHIM = "shim"
 
@@ -128,10 +134,12 @@ class NsRef:
     ino: int
 
     def to_json(self) -> str:
+        """The reference as JSON text, which :meth:`from_json` reads back."""
         return json.dumps([self.name, self.path, self.dev, self.ino])
 
     @classmethod
     def from_json(cls, text: str | None) -> NsRef | None:
+        """The reference from :meth:`to_json` text, or None for None."""
         if text is None:
             return None
         name, path, dev, ino = json.loads(text)
@@ -139,11 +147,14 @@ class NsRef:
 
     @property
     def label(self) -> str:
+        """The namespace's name, else its path."""
         return self.name or self.path
 
 
 @dataclass(frozen=True, slots=True)
 class NetworkRow:
+    """A network's record in the store."""
+
     name: str
     parent: str
     parent_key: str
@@ -159,6 +170,8 @@ class NetworkRow:
 
 @dataclass(frozen=True, slots=True)
 class EndpointRow:
+    """An endpoint's record in the store, with its allocated addresses."""
+
     id: int
     network: str
     kind: EndpointKind
@@ -310,6 +323,7 @@ class Store:
         self._db = db
 
     def close(self) -> None:
+        """Close the database connection."""
         with self._lock:
             self._db.close()
 
@@ -362,6 +376,7 @@ class Store:
 
     # -- networks ----------------------------------------------------------------------
     def add_network(self, row: NetworkRow) -> None:
+        """Insert a network's record (:class:`sqlite3.IntegrityError` if the name is taken)."""
         self._run(
             "INSERT INTO networks (name, parent, parent_key, netns, mode, mtu, internal,"
             " subnets, link_group, state, owner, created) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -402,37 +417,46 @@ class Store:
         )
 
     def network(self, name: str) -> NetworkRow | None:
+        """The record of that network, or None."""
         rows = self._all(f"SELECT {self._NETWORK_COLUMNS} FROM networks WHERE name = ?", (name,))
         return self._network(rows[0]) if rows else None
 
     def networks(self) -> list[NetworkRow]:
+        """Every network's record, in name order."""
         rows = self._all(f"SELECT {self._NETWORK_COLUMNS} FROM networks ORDER BY name")
         return [self._network(r) for r in rows]
 
     def set_network_state(self, name: str, state: NetworkState, owner: str | None) -> None:
+        """Set a network's state and the process changing it (None: nobody)."""
         self._run(
             "UPDATE networks SET state = ?, owner = ? WHERE name = ?", (state.value, owner, name)
         )
 
     def delete_network(self, name: str) -> None:
+        """Remove a network's record; its endpoints and allocations go with it."""
         self._run("DELETE FROM networks WHERE name = ?", (name,))
 
     # -- VLAN sub-interfaces this library created -----------------------------------------
     def add_vlan(self, parent_key: str, owner: str | None) -> None:
+        """Record a VLAN sub-interface the library created, with the process changing it."""
         self._run(
             "INSERT OR REPLACE INTO vlans (parent_key, owner) VALUES (?, ?)", (parent_key, owner)
         )
 
     def vlan_owned(self, parent_key: str) -> bool:
+        """Whether the VLAN sub-interface with that key is recorded as the library's."""
         return bool(self._all("SELECT 1 FROM vlans WHERE parent_key = ?", (parent_key,)))
 
     def vlans(self) -> list[tuple[str, str | None]]:
+        """The recorded VLAN sub-interfaces as (key, owner token or None)."""
         return [(r[0], r[1]) for r in self._all("SELECT parent_key, owner FROM vlans")]
 
     def set_vlan_owner(self, parent_key: str, owner: str | None) -> None:
+        """Set the process changing a recorded VLAN sub-interface (None: nobody)."""
         self._run("UPDATE vlans SET owner = ? WHERE parent_key = ?", (owner, parent_key))
 
     def delete_vlan(self, parent_key: str) -> None:
+        """Remove a VLAN sub-interface's record."""
         self._run("DELETE FROM vlans WHERE parent_key = ?", (parent_key,))
 
     # -- endpoints ----------------------------------------------------------------------
@@ -508,10 +532,12 @@ class Store:
         ]
 
     def endpoint(self, ep: int) -> EndpointRow | None:
+        """The record of that endpoint, or None."""
         rows = self._endpoints("WHERE id = ?", (ep,))
         return rows[0] if rows else None
 
     def endpoints(self, network: str, kind: EndpointKind | None = None) -> list[EndpointRow]:
+        """A network's endpoint records (only of ``kind`` if given), in id order."""
         if kind is None:
             return self._endpoints("WHERE network = ? ORDER BY id", (network,))
         return self._endpoints("WHERE network = ? AND kind = ? ORDER BY id", (network, kind.value))
@@ -551,6 +577,7 @@ class Store:
         return out
 
     def cursors(self, network: str) -> dict[int, int]:
+        """The last address handed out, by subnet index, as ints."""
         rows = self._all("SELECT subnet, last FROM cursors WHERE network = ?", (network,))
         return {subnet: int(key, 16) for subnet, key in rows}
 

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
 
 def cmd_demo(args: argparse.Namespace, out: Output) -> int:
+    """``macvlan demo``: build a sandbox LAN, ping across it, remove it; or clean up demos."""
     from macvlan import demo
 
     if args.cleanup is not None:

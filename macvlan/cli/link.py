@@ -126,6 +126,7 @@ def _generated_mac(choice: MacAddress | str | None, name: str) -> MacAddress | N
 
 
 def cmd_link_add(args: argparse.Namespace, out: Output) -> int:
+    """``macvlan link add``: create a macvlan (or macvtap) link, or ``--count`` of them."""
     from macvlan.link import MacvlanSpec, check_ifname
 
     if args.count is None:
@@ -209,6 +210,7 @@ def _bulk_create(rt: Connection, specs: list[Any]) -> list[Link]:
 
 
 def cmd_link_del(args: argparse.Namespace, out: Output) -> int:
+    """``macvlan link del``: delete links (several in one kernel batch)."""
     from macvlan.errors import LinkNotFound
 
     with _connect(args) as rt:
@@ -227,6 +229,7 @@ def cmd_link_del(args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_link_list(args: argparse.Namespace, out: Output) -> int:
+    """``macvlan link list``: list links, optionally of one kind or one parent."""
     with _connect(args) as rt:
         links = rt.links()
         parent_index = None if args.parent is None else rt.link(args.parent).index
@@ -243,6 +246,7 @@ def cmd_link_list(args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_link_show(args: argparse.Namespace, out: Output) -> int:
+    """``macvlan link show``: one link with its addresses."""
     from macvlan.errors import LinkNotFound
 
     with _connect(args) as rt:
@@ -270,6 +274,7 @@ def cmd_link_show(args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_link_set(args: argparse.Namespace, out: Output) -> int:
+    """``macvlan link set``: change a link (up/down, MTU, MAC, name, namespace, ...)."""
     changes: dict[str, Any] = {
         key: getattr(args, key)
         for key in ("up", "mtu", "name", "mode", "flags", "group", "txqueuelen")

@@ -92,6 +92,7 @@ def _mac_text(data: dict[str, Any]) -> list[str]:
 
 
 def cmd_mac_parse(args: argparse.Namespace, out: Output) -> int:
+    """``macvlan mac parse``: explain addresses (formats, bits, SLAP quadrant, EUI-64)."""
     from macvlan.mac import MacAddress
 
     items = []
@@ -112,6 +113,7 @@ def cmd_mac_parse(args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_mac_random(args: argparse.Namespace, out: Output) -> int:
+    """``macvlan mac random``: distinct random unicast addresses (LAA, or ``--oui``)."""
     from macvlan.mac import MacAddress, SlapQuadrant
 
     rng = None
@@ -144,6 +146,7 @@ def cmd_mac_random(args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_mac_stable(args: argparse.Namespace, out: Output) -> int:
+    """``macvlan mac stable``: udev's persistent address for interface names."""
     from macvlan.mac import MacAddress
 
     items = [
@@ -161,6 +164,7 @@ def cmd_mac_stable(args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_mac_convert(args: argparse.Namespace, out: Output) -> int:
+    """``macvlan mac convert``: rewrite addresses in another format."""
     converted = [m.format(args.format) for m in args.macs]
     out.emit(converted[0] if len(converted) == 1 else converted, lambda: converted)
     return EXIT_OK

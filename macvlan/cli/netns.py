@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
 
 def cmd_netns_add(args: argparse.Namespace, out: Output) -> int:
+    """``macvlan netns add``: create named namespaces, all or none."""
     from macvlan.namespace import Namespace
 
     made: list[str] = []
@@ -28,6 +29,10 @@ def cmd_netns_add(args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_netns_del(args: argparse.Namespace, out: Output) -> int:
+    """``macvlan netns del``: delete named namespaces.
+
+    Without ``--missing-ok`` a missing name fails before any namespace is deleted.
+    """
     from macvlan.errors import NamespaceNotFound
     from macvlan.namespace import Namespace
 
@@ -49,6 +54,7 @@ def cmd_netns_del(args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_netns_list(args: argparse.Namespace, out: Output) -> int:
+    """``macvlan netns list``: list the named namespaces."""
     from macvlan.namespace import Namespace
 
     names = Namespace.list()

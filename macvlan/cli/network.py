@@ -36,6 +36,7 @@ def _conflicts_fail() -> Iterator[None]:
 
 
 def network_json(net: Any) -> dict[str, Any]:
+    """A network as a JSON object."""
     return {
         "name": net.name,
         "parent": net.parent,
@@ -48,6 +49,7 @@ def network_json(net: Any) -> dict[str, Any]:
 
 
 def endpoint_json(ep: Any) -> dict[str, Any]:
+    """An endpoint as a JSON object."""
     return {
         "id": ep.id,
         "network": ep.network,
@@ -91,6 +93,7 @@ def _open_network(args: argparse.Namespace, name: str | None = None) -> Any:
 
 
 def cmd_network_create(args: argparse.Namespace, out: Output) -> int:
+    """``macvlan network create``: create a network on a parent link (in ``-n NS``)."""
     network = _network_module()
     with _conflicts_fail():
         net = network.Network.create(
@@ -113,6 +116,7 @@ def cmd_network_create(args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_network_list(args: argparse.Namespace, out: Output) -> int:
+    """``macvlan network list``: list the networks in the store."""
     nets = _network_module().Network.list(store=args.store)
     try:
         data = [network_json(n) for n in nets]
@@ -124,6 +128,7 @@ def cmd_network_list(args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_network_attach(args: argparse.Namespace, out: Output) -> int:
+    """``macvlan network attach``: give a namespace an interface on the network."""
     with _open_network(args) as net, _conflicts_fail():
         ip = None if args.ip is None else str(args.ip)
         ep = net.attach(args.target, ifname=args.ifname, ip=ip, mac=args.mac)
@@ -133,6 +138,7 @@ def cmd_network_attach(args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_network_detach(args: argparse.Namespace, out: Output) -> int:
+    """``macvlan network detach``: remove a namespace's interface from the network."""
     with _open_network(args) as net:
         found = [
             ep for ep in net.endpoints() if ep.namespace == args.target and ep.ifname == args.ifname
@@ -148,6 +154,7 @@ def cmd_network_detach(args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_network_endpoints(args: argparse.Namespace, out: Output) -> int:
+    """``macvlan network endpoints``: list a network's endpoints, the shim first."""
     with _open_network(args) as net:
         shim = net.shim
         data = [endpoint_json(ep) for ep in [*([] if shim is None else [shim]), *net.endpoints()]]
@@ -156,6 +163,7 @@ def cmd_network_endpoints(args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_network_rm(args: argparse.Namespace, out: Output) -> int:
+    """``macvlan network rm``: remove networks; an unknown name removes none."""
     removed = []
     for name in args.names:  # open them all first: a typo removes nothing
         removed.append(_open_network(args, name))
@@ -170,6 +178,7 @@ def cmd_network_rm(args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_network_shim(args: argparse.Namespace, out: Output) -> int:
+    """``macvlan network shim``: let the host reach the network's endpoints."""
     with _open_network(args) as net, _conflicts_fail():
         ip = None if args.ip is None else str(args.ip)
         ep = net.host_shim(ip, ifname=args.ifname)

@@ -34,6 +34,7 @@ class Output:
         self.stream = stream if stream is not None else sys.stdout
 
     def emit(self, data: Any, text: Callable[[], Iterable[str]] | None = None) -> None:
+        """Write ``data`` as JSON, or else the lines ``text()`` yields (if given)."""
         if self.as_json:
             import json
 
@@ -53,12 +54,14 @@ class Progress:
         self._shown = False
 
     def __call__(self, text: str) -> None:
+        """Show ``text`` as the status line (when enabled)."""
         if self.enabled:
             self.stream.write(f"\r\033[K{text}")
             self.stream.flush()
             self._shown = True
 
     def clear(self) -> None:
+        """Erase the status line, if one is shown."""
         if self._shown:
             self.stream.write("\r\033[K")
             self.stream.flush()

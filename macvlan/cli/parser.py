@@ -62,6 +62,7 @@ def _common() -> _Parser:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The parser for the whole ``macvlan`` command line."""
     from macvlan import __version__
 
     common = _common()

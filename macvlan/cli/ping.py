@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
 
 def cmd_ping(args: argparse.Namespace, out: Output) -> int:
+    """``macvlan ping``: ICMP echo to HOST from here (or from ``-n NS``)."""
     from macvlan.icmp import ping
 
     kwargs = {
