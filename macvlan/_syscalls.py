@@ -4,14 +4,14 @@ Each wrapper raises :class:`OSError` (so ``EPERM`` arrives as
 :class:`PermissionError`, ``ENOENT`` as :class:`FileNotFoundError`, ...) with the
 path involved.  The calls go through the compiled module ``macvlan._csys``
 (cffi, built by ``build_ffi/syscalls_build.py``) or, when it is not built or
-``MACVLAN_PUREPYTHON=1``, through :mod:`ctypes`.  Either is loaded on first use,
+``MACVLAN_PUREPYTHON=1``, through :mod:`ctypes` (and :mod:`fcntl` for the
+namespace-type ioctl).  Either is loaded on first use,
 so importing this module costs next to nothing (the CNI plugin, a process per
 container, enters namespaces with it; ctypes alone costs it some 3 ms).
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
 
 TYPE_CHECKING = False
@@ -64,15 +64,11 @@ class _Libc:
     backend: str
 
     def __init__(self) -> None:
-        if os.environ.get("MACVLAN_PUREPYTHON", "") in ("", "0"):
-            try:
-                from macvlan._csys import ffi, lib  # type: ignore[import-not-found]
-            except ImportError:
-                pass
-            else:
-                self._use_cffi(ffi, lib)
-                return
-        self._use_ctypes()
+        compiled = _compiled()
+        if compiled is not None:
+            self._use_cffi(*compiled)
+        else:
+            self._use_ctypes()
 
     def _use_cffi(self, ffi: Any, lib: Any) -> None:
         self.backend = "cffi"
@@ -106,6 +102,23 @@ class _Libc:
 
 
 _loaded: list[_Libc] = []
+_cffi: list[tuple[Any, Any] | None] = []
+
+
+def _compiled() -> tuple[Any, Any] | None:
+    """The compiled module's ``(ffi, lib)``, or None (not built, or
+    ``MACVLAN_PUREPYTHON=1``); looked up once."""
+    if not _cffi:
+        found = None
+        if os.environ.get("MACVLAN_PUREPYTHON", "") in ("", "0"):
+            try:
+                from macvlan._csys import ffi, lib  # type: ignore[import-not-found]
+            except ImportError:
+                pass
+            else:
+                found = (ffi, lib)
+        _cffi.append(found)
+    return _cffi[0]
 
 
 def _libc() -> _Libc:
@@ -153,4 +166,15 @@ def umount2(target: str, flags: int) -> None:
 
 def ns_type(fd: int) -> int:
     """The ``CLONE_NEW*`` kind of the namespace open as ``fd`` (``ENOTTY`` if none)."""
-    return fcntl.ioctl(fd, NS_GET_NSTYPE)
+    compiled = _compiled()
+    if compiled is None:
+        import fcntl  # ~0.5 ms to import: only without the compiled module
+
+        kind: int = fcntl.ioctl(fd, NS_GET_NSTYPE)
+        return kind
+    ffi, lib = compiled
+    kind = lib.ioctl(fd, NS_GET_NSTYPE)
+    if kind < 0:
+        err = ffi.errno
+        raise OSError(err, os.strerror(err))
+    return int(kind)

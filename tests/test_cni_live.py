@@ -833,13 +833,22 @@ HEAVY_FOR_A_COMMAND = {
     "subprocess",
     "macvlan._netlink.constants",
 }
+try:  # with the compiled syscalls, entering namespaces needs neither ctypes nor fcntl
+    import macvlan._csys  # type: ignore[import-not-found]  # noqa: F401
+
+    HEAVY_FOR_A_COMMAND |= {"ctypes", "fcntl"}
+except ImportError:
+    pass
 
 
 def with_imports(plugin_run: Callable[[list[str]], Run]) -> tuple[Run, set[str]]:
     """One plugin process, checked to succeed, and the modules it imported
-    (``-X importtime``).  It starts as a launcher does (``-m`` adds runpy's imports)."""
-    main = "from macvlan.cni import main; raise SystemExit(main())"
-    result = plugin_run([sys.executable, "-S", "-E", "-X", "importtime", "-c", main])
+    (``-X importtime``).  It starts as the launcher ``macvlan cni install`` writes
+    does (``-m`` would add runpy's imports)."""
+    from macvlan._cni_install import search_path
+
+    main = f"import sys; sys.path[:0] = {search_path()!r}; from macvlan.cni import run; run()"
+    result = plugin_run([sys.executable, "-IS", "-X", "importtime", "-c", main])
     assert result.rc == 0, result
     return result, {
         line.rsplit("|", 1)[1].strip()

@@ -169,6 +169,37 @@ def test_syscalls_use_the_backend_of_this_run() -> None:
     assert _syscalls.backend() == {"cffi": "cffi", "python": "ctypes"}[expected]
 
 
+def test_ns_type_agrees_with_the_kernel_through_fcntl(tmp_path: Path) -> None:
+    """Whichever backend makes the NS_GET_NSTYPE ioctl, it answers as fcntl.ioctl."""
+    import fcntl
+
+    from macvlan import _syscalls
+
+    seen = set()
+    for entry in sorted(os.listdir("/proc/self/ns")):
+        fd = os.open(f"/proc/self/ns/{entry}", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            seen.add(_syscalls.ns_type(fd))
+            assert _syscalls.ns_type(fd) == fcntl.ioctl(fd, _syscalls.NS_GET_NSTYPE), entry
+        finally:
+            os.close(fd)
+    assert _syscalls.CLONE_NEWNET in seen
+    plain = tmp_path / "file"
+    plain.write_text("")
+    fd = os.open(plain, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        with pytest.raises(OSError) as ours:
+            _syscalls.ns_type(fd)
+        with pytest.raises(OSError) as oracle:
+            fcntl.ioctl(fd, _syscalls.NS_GET_NSTYPE)
+        assert (ours.value.errno, ours.value.strerror) == (
+            oracle.value.errno,
+            oracle.value.strerror,
+        )
+    finally:
+        os.close(fd)
+
+
 def test_syscall_errors_carry_errno_and_path() -> None:
     from macvlan import _syscalls
 
