@@ -32,7 +32,7 @@ from macvlan.errors import ProtocolError
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
-    from typing import Any
+    from typing import Any, ClassVar
 
 AnyAttr = Attr["Any"] | RawAttr
 
@@ -149,7 +149,52 @@ class Message(tuple[int, int, int, int, "Body | bytes", "Sequence[AnyAttr]"]):
         return None
 
 
-class ErrorMessage(tuple[int, int, int, int, bytes, "Sequence[AnyAttr]"]):
+class _Status(tuple["Any", ...]):
+    """What ``NLMSG_ERROR`` and ``NLMSG_DONE`` share: ``(flags, seq, pid, error, ...,
+    ext_ack)``, the extended-ack attributes last."""
+
+    __slots__ = ()
+    _FIELDS: ClassVar[tuple[str, ...]] = ()
+
+    def __getnewargs__(self) -> tuple[Any, ...]:
+        return tuple(self)
+
+    @property
+    def flags(self) -> int:
+        value: int = self[0]
+        return value
+
+    @property
+    def seq(self) -> int:
+        value: int = self[1]
+        return value
+
+    @property
+    def pid(self) -> int:
+        value: int = self[2]
+        return value
+
+    @property
+    def error(self) -> int:
+        value: int = self[3]
+        return value
+
+    @property
+    def ext_ack(self) -> Sequence[AnyAttr]:
+        value: Sequence[AnyAttr] = self[-1]
+        return value
+
+    @property
+    def ext_ack_text(self) -> str:
+        """The kernel's extended-ack message, or ``""``."""
+        return _ext_ack_text(self.ext_ack)
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{n}={v!r}" for n, v in zip(self._FIELDS, self, strict=True))
+        return f"{type(self).__name__}({fields})"
+
+
+class ErrorMessage(_Status):
     """``NLMSG_ERROR``: an ACK (``error == 0``) or a refusal (``-errno``),
     ``(flags, seq, pid, error, echo, ext_ack)``.
 
@@ -158,6 +203,7 @@ class ErrorMessage(tuple[int, int, int, int, bytes, "Sequence[AnyAttr]"]):
     """
 
     __slots__ = ()
+    _FIELDS = ("flags", "seq", "pid", "error", "echo", "ext_ack")
 
     def __new__(
         cls,
@@ -170,36 +216,10 @@ class ErrorMessage(tuple[int, int, int, int, bytes, "Sequence[AnyAttr]"]):
     ) -> ErrorMessage:
         return tuple.__new__(cls, (flags, seq, pid, error, echo, ext_ack))
 
-    def __getnewargs__(self) -> tuple[int, int, int, int, bytes, Sequence[AnyAttr]]:
-        return (self[0], self[1], self[2], self[3], self[4], self[5])
-
-    @property
-    def flags(self) -> int:
-        return self[0]
-
-    @property
-    def seq(self) -> int:
-        return self[1]
-
-    @property
-    def pid(self) -> int:
-        return self[2]
-
-    @property
-    def error(self) -> int:
-        return self[3]
-
     @property
     def echo(self) -> bytes:
-        return self[4]
-
-    @property
-    def ext_ack(self) -> Sequence[AnyAttr]:
-        return self[5]
-
-    def __repr__(self) -> str:
-        names = ("flags", "seq", "pid", "error", "echo", "ext_ack")
-        return f"ErrorMessage({', '.join(f'{n}={v!r}' for n, v in zip(names, self, strict=True))})"
+        value: bytes = self[4]
+        return value
 
     @property
     def type(self) -> int:
@@ -207,11 +227,8 @@ class ErrorMessage(tuple[int, int, int, int, bytes, "Sequence[AnyAttr]"]):
 
     @property
     def is_ack(self) -> bool:
+        """Whether this is an acknowledgement rather than an error."""
         return self.error == 0
-
-    @property
-    def ext_ack_text(self) -> str:
-        return _ext_ack_text(self.ext_ack)
 
     @property
     def ext_ack_offset(self) -> int | None:
@@ -223,64 +240,38 @@ class ErrorMessage(tuple[int, int, int, int, bytes, "Sequence[AnyAttr]"]):
         return None
 
     def flatten(self, ops: Ops, blob: Blob) -> None:
-        ops += (OP_MSG, self.type | self.flags << 16, self.seq | self.pid << 32)
-        blob.append(_S32.pack(self.error) + self.echo)
-        ops += (OP_RAW, 0, 4 + len(self.echo))
-        flatten_attrs(self.ext_ack, ops, blob)
+        """Append the ops and bytes that encode this message."""
+        flags, seq, pid, error, echo, ext_ack = self
+        ops += (OP_MSG, NLMSG_ERROR | flags << 16, seq | pid << 32)
+        blob.append(_S32.pack(error) + echo)
+        ops += (OP_RAW, 0, 4 + len(echo))
+        flatten_attrs(ext_ack, ops, blob)
         ops += (OP_MSGEND, 0, 0)
 
 
-class DoneMessage(tuple[int, int, int, int, "Sequence[AnyAttr]"]):
+class DoneMessage(_Status):
     """``NLMSG_DONE``: the end of a dump, with its status and extended ack,
     ``(flags, seq, pid, error, ext_ack)``."""
 
     __slots__ = ()
+    _FIELDS = ("flags", "seq", "pid", "error", "ext_ack")
 
     def __new__(
         cls, flags: int, seq: int, pid: int, error: int = 0, ext_ack: Sequence[AnyAttr] = ()
     ) -> DoneMessage:
         return tuple.__new__(cls, (flags, seq, pid, error, ext_ack))
 
-    def __getnewargs__(self) -> tuple[int, int, int, int, Sequence[AnyAttr]]:
-        return (self[0], self[1], self[2], self[3], self[4])
-
-    @property
-    def flags(self) -> int:
-        return self[0]
-
-    @property
-    def seq(self) -> int:
-        return self[1]
-
-    @property
-    def pid(self) -> int:
-        return self[2]
-
-    @property
-    def error(self) -> int:
-        return self[3]
-
-    @property
-    def ext_ack(self) -> Sequence[AnyAttr]:
-        return self[4]
-
-    def __repr__(self) -> str:
-        names = ("flags", "seq", "pid", "error", "ext_ack")
-        return f"DoneMessage({', '.join(f'{n}={v!r}' for n, v in zip(names, self, strict=True))})"
-
     @property
     def type(self) -> int:
         return NLMSG_DONE
 
-    @property
-    def ext_ack_text(self) -> str:
-        return _ext_ack_text(self.ext_ack)
-
     def flatten(self, ops: Ops, blob: Blob) -> None:
-        ops += (OP_MSG, self.type | self.flags << 16, self.seq | self.pid << 32)
-        blob.append(_S32.pack(self.error))
+        """Append the ops and bytes that encode this message."""
+        flags, seq, pid, error, ext_ack = self
+        ops += (OP_MSG, NLMSG_DONE | flags << 16, seq | pid << 32)
+        blob.append(_S32.pack(error))
         ops += (OP_RAW, 0, 4)
-        flatten_attrs(self.ext_ack, ops, blob)
+        flatten_attrs(ext_ack, ops, blob)
         ops += (OP_MSGEND, 0, 0)
 
 
