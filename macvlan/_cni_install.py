@@ -66,7 +66,7 @@ def install(directory: str, name: str = "macvlan-cni", python: str | None = None
     if not os.path.isdir(directory):
         raise FileNotFoundError(2, "no such directory", directory)
     interpreter = os.path.realpath(python or sys.executable)
-    if not os.path.isabs(interpreter) or not os.access(interpreter, os.X_OK):
+    if not os.path.isfile(interpreter) or not os.access(interpreter, os.X_OK):
         raise ValueError(f"{interpreter!r} is not an executable interpreter")
     text = launcher(interpreter, search_path())
     target = os.path.join(directory, name)

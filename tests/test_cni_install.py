@@ -71,8 +71,9 @@ def test_bad_names_are_refused(tmp_path: Path, name: str) -> None:
 def test_missing_directory_and_bad_interpreters_are_refused(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         _cni_install.install(str(tmp_path / "nope"))
-    with pytest.raises(ValueError, match="not an executable interpreter"):
-        _cni_install.install(str(tmp_path), python=str(tmp_path / "python"))
+    for python in (tmp_path / "python", tmp_path):  # missing; a directory
+        with pytest.raises(ValueError, match="not an executable interpreter"):
+            _cni_install.install(str(tmp_path), python=str(python))
     with pytest.raises(ValueError, match="too long for a #! line"):
         _cni_install.launcher("/" + "p" * 300, ["/x"])
     with pytest.raises(ValueError, match="whitespace"):
