@@ -20,8 +20,7 @@ import pytest
 from macvlan import _ops
 from macvlan._netlink import ifla
 from macvlan._netlink.constants import MacaddrMode, NlmF, RtmType
-from macvlan._netlink.message import Message, iter_messages
-from macvlan._netlink.socket import _request_bytes
+from macvlan._netlink.message import Message, encode, iter_messages
 from macvlan._netlink.structs import IfInfoMsg
 from macvlan._ops import Batch, Dump, InNamespace, Request
 from macvlan.errors import LinkExists, LinkNotFound, NetlinkError, error_for
@@ -56,7 +55,7 @@ def link_message(
                 )
             info.append(ifla.INFO_DATA(data))
         attrs.append(ifla.LINKINFO(info))
-    raw = _request_bytes([Message(RtmType.NEWLINK, 0, 1, 0, IfInfoMsg(index=index), attrs)])
+    raw = encode([Message(RtmType.NEWLINK, 0, 1, 0, IfInfoMsg(index=index), attrs)])
     (decoded,) = iter_messages(raw)
     assert isinstance(decoded, Message)
     return decoded
@@ -67,7 +66,7 @@ P0 = link_message(2, "p0", kind="veth", parent=3)
 
 def decoded(message: Message) -> Message:
     """An outgoing message as the kernel would read it (nested attributes decoded)."""
-    (out,) = iter_messages(_request_bytes([message]))
+    (out,) = iter_messages(encode([message]))
     assert isinstance(out, Message)
     return out
 

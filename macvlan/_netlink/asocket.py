@@ -16,8 +16,8 @@ import errno
 from collections.abc import Sequence
 
 from macvlan._netlink.constants import NlmF
-from macvlan._netlink.message import DoneMessage, ErrorMessage, Message, iter_messages
-from macvlan._netlink.socket import NetlinkSocket, _request_bytes, _with
+from macvlan._netlink.message import DoneMessage, ErrorMessage, Message, encode, iter_messages
+from macvlan._netlink.socket import NetlinkSocket, _with
 from macvlan.errors import DumpInterrupted, NetlinkError, ProtocolError, error_for
 
 _DUMP_RETRIES = 5
@@ -182,7 +182,7 @@ class AsyncNetlinkSocket:
         if not messages:
             return
         try:
-            data = _request_bytes(messages)
+            data = encode(messages)
         except Exception:
             messages, data = self._pack_each(messages)
         if not messages:
@@ -199,7 +199,7 @@ class AsyncNetlinkSocket:
         chunks: list[bytes] = []
         for message in messages:
             try:
-                chunks.append(_request_bytes([message]))
+                chunks.append(encode([message]))
             except Exception as exc:
                 self._give_up(message.seq, exc)
             else:

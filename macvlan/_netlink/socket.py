@@ -14,8 +14,7 @@ import _socket
 import _thread
 import errno
 
-from macvlan._netlink import _backend
-from macvlan._netlink.message import DoneMessage, ErrorMessage, Message, iter_messages
+from macvlan._netlink.message import DoneMessage, ErrorMessage, Message, encode, iter_messages
 from macvlan._netlink.numbers import (
     NETLINK_ADD_MEMBERSHIP,
     NETLINK_CAP_ACK,
@@ -34,7 +33,6 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
-    from macvlan._netlink.attr import Blob, Ops
     from macvlan._netlink.message import AnyMessage
 
 SO_RCVBUFFORCE = 33
@@ -42,14 +40,6 @@ SO_SNDBUFFORCE = 32
 _RECV_SIZE = 1 << 18
 _DUMP_RETRIES = 5
 _BUFFER = 4 << 20
-
-
-def _request_bytes(messages: Sequence[Message]) -> bytes:
-    ops: Ops = []
-    blob: Blob = []
-    for message in messages:
-        message.flatten(ops, blob)
-    return _backend.pack(ops, b"".join(blob))
 
 
 class NetlinkSocket:
@@ -143,7 +133,7 @@ class NetlinkSocket:
         """
         with self._lock:
             seq = self._next_seq()
-            data = _request_bytes([_with(message, seq, message.flags | NLM_F_REQUEST | NLM_F_ACK)])
+            data = encode([_with(message, seq, message.flags | NLM_F_REQUEST | NLM_F_ACK)])
             self._sock.sendall(data)
             replies: list[Message] = []
             while True:
@@ -164,7 +154,7 @@ class NetlinkSocket:
             with self._lock:
                 seq = self._next_seq()
                 flags = message.flags | NLM_F_REQUEST | NLM_F_DUMP
-                self._sock.sendall(_request_bytes([_with(message, seq, flags)]))
+                self._sock.sendall(encode([_with(message, seq, flags)]))
                 replies, interrupted = self._collect_dump(seq, what)
             if not interrupted:
                 return replies
@@ -205,7 +195,7 @@ class NetlinkSocket:
                 stamped = [
                     _with(m, self._next_seq(), m.flags | NLM_F_REQUEST | NLM_F_ACK) for m in chunk
                 ]
-                self._sock.sendall(_request_bytes(stamped))
+                self._sock.sendall(encode(stamped))
                 results.extend(self._collect_batch(stamped, what, start))
         return results
 
