@@ -23,7 +23,7 @@ import struct
 
 from macvlan import _cni_types as t
 from macvlan._netlink import ifa, ifla, rta
-from macvlan._netlink.attr import AttrList
+from macvlan._netlink.attr import AttrList, u32_of
 from macvlan._netlink.message import Message
 from macvlan._netlink.numbers import (
     IFA_F_DADFAILED,
@@ -65,8 +65,7 @@ _U32 = struct.Struct("=I")
 
 def _u32(attrs: Sequence[Attr[Any] | RawAttr], number: int) -> int | None:
     """A u32 attribute's value as it came, or None (absent or of another size)."""
-    data = attrs.raw(number) if isinstance(attrs, AttrList) else None
-    return _U32.unpack(data)[0] if data is not None and len(data) == 4 else None
+    return u32_of(attrs.raw(number) if isinstance(attrs, AttrList) else None)
 
 
 def _packed(attrs: Sequence[Attr[Any] | RawAttr], number: int, size: int) -> bytes | None:

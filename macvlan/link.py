@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from macvlan._names import check_ifname
 from macvlan._netlink import ifla
-from macvlan._netlink.attr import Attr, AttrList, RawAttr
+from macvlan._netlink.attr import Attr, AttrList, RawAttr, s32_of, u32_of
 from macvlan._netlink.constants import (
     RTEXT_FILTER_SKIP_STATS,
     Iff,
@@ -51,14 +51,6 @@ MACVLAN_KINDS = ("macvlan", "macvtap")
 _ORDER = sys.byteorder
 _OPERSTATES = {int(s): s for s in OperState}
 _MODES = {int(m): m for m in MacvlanMode}
-
-
-def _u32(raw: bytes | None) -> int | None:
-    return int.from_bytes(raw, _ORDER) if raw is not None and len(raw) == 4 else None
-
-
-def _s32(raw: bytes | None) -> int | None:
-    return int.from_bytes(raw, _ORDER, signed=True) if raw is not None and len(raw) == 4 else None
 
 
 # attribute numbers read on the fast path
@@ -165,7 +157,7 @@ class MacvlanInfo:
         """The settings in the attributes of ``IFLA_INFO_DATA``."""
         if isinstance(data, AttrList):
             raw = data.raw
-            mode = _MODES.get(_u32(raw(_MV_MODE)) or 0, MacvlanMode.VEPA)
+            mode = _MODES.get(u32_of(raw(_MV_MODE)) or 0, MacvlanMode.VEPA)
             flags = raw(_MV_FLAGS)  # u16
             sources: tuple[MacAddress, ...] = ()
             if data.has(ifla.MACVLAN_MACADDR_DATA.number):
@@ -183,9 +175,9 @@ class MacvlanInfo:
                 flags=MacvlanFlags(int.from_bytes(flags, _ORDER))
                 if flags is not None and len(flags) == 2
                 else MacvlanFlags.NONE,
-                bcqueuelen=_u32(raw(_MV_BCQ)),
-                bcqueuelen_used=_u32(raw(_MV_BCQ_USED)),
-                bc_cutoff=_s32(raw(_MV_CUTOFF)),
+                bcqueuelen=u32_of(raw(_MV_BCQ)),
+                bcqueuelen_used=u32_of(raw(_MV_BCQ_USED)),
+                bc_cutoff=s32_of(raw(_MV_CUTOFF)),
                 source_macs=sources,
             )
         values: dict[int, Any] = {}
@@ -282,19 +274,19 @@ class Link:
             name=_text(raw(_IFNAME)) or "",
             kind=kind,
             mac=MacAddress(address) if address is not None and len(address) == 6 else None,
-            mtu=_u32(raw(_MTU)) or 0,
+            mtu=u32_of(raw(_MTU)) or 0,
             up=bool(flags & 1),  # IFF_UP
             operstate=_OPERSTATES.get(operstate[0], OperState.UNKNOWN)
             if operstate is not None and len(operstate) == 1
             else OperState.UNKNOWN,
-            parent_index=_u32(raw(_LINK)) or None,
-            group=_u32(raw(_GROUP)) or 0,
-            netnsid=_s32(raw(_LINK_NETNSID)),
-            txqueuelen=_u32(raw(_TXQLEN)) or 0,
+            parent_index=u32_of(raw(_LINK)) or None,
+            group=u32_of(raw(_GROUP)) or 0,
+            netnsid=s32_of(raw(_LINK_NETNSID)),
+            txqueuelen=u32_of(raw(_TXQLEN)) or 0,
             flags=iff,
-            master_index=_u32(raw(_MASTER)) or None,
-            min_mtu=_u32(raw(_MIN_MTU)),
-            max_mtu=_u32(raw(_MAX_MTU)),
+            master_index=u32_of(raw(_MASTER)) or None,
+            min_mtu=u32_of(raw(_MIN_MTU)),
+            max_mtu=u32_of(raw(_MAX_MTU)),
             alias=_text(raw(_IFALIAS)),
             macvlan=macvlan,
             attrs=attrs,

@@ -14,6 +14,7 @@ Python, see :mod:`macvlan._netlink._backend`) packs in one call.
 from __future__ import annotations
 
 import struct
+import sys
 
 # The abstract base classes themselves, without the rest of collections (which
 # collections.abc would import); os has loaded this module already.
@@ -59,6 +60,7 @@ Ops = list[int]
 Blob = list[bytes]
 
 MAX_DEPTH = 16  # nesting deeper than this is refused as malformed
+_ORDER = sys.byteorder
 
 
 class Codec(Generic[T]):
@@ -76,6 +78,19 @@ class Codec(Generic[T]):
 
     def flatten(self, value: T, nla_type: int, ops: Ops, blob: Blob) -> None:
         raise NotImplementedError
+
+
+def u32_of(payload: bytes | None) -> int | None:
+    """A u32 payload as it came (host byte order), or None: absent or not 4 bytes,
+    as :class:`UInt` decodes it.  For readers that skip the typed decode."""
+    return int.from_bytes(payload, _ORDER) if payload is not None and len(payload) == 4 else None
+
+
+def s32_of(payload: bytes | None) -> int | None:
+    """An s32 payload as it came, or None (absent or not 4 bytes), as :class:`SInt32`."""
+    if payload is None or len(payload) != 4:
+        return None
+    return int.from_bytes(payload, _ORDER, signed=True)
 
 
 def _int_value(value: Any, bits: int, signed: bool = False) -> int:
