@@ -47,7 +47,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from macvlan import Namespace  # noqa: E402
-from macvlan._cni_install import install, search_path  # noqa: E402
+from macvlan.cni.install import install, search_path  # noqa: E402
 
 CPU: dict[tuple[str, ...], float] = {}  # CPU seconds per plugin command line
 REFERENCE_DIR = "/usr/lib/cni"
@@ -108,7 +108,7 @@ def run(host: str, command: list[str], cni: str, netns: str, conf: bytes) -> flo
 # what an ADD imports: the plugin, (lazily) its rtnetlink, namespace and IPAM modules,
 # and the compiled syscalls
 ADD_IMPORTS = (
-    "import macvlan.cni, macvlan._cni_rtnl, macvlan._cni_netns, macvlan._cni_ipam, "
+    "import macvlan.cni, macvlan.cni.rtnl, macvlan.cni.netns, macvlan.cni.ipam, "
     "macvlan._syscalls as s; s.backend()"
 )
 # what any Python plugin needs for an ADD: the environment, netlink, JSON, polling the

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 def cmd_cni_install(args: argparse.Namespace, out: Output) -> int:
     """``macvlan cni install``: write the plugin's fast launcher into a CNI bin directory."""
-    from macvlan import _cni_install
+    from macvlan.cni import install as _cni_install
 
     path = _cni_install.install(args.directory, args.name, args.python)
     with open(path) as script:

@@ -33,7 +33,7 @@ if _FUZZING:
 else:
     _imports = contextlib.nullcontext()
 with _imports:
-    from macvlan import _cni_types as t
+    from macvlan.cni import types as t
 
 STRICT = "--strict" in sys.argv
 # (exception type, text in its message): bugs reported and pinned in tests/

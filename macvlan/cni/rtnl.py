@@ -1,0 +1,371 @@
+"""The CNI plugin's rtnetlink: its few requests over the library's codec and socket.
+
+Requests are :class:`~macvlan._netlink.message.Message` objects built from the
+attribute specs of :mod:`macvlan._netlink` and sent with
+:class:`~macvlan._netlink.socket.NetlinkSocket`, which also maps kernel errors to
+:mod:`macvlan.errors`.  The builders in :mod:`macvlan.link` and
+:mod:`macvlan.address` make the same messages (a unit test compares the bytes),
+but importing those modules would add ``dataclasses`` and :mod:`macvlan.mac` to
+every plugin process (some 12 ms); the route the plugin adds (appended, with
+metrics and the CNI result's scope) is one :mod:`macvlan.route` does not build.
+
+A plugin process lives for one command, so this module keeps to what imports
+fast: kernel numbers from :mod:`macvlan._netlink.numbers` rather than the enums,
+and addresses and the macvlan mode in wire form (``spec.raw(...)``, read back
+with ``attrs.raw(...)``) rather than :mod:`ipaddress` objects and enum members.
+Both were checked when the configuration and the IPAM result were parsed.
+"""
+
+from __future__ import annotations
+
+import errno
+import struct
+
+from macvlan._netlink import ifa, ifla, rta
+from macvlan._netlink.attr import AttrList, u32_of
+from macvlan._netlink.message import Message
+from macvlan._netlink.numbers import (
+    IFA_F_DADFAILED,
+    IFA_F_TENTATIVE,
+    IFF_UP,
+    NLM_F_APPEND,
+    NLM_F_CREATE,
+    NLM_F_EXCL,
+    RT_TABLE_MAIN,
+    RTEXT_FILTER_SKIP_STATS,
+    RTM_DELLINK,
+    RTM_GETADDR,
+    RTM_GETLINK,
+    RTM_GETROUTE,
+    RTM_NEWADDR,
+    RTM_NEWLINK,
+    RTM_NEWROUTE,
+    RTN_UNICAST,
+    RTPROT_BOOT,
+)
+from macvlan._netlink.socket import NetlinkSocket
+from macvlan._netlink.structs import IfAddrMsg, IfInfoMsg, RtMsg
+from macvlan.cni import types as t
+from macvlan.errors import LinkExists, LinkNotFound, ProtocolError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+
+    from macvlan._netlink.attr import Attr, RawAttr
+
+#: A request and what it is (for error messages).
+Request = tuple[Message, str]
+
+_CREATE_EXCL = NLM_F_CREATE | NLM_F_EXCL
+_CREATE_APPEND = NLM_F_CREATE | NLM_F_APPEND
+_U32 = struct.Struct("=I")
+
+
+def _u32(attrs: Sequence[Attr[Any] | RawAttr], number: int) -> int | None:
+    """A u32 attribute's value as it came, or None (absent or of another size)."""
+    return u32_of(attrs.raw(number) if isinstance(attrs, AttrList) else None)
+
+
+def _packed(attrs: Sequence[Attr[Any] | RawAttr], number: int, size: int) -> bytes | None:
+    """An address attribute's bytes as they came, or None (absent or not ``size`` bytes)."""
+    data = attrs.raw(number) if isinstance(attrs, AttrList) else None
+    return data if data is not None and len(data) == size else None
+
+
+# -- what the plugin reads of the kernel's answers ---------------------------------------
+class LinkView:
+    """What the plugin reads of a link: index, name, MTU, MAC, kind, macvlan mode."""
+
+    __slots__ = ("index", "kind", "mac", "mode", "mtu", "name")
+
+    def __init__(self, message: Message) -> None:
+        body = message.body
+        if not isinstance(body, IfInfoMsg):
+            raise ProtocolError(f"a link message without its ifinfomsg: {message!r}")
+        self.index: int = body.index
+        self.name: str = message.get(ifla.IFNAME) or ""
+        self.mtu: int = message.get(ifla.MTU) or 0
+        self.mac: bytes = message.get(ifla.ADDRESS) or b""
+        self.kind = ""
+        self.mode = 0
+        info = message.get(ifla.LINKINFO)
+        if info is not None:
+            self.kind = info.get(ifla.INFO_KIND) or ""
+            data = info.get(ifla.INFO_DATA)
+            if data is not None and self.kind in ("macvlan", "macvtap"):
+                self.mode = _u32(data, ifla.MACVLAN_MODE.number) or 0
+
+
+class RouteView:
+    """What the plugin reads of a route: destination, gateway, output link, table, type."""
+
+    __slots__ = ("dst", "gw", "oif", "table", "type")
+
+    def __init__(self, message: Message) -> None:
+        body = message.body
+        if not isinstance(body, RtMsg):
+            raise ProtocolError(f"a route message without its rtmsg: {message!r}")
+        family = body.family
+        size = 4 if family == t.AF_INET else 16
+        dst = _packed(message.attrs, rta.DST.number, size)
+        self.dst = t.Cidr(family, bytes(size) if dst is None else dst, body.dst_len)
+        gw = _packed(message.attrs, rta.GATEWAY.number, size)
+        self.gw = None if gw is None else t.IP(family, gw)
+        self.oif: int = message.get(rta.OIF) or 0
+        table = message.get(rta.TABLE)
+        self.table: int = body.table if table is None else table
+        self.type: int = body.type
+
+
+# -- requests ----------------------------------------------------------------------------
+def get_link(ref: str | int) -> Request:
+    """``RTM_GETLINK`` for one link by name or index (statistics left out)."""
+    attrs: list[Attr[Any]] = [ifla.EXT_MASK(RTEXT_FILTER_SKIP_STATS)]
+    index = ref if isinstance(ref, int) else 0
+    if isinstance(ref, str):
+        attrs.append(ifla.IFNAME(ref))
+    message = Message(RTM_GETLINK, 0, body=IfInfoMsg(index=index), attrs=attrs)
+    return message, f"look up link {ref!r}"
+
+
+def new_macvlan(name: str, parent: int, conf: t.NetConf, netns: int | None, up: bool) -> Request:
+    """``RTM_NEWLINK`` creating macvlan ``name`` on link ``parent`` as ``conf`` says,
+    in the namespace open as ``netns`` (None: where the socket is)."""
+    attrs: list[Attr[Any]] = [ifla.IFNAME(name)]
+    if conf.mac is not None:
+        attrs.append(ifla.ADDRESS(conf.mac))
+    if conf.mtu:
+        attrs.append(ifla.MTU(conf.mtu))
+    if netns is not None:
+        attrs.append(ifla.NET_NS_FD(netns))
+    attrs.append(ifla.LINK(parent))
+    data: list[Attr[Any] | RawAttr] = [ifla.MACVLAN_MODE.raw(_U32.pack(conf.mode))]
+    if conf.bcqueuelen:
+        data.append(ifla.MACVLAN_BC_QUEUE_LEN(conf.bcqueuelen))
+    attrs.append(ifla.LINKINFO([ifla.INFO_KIND("macvlan"), ifla.INFO_DATA(data)]))
+    flag = IFF_UP if up else 0
+    body = IfInfoMsg(flags=flag, change=flag)
+    message = Message(RTM_NEWLINK, _CREATE_EXCL, body=body, attrs=attrs)
+    return message, f"create macvlan {name!r} ({conf.mode_name}) on link {parent}"
+
+
+def rename_link(index: int, old: str, new: str, up: bool) -> Request:
+    """``RTM_NEWLINK`` renaming link ``index``, and setting it up if ``up``."""
+    flag = IFF_UP if up else 0
+    body = IfInfoMsg(index=index, flags=flag, change=flag)
+    message = Message(RTM_NEWLINK, 0, body=body, attrs=[ifla.IFNAME(new)])
+    return message, f"rename {old!r} to {new!r}"
+
+
+def set_up(index: int) -> Request:
+    """``RTM_NEWLINK`` setting link ``index`` up."""
+    body = IfInfoMsg(index=index, flags=IFF_UP, change=IFF_UP)
+    return Message(RTM_NEWLINK, 0, body=body), f"set link {index} up"
+
+
+def del_link(name: str) -> Request:
+    """``RTM_DELLINK`` by name."""
+    message = Message(RTM_DELLINK, 0, body=IfInfoMsg(), attrs=[ifla.IFNAME(name)])
+    return message, f"delete link {name!r}"
+
+
+def new_address(index: int, address: t.Cidr) -> Request:
+    """``RTM_NEWADDR``: the address, its prefix, and the IPv4 broadcast address."""
+    attrs = [ifa.LOCAL.raw(address.packed), ifa.ADDRESS.raw(address.packed)]
+    if address.family == t.AF_INET and address.prefixlen < 31:
+        attrs.append(ifa.BROADCAST.raw(address.broadcast().packed))
+    body = IfAddrMsg(address.family, address.prefixlen, 0, 0, index)
+    message = Message(RTM_NEWADDR, _CREATE_EXCL, body=body, attrs=attrs)
+    return message, f"add address {address}"
+
+
+def new_route(index: int, route: t.Route, gw: t.IP | None, ifname: str) -> Request:
+    """``RTM_NEWROUTE`` appending (ECMP) to what is there, as the reference does."""
+    dst = route.dst.network()
+    if gw is not None and gw.family != dst.family:
+        raise t.ConfigError(f"route {route.dst} has gateway {gw} of another family")
+    table = route.table or RT_TABLE_MAIN
+    attrs: list[Attr[Any] | RawAttr] = [rta.DST.raw(dst.packed)]
+    if gw is not None:
+        attrs.append(rta.GATEWAY.raw(gw.packed))
+    attrs.append(rta.OIF(index))
+    if route.priority:
+        attrs.append(rta.PRIORITY(route.priority))
+    if table > 255:
+        attrs.append(rta.TABLE(table))
+    metrics: list[Attr[Any]] = []
+    if route.mtu:
+        metrics.append(rta.RTAX_MTU(route.mtu))
+    if route.advmss:
+        metrics.append(rta.RTAX_ADVMSS(route.advmss))
+    if metrics:
+        attrs.append(rta.METRICS(metrics))
+    body = RtMsg(
+        family=dst.family,
+        dst_len=dst.prefixlen,
+        table=table if table <= 255 else 0,
+        protocol=RTPROT_BOOT,
+        scope=route.scope or 0,
+        type=RTN_UNICAST,
+    )
+    via = f" via {gw}" if gw is not None else ""
+    message = Message(RTM_NEWROUTE, _CREATE_APPEND, body=body, attrs=attrs)
+    return message, f"add route '{route.dst}{via} dev {ifname}'"
+
+
+def dump_addresses(index: int) -> Message:
+    """``RTM_GETADDR`` dump (the kernel filters by link in strict mode)."""
+    return Message(RTM_GETADDR, 0, body=IfAddrMsg(0, 0, 0, 0, index))
+
+
+def dump_routes(family: int, table: int) -> Message:
+    """``RTM_GETROUTE`` dump of one table."""
+    return Message(RTM_GETROUTE, 0, body=RtMsg(family=family), attrs=[rta.TABLE(table)])
+
+
+# -- the socket --------------------------------------------------------------------------
+class Rtnl:
+    """A :class:`NetlinkSocket` in the namespace it was opened in, with the requests
+    the plugin's commands make."""
+
+    __slots__ = ("_sock",)
+
+    def __init__(self) -> None:
+        self._sock = NetlinkSocket()
+
+    @classmethod
+    def inside(cls, netns: int) -> Rtnl:
+        """A socket opened inside the namespace ``netns`` (this thread returns home)."""
+        from macvlan.cni.netns import Inside
+
+        with Inside(netns):
+            return cls()
+
+    def close(self) -> None:
+        self._sock.close()
+
+    def __enter__(self) -> Rtnl:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def exchange(self, requests: Sequence[Request]) -> list[list[Message]]:
+        """Send the requests together; their answers, or the first error raised once
+        every request has been answered."""
+        if not requests:
+            return []
+        results = self._sock.batch([m for m, _ in requests], [w for _, w in requests])
+        for _, error in results:
+            if error is not None:
+                raise error
+        return [answers for answers, _ in results]
+
+    # -- links
+    def link(self, ref: str | int) -> LinkView | None:
+        """The link of that name or index, or None."""
+        message, what = get_link(ref)
+        try:
+            replies = self._sock.request(message, what)
+        except LinkNotFound:
+            return None
+        return LinkView(replies[0]) if replies else None
+
+    def default_route_ifname(self, place: str, code: int = t.INVALID_CONFIG) -> str:
+        """The link of the first default route of the main table (any family)."""
+        for route in self.routes(0):
+            if route.dst.prefixlen == 0 and route.oif and route.type == RTN_UNICAST:
+                link = self.link(route.oif)
+                if link is not None:
+                    return link.name
+        raise t.CniError(
+            f"master is not set and there is no default route interface in {place}", code=code
+        )
+
+    def create_macvlan(
+        self, name: str, parent: int, conf: t.NetConf, netns: int | None, up: bool
+    ) -> None:
+        """Create the macvlan; :class:`LinkExists` if the name is taken, other
+        refusals as :class:`~macvlan.cni.types.CniError`."""
+        message, what = new_macvlan(name, parent, conf, netns, up)
+        try:
+            self._sock.request(message, what)
+        except LinkExists:
+            raise
+        except OSError as exc:
+            raise t.CniError(f"failed to create macvlan: {exc}") from None
+
+    def rename_and_up(self, old: str, new: str, up: bool) -> None:
+        link = self.link(old)
+        if link is None:
+            raise t.CniError(f"the new macvlan {old!r} vanished from the container")
+        message, what = rename_link(link.index, old, new, up)
+        try:
+            self._sock.request(message, what)
+        except OSError as exc:
+            raise t.CniError(f"failed to rename macvlan to {new!r}: {exc}") from None
+
+    def delete_link(self, name: str) -> None:
+        """Delete the link ``name``; a missing one is fine."""
+        message, what = del_link(name)
+        try:
+            self._sock.request(message, what)
+        except LinkNotFound:
+            return
+
+    # -- addresses and routes
+    def addresses(self, index: int) -> list[t.Cidr]:
+        """The IPv4 and IPv6 addresses on link ``index``."""
+        return [t.Cidr(f, packed, plen) for f, plen, packed, _ in self._address_dump(index)]
+
+    def _address_dump(self, index: int) -> list[tuple[int, int, bytes, int]]:
+        """(family, prefix length, packed address, IFA flags) of the link's addresses."""
+        out = []
+        for message in self._sock.dump(dump_addresses(index), "list addresses"):
+            body = message.body
+            if not isinstance(body, IfAddrMsg) or body.index != index:
+                continue
+            if body.family not in (t.AF_INET, t.AF_INET6):
+                continue
+            size = 4 if body.family == t.AF_INET else 16
+            address = _packed(message.attrs, ifa.LOCAL.number, size) or _packed(
+                message.attrs, ifa.ADDRESS.number, size
+            )
+            extended = _u32(message.attrs, ifa.FLAGS.number)
+            flags = body.flags if extended is None else extended
+            if address is not None:
+                out.append((body.family, body.prefixlen, address, flags))
+        return out
+
+    def settle(self, index: int, ifname: str, timeout: float = 10.0) -> None:
+        """Wait until no address of the link is tentative (IPv6 DAD), as the reference."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while True:
+            flags = [f for _, _, _, f in self._address_dump(index)]
+            if any(f & IFA_F_DADFAILED for f in flags):
+                raise t.CniError(f"duplicate address detection failed on {ifname!r}")
+            if not any(f & IFA_F_TENTATIVE for f in flags):
+                return
+            if time.monotonic() > deadline:
+                raise t.CniError(f"{ifname!r} still has tentative addresses after {timeout:g} s")
+            time.sleep(0.05)
+
+    def routes(self, family: int = 0, table: int = RT_TABLE_MAIN) -> list[RouteView]:
+        """The IPv4 and IPv6 routes of ``table``."""
+        try:
+            replies = self._sock.dump(dump_routes(family, table), "list routes")
+        except OSError as exc:  # DumpInterrupted once the socket's retries ran out
+            if exc.errno != errno.EINTR:
+                raise
+            raise t.CniError("the route dump kept racing changes", code=t.TRY_AGAIN_LATER) from None
+        routes = []
+        for message in replies:
+            if isinstance(message.body, RtMsg) and message.body.family in (t.AF_INET, t.AF_INET6):
+                route = RouteView(message)
+                if route.table == table:
+                    routes.append(route)
+        return routes

@@ -1,0 +1,36 @@
+"""Networks in the manner of Docker's macvlan driver: ``Network``, ``Endpoint``, IPAM,
+the SQLite store, the attach/detach/remove steps, reconcile and the host shim."""
+
+from __future__ import annotations
+
+from macvlan.network.networks import (
+    AddressTaken,
+    Endpoint,
+    EndpointNotFound,
+    IpamError,
+    MacInUse,
+    Network,
+    NetworkConfigError,
+    NetworkExists,
+    NetworkInUse,
+    NetworkNotFound,
+    ParentInUse,
+    PoolExhausted,
+    Reconciled,
+)
+
+__all__ = [
+    "AddressTaken",
+    "Endpoint",
+    "EndpointNotFound",
+    "IpamError",
+    "MacInUse",
+    "Network",
+    "NetworkConfigError",
+    "NetworkExists",
+    "NetworkInUse",
+    "NetworkNotFound",
+    "ParentInUse",
+    "PoolExhausted",
+    "Reconciled",
+]

@@ -1,0 +1,586 @@
+"""Network state in one SQLite file: networks, endpoints and address allocations.
+
+The file lives under ``/var/lib/macvlan/`` unless a path is given (or
+``MACVLAN_STORE`` names one).  It is created ``0600`` in a ``0700`` directory, and a
+file or directory another user could write is refused.  WAL mode lets readers run
+beside one writer; allocations run in ``BEGIN IMMEDIATE`` transactions so several
+processes never hand out one address or MAC twice (the schema also makes both
+unique).  Rows carry the process that is changing them (``owner``) so that a later
+process can tell an operation in progress from one whose process died.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import errno
+import json
+import os
+import sqlite3
+import stat
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from macvlan.mac import MacAddress
+from macvlan.network.ipam import IPAddress, Subnet
+
+__all__ = [
+    "DEFAULT_PATH",
+    "EndpointKind",
+    "EndpointRow",
+    "EndpointState",
+    "NetworkRow",
+    "NetworkState",
+    "NsRef",
+    "Store",
+    "UnsafeStore",
+    "owner_alive",
+    "owner_token",
+]
+
+DEFAULT_DIR = "/var/lib/macvlan"
+DEFAULT_PATH = os.path.join(DEFAULT_DIR, "networks.db")
+ENV_PATH = "MACVLAN_STORE"
+_SCHEMA_VERSION = 1
+_BUSY_TIMEOUT_MS = 60_000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS networks (
+    name TEXT PRIMARY KEY,
+    parent TEXT NOT NULL,
+    parent_key TEXT NOT NULL,
+    netns TEXT,
+    mode INTEGER NOT NULL,
+    mtu INTEGER,
+    internal INTEGER NOT NULL,
+    subnets TEXT NOT NULL,
+    link_group INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    owner TEXT,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS vlans (
+    parent_key TEXT PRIMARY KEY,
+    owner TEXT
+);
+CREATE TABLE IF NOT EXISTS endpoints (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    network TEXT NOT NULL REFERENCES networks(name) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    state TEXT NOT NULL,
+    netns TEXT,
+    ifname TEXT NOT NULL,
+    ifindex INTEGER,
+    mac TEXT NOT NULL UNIQUE,
+    owner TEXT,
+    created REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS endpoints_by_network ON endpoints(network);
+CREATE TABLE IF NOT EXISTS allocations (
+    network TEXT NOT NULL REFERENCES networks(name) ON DELETE CASCADE,
+    subnet INTEGER NOT NULL,
+    address TEXT NOT NULL,
+    endpoint INTEGER NOT NULL REFERENCES endpoints(id) ON DELETE CASCADE,
+    PRIMARY KEY (network, address)
+);
+CREATE INDEX IF NOT EXISTS allocations_by_endpoint ON allocations(endpoint);
+CREATE TABLE IF NOT EXISTS cursors (
+    network TEXT NOT NULL REFERENCES networks(name) ON DELETE CASCADE,
+    subnet INTEGER NOT NULL,
+    last TEXT NOT NULL,
+    PRIMARY KEY (network, subnet)
+);
+"""
+
+
+class UnsafeStore(PermissionError):
+    """The store file or its directory could be written by another user."""
+
+
+class NetworkState(enum.Enum):
+    """Where a network's record is in its life: being created, ready, being removed."""
+
+    CREATING = "creating"
+    READY = "ready"
+    REMOVING = "removing"
+
+
+class EndpointState(enum.Enum):
+    """Where an endpoint is in its life: its link being made, in use, its link being deleted."""
+
+    PENDING = "pending"  # row written, link maybe being created
+    ACTIVE = "active"
+    DETACHING = "detaching"  # link maybe being deleted
+
+
+class EndpointKind(enum.Enum):
+    """An interface attached to the network, or the network's host shim."""
+
+    CONTAINER = "container"
+    SHIM = "shim"
+
+
+@dataclass(frozen=True, slots=True)
+class NsRef:
+    """How to find a namespace again: its name under /run/netns or a path, and its
+    identity (device, inode) to tell it from a namespace later opened there."""
+
+    name: str | None
+    path: str
+    dev: int
+    ino: int
+
+    def to_json(self) -> str:
+        """The reference as JSON text, which :meth:`from_json` reads back."""
+        return json.dumps([self.name, self.path, self.dev, self.ino])
+
+    @classmethod
+    def from_json(cls, text: str | None) -> NsRef | None:
+        """The reference from :meth:`to_json` text, or None for None."""
+        if text is None:
+            return None
+        name, path, dev, ino = json.loads(text)
+        return cls(name, path, int(dev), int(ino))
+
+    @property
+    def label(self) -> str:
+        """The namespace's name, else its path."""
+        return self.name or self.path
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkRow:
+    """A network's record in the store."""
+
+    name: str
+    parent: str
+    parent_key: str
+    netns: NsRef | None  # the namespace the parent lives in; None: the caller's
+    mode: int
+    mtu: int | None
+    internal: bool
+    subnets: tuple[Subnet, ...]
+    link_group: int
+    state: NetworkState = NetworkState.READY
+    owner: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointRow:
+    """An endpoint's record in the store, with its allocated addresses."""
+
+    id: int
+    network: str
+    kind: EndpointKind
+    state: EndpointState
+    netns: NsRef | None  # None: the network's parent namespace (shims)
+    ifname: str
+    ifindex: int | None
+    mac: MacAddress
+    owner: str | None
+    addresses: tuple[tuple[int, IPAddress], ...]  # (subnet index, address)
+
+
+# -- owners: which process is changing a row --------------------------------------
+def _start_time(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    # the command name is in parentheses and may hold spaces; fields follow ')'
+    fields = data[data.rindex(b")") + 2 :].split()
+    return int(fields[19])  # field 22 overall: starttime
+
+
+_OWN: dict[int, str] = {}
+
+
+def owner_token() -> str:
+    """``pid:starttime`` of this process (a pid alone can be reused)."""
+    pid = os.getpid()
+    token = _OWN.get(pid)
+    if token is None:
+        token = _OWN[pid] = f"{pid}:{_start_time(pid)}"
+    return token
+
+
+def owner_alive(token: str | None) -> bool:
+    """Whether the process named by an owner token still runs."""
+    if not token:
+        return False
+    pid_text, _, start = token.partition(":")
+    try:
+        pid = int(pid_text)
+    except ValueError:
+        return False
+    return str(_start_time(pid)) == start
+
+
+# -- address keys: fixed-width hex sorts like the numbers ------------------------------
+def address_key(addr: IPAddress) -> str:
+    return f"{int(addr):08x}" if addr.version == 4 else f"{int(addr):032x}"
+
+
+def address_of(key: str) -> IPAddress:
+    import ipaddress
+
+    n = int(key, 16)
+    return ipaddress.IPv4Address(n) if len(key) == 8 else ipaddress.IPv6Address(n)
+
+
+# -- file safety ---------------------------------------------------------------------
+def _check_dir(path: str) -> None:
+    st = os.stat(path)
+    if not stat.S_ISDIR(st.st_mode):
+        raise NotADirectoryError(f"store directory {path!r} is not a directory")
+    if st.st_uid not in (os.geteuid(), 0):
+        raise UnsafeStore(f"store directory {path!r} belongs to uid {st.st_uid}, not us or root")
+    if st.st_mode & 0o022 and not st.st_mode & stat.S_ISVTX:
+        raise UnsafeStore(
+            f"store directory {path!r} is writable by other users "
+            f"(mode {stat.S_IMODE(st.st_mode):o}); use a private directory"
+        )
+
+
+def _check_file(path: str, st: os.stat_result) -> None:
+    if not stat.S_ISREG(st.st_mode):
+        raise UnsafeStore(f"store {path!r} is not a regular file")
+    if st.st_uid != os.geteuid():
+        raise UnsafeStore(f"store {path!r} belongs to uid {st.st_uid}, not to us")
+    if st.st_mode & 0o022:
+        raise UnsafeStore(
+            f"store {path!r} is writable by other users (mode {stat.S_IMODE(st.st_mode):o})"
+        )
+
+
+def _prepare(path: str) -> None:
+    directory = os.path.dirname(path) or "."
+    if not os.path.isdir(directory):
+        with contextlib.suppress(FileExistsError):
+            os.makedirs(directory, mode=0o700)
+    _check_dir(directory)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UnsafeStore(f"store {path!r} is a symbolic link; give the real path") from None
+        raise
+    try:
+        _check_file(path, os.fstat(fd))
+    finally:
+        os.close(fd)
+    for suffix in ("-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            _check_file(path + suffix, os.lstat(path + suffix))
+
+
+def store_path(path: str | os.PathLike[str] | None) -> str:
+    """The store file to use: ``path``, else ``$MACVLAN_STORE``, else the default."""
+    if path is None:
+        return os.path.abspath(os.environ.get(ENV_PATH) or DEFAULT_PATH)
+    text = os.fspath(path)
+    if not isinstance(text, str) or not text or "\0" in text:
+        raise ValueError(f"store path must be a non-empty str path, not {path!r}")
+    return os.path.abspath(text)
+
+
+class Store:
+    """One SQLite file holding every network's state; safe to share between threads."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = store_path(path)
+        _prepare(self.path)
+        self._lock = threading.RLock()
+        self._depth = 0
+        db = sqlite3.connect(
+            self.path,
+            timeout=_BUSY_TIMEOUT_MS / 1000,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        try:
+            db.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")
+            db.execute("PRAGMA foreign_keys = ON")
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > _SCHEMA_VERSION:
+                raise RuntimeError(
+                    f"store {self.path!r} has schema {version}; this library knows "
+                    f"{_SCHEMA_VERSION}"
+                )
+            if version < _SCHEMA_VERSION:
+                db.executescript(
+                    f"BEGIN IMMEDIATE;{_SCHEMA}PRAGMA user_version = {_SCHEMA_VERSION};COMMIT;"
+                )
+        except BaseException:
+            db.close()
+            raise
+        self._db = db
+
+    def close(self) -> None:
+        """Close the database connection."""
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<macvlan.Store {self.path!r}>"
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """``BEGIN IMMEDIATE`` ... ``COMMIT`` (rolled back on error); nests."""
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            self._db.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield
+            except BaseException:
+                self._depth = 0
+                self._db.execute("ROLLBACK")
+                raise
+            self._depth = 0
+            self._db.execute("COMMIT")
+
+    def _all(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    def _run(self, sql: str, args: Sequence[Any] = ()) -> int:
+        """Run a statement; the number of rows it changed."""
+        with self._lock:
+            return self._db.execute(sql, args).rowcount
+
+    def _insert(self, sql: str, args: Sequence[Any]) -> int:
+        """Run an INSERT; the new row's id."""
+        with self._lock:
+            rowid = self._db.execute(sql, args).lastrowid
+        assert rowid is not None
+        return rowid
+
+    # -- networks ----------------------------------------------------------------------
+    def add_network(self, row: NetworkRow) -> None:
+        """Insert a network's record (:class:`sqlite3.IntegrityError` if the name is taken)."""
+        self._run(
+            "INSERT INTO networks (name, parent, parent_key, netns, mode, mtu, internal,"
+            " subnets, link_group, state, owner, created) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                row.name,
+                row.parent,
+                row.parent_key,
+                None if row.netns is None else row.netns.to_json(),
+                int(row.mode),
+                row.mtu,
+                int(row.internal),
+                json.dumps([s.to_dict() for s in row.subnets]),
+                row.link_group,
+                row.state.value,
+                row.owner,
+                time.time(),
+            ),
+        )
+
+    _NETWORK_COLUMNS = (
+        "name, parent, parent_key, netns, mode, mtu, internal, subnets, link_group, state, owner"
+    )
+
+    @staticmethod
+    def _network(r: Sequence[Any]) -> NetworkRow:
+        return NetworkRow(
+            name=r[0],
+            parent=r[1],
+            parent_key=r[2],
+            netns=NsRef.from_json(r[3]),
+            mode=r[4],
+            mtu=r[5],
+            internal=bool(r[6]),
+            subnets=tuple(Subnet.from_dict(s) for s in json.loads(r[7])),
+            link_group=r[8],
+            state=NetworkState(r[9]),
+            owner=r[10],
+        )
+
+    def network(self, name: str) -> NetworkRow | None:
+        """The record of that network, or None."""
+        rows = self._all(f"SELECT {self._NETWORK_COLUMNS} FROM networks WHERE name = ?", (name,))
+        return self._network(rows[0]) if rows else None
+
+    def networks(self) -> list[NetworkRow]:
+        """Every network's record, in name order."""
+        rows = self._all(f"SELECT {self._NETWORK_COLUMNS} FROM networks ORDER BY name")
+        return [self._network(r) for r in rows]
+
+    def set_network_state(self, name: str, state: NetworkState, owner: str | None) -> None:
+        """Set a network's state and the process changing it (None: nobody)."""
+        self._run(
+            "UPDATE networks SET state = ?, owner = ? WHERE name = ?", (state.value, owner, name)
+        )
+
+    def delete_network(self, name: str) -> None:
+        """Remove a network's record; its endpoints and allocations go with it."""
+        self._run("DELETE FROM networks WHERE name = ?", (name,))
+
+    # -- VLAN sub-interfaces this library created -----------------------------------------
+    def add_vlan(self, parent_key: str, owner: str | None) -> None:
+        """Record a VLAN sub-interface the library created, with the process changing it."""
+        self._run(
+            "INSERT OR REPLACE INTO vlans (parent_key, owner) VALUES (?, ?)", (parent_key, owner)
+        )
+
+    def vlan_owned(self, parent_key: str) -> bool:
+        """Whether the VLAN sub-interface with that key is recorded as the library's."""
+        return bool(self._all("SELECT 1 FROM vlans WHERE parent_key = ?", (parent_key,)))
+
+    def vlans(self) -> list[tuple[str, str | None]]:
+        """The recorded VLAN sub-interfaces as (key, owner token or None)."""
+        return [(r[0], r[1]) for r in self._all("SELECT parent_key, owner FROM vlans")]
+
+    def set_vlan_owner(self, parent_key: str, owner: str | None) -> None:
+        """Set the process changing a recorded VLAN sub-interface (None: nobody)."""
+        self._run("UPDATE vlans SET owner = ? WHERE parent_key = ?", (owner, parent_key))
+
+    def delete_vlan(self, parent_key: str) -> None:
+        """Remove a VLAN sub-interface's record."""
+        self._run("DELETE FROM vlans WHERE parent_key = ?", (parent_key,))
+
+    # -- endpoints ----------------------------------------------------------------------
+    def add_endpoint(
+        self,
+        network: str,
+        kind: EndpointKind,
+        netns: NsRef | None,
+        ifname: str,
+        mac: MacAddress,
+        addresses: Sequence[tuple[int, IPAddress]],
+        owner: str | None,
+    ) -> int:
+        """Insert a PENDING endpoint with its addresses; returns its id.
+
+        Raises :class:`sqlite3.IntegrityError` if the MAC or an address is taken.
+        """
+        with self.transaction():
+            ep = self._insert(
+                "INSERT INTO endpoints (network, kind, state, netns, ifname, mac, owner, created)"
+                " VALUES (?,?,?,?,?,?,?,?)",
+                (
+                    network,
+                    kind.value,
+                    EndpointState.PENDING.value,
+                    None if netns is None else netns.to_json(),
+                    ifname,
+                    str(mac),
+                    owner,
+                    time.time(),
+                ),
+            )
+            for subnet, addr in addresses:
+                self._run(
+                    "INSERT INTO allocations (network, subnet, address, endpoint) VALUES (?,?,?,?)",
+                    (network, subnet, address_key(addr), ep),
+                )
+                self._run(
+                    "INSERT OR REPLACE INTO cursors (network, subnet, last) VALUES (?,?,?)",
+                    (network, subnet, address_key(addr)),
+                )
+        return ep
+
+    _ENDPOINT_COLUMNS = "id, network, kind, state, netns, ifname, ifindex, mac, owner"
+
+    def _endpoints(self, where: str, args: Sequence[Any]) -> list[EndpointRow]:
+        with self._lock:
+            rows = self._all(f"SELECT {self._ENDPOINT_COLUMNS} FROM endpoints {where}", args)
+            ids = [r[0] for r in rows]
+            addrs: dict[int, list[tuple[int, IPAddress]]] = {i: [] for i in ids}
+            if ids:
+                marks = ",".join("?" * len(ids))
+                for ep, subnet, key in self._all(
+                    "SELECT endpoint, subnet, address FROM allocations"
+                    f" WHERE endpoint IN ({marks}) ORDER BY subnet",
+                    ids,
+                ):
+                    addrs[ep].append((subnet, address_of(key)))
+        return [
+            EndpointRow(
+                id=r[0],
+                network=r[1],
+                kind=EndpointKind(r[2]),
+                state=EndpointState(r[3]),
+                netns=NsRef.from_json(r[4]),
+                ifname=r[5],
+                ifindex=r[6],
+                mac=MacAddress(r[7]),
+                owner=r[8],
+                addresses=tuple(addrs[r[0]]),
+            )
+            for r in rows
+        ]
+
+    def endpoint(self, ep: int) -> EndpointRow | None:
+        """The record of that endpoint, or None."""
+        rows = self._endpoints("WHERE id = ?", (ep,))
+        return rows[0] if rows else None
+
+    def endpoints(self, network: str, kind: EndpointKind | None = None) -> list[EndpointRow]:
+        """A network's endpoint records (only of ``kind`` if given), in id order."""
+        if kind is None:
+            return self._endpoints("WHERE network = ? ORDER BY id", (network,))
+        return self._endpoints("WHERE network = ? AND kind = ? ORDER BY id", (network, kind.value))
+
+    def set_endpoint(
+        self,
+        ep: int,
+        state: EndpointState,
+        owner: str | None,
+        *,
+        ifindex: int | None = None,
+        mac: MacAddress | None = None,
+    ) -> bool:
+        """Change an endpoint's state (and index or MAC); False if the row is gone."""
+        sets = ["state = ?", "owner = ?"]
+        args: list[Any] = [state.value, owner]
+        if ifindex is not None:
+            sets.append("ifindex = ?")
+            args.append(ifindex)
+        if mac is not None:
+            sets.append("mac = ?")
+            args.append(str(mac))
+        return self._run(f"UPDATE endpoints SET {', '.join(sets)} WHERE id = ?", [*args, ep]) > 0
+
+    def delete_endpoint(self, ep: int) -> None:
+        """Remove an endpoint and free its addresses and MAC."""
+        self._run("DELETE FROM endpoints WHERE id = ?", (ep,))
+
+    # -- what is in use -------------------------------------------------------------------
+    def used_addresses(self, network: str) -> dict[int, set[int]]:
+        """Allocated addresses by subnet index, as ints."""
+        out: dict[int, set[int]] = {}
+        for subnet, key in self._all(
+            "SELECT subnet, address FROM allocations WHERE network = ?", (network,)
+        ):
+            out.setdefault(subnet, set()).add(int(key, 16))
+        return out
+
+    def cursors(self, network: str) -> dict[int, int]:
+        """The last address handed out, by subnet index, as ints."""
+        rows = self._all("SELECT subnet, last FROM cursors WHERE network = ?", (network,))
+        return {subnet: int(key, 16) for subnet, key in rows}
+
+    def macs(self) -> set[int]:
+        """Every endpoint MAC of every network, as ints."""
+        return {int(MacAddress(m)) for (m,) in self._all("SELECT mac FROM endpoints")}

@@ -1,0 +1,47 @@
+"""Helpers shared by the tests (import with ``from support import ...``).
+
+Live tests run only as root, inside throw-away namespaces; nothing here touches the
+namespace the test process runs in.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+IS_ROOT = os.geteuid() == 0
+live = pytest.mark.skipif(not IS_ROOT, reason="needs root to create network namespaces")
+
+
+def unique_name(prefix: str = "mvt") -> str:
+    return f"{prefix}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+def ip_json(*args: str, netns: str | None = None) -> Any:
+    """Run ``ip -j ARGS`` (an independent oracle) and parse its output."""
+    cmd = ["ip", "-j", *(["-n", netns] if netns else []), *args]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return json.loads(out) if out.strip() else []
+
+
+@dataclass
+class Sandbox:
+    """One namespace with a veth pair (``p0`` up, peer ``p1``) and a connection in it."""
+
+    ns: Any  # macvlan.Namespace
+    rt: Any  # macvlan.Connection inside ns
+    parent: str = "p0"
+    peer: str = "p1"
+
+    @property
+    def name(self) -> str:
+        return str(self.ns.name)
+
+    def ip(self, *args: str) -> Any:
+        return ip_json(*args, netns=self.name)
