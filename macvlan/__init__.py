@@ -7,11 +7,16 @@ from __future__ import annotations
 
 import sys
 
-from macvlan.errors import (
+from macvlan.errors import (  # LAN-host endpoints (issue 17)
     AddressInUse,
     AddressNotFound,
     DeviceBusy,
+    DhcpProtocolError,
     DumpInterrupted,
+    LeaseDeclined,
+    LeaseError,
+    LeaseRefused,
+    LeaseTimeout,
     LinkExists,
     LinkNotFound,
     MonitorOverflow,
@@ -19,6 +24,10 @@ from macvlan.errors import (
     NetlinkError,
     NetlinkPermissionError,
     ProtocolError,
+    SlaacTimeout,
+    SysctlError,
+    SysctlNotFound,
+    SysctlValueRejected,
 )
 
 __version__ = "0.1.0"
@@ -51,6 +60,10 @@ _LAZY = {
     "connect": "macvlan.connection",
     "Network": "macvlan.network",
     "Endpoint": "macvlan.network",
+    "Lease": "macvlan.network",
+    "LeaseKeeper": "macvlan.network",
+    "LeaseChange": "macvlan.network",
+    "LeaseOutcome": "macvlan.network",
 }
 
 __all__ = [
@@ -60,8 +73,17 @@ __all__ = [
     "AddressNotFound",
     "Connection",
     "DeviceBusy",
+    "DhcpProtocolError",
     "DumpInterrupted",
     "Endpoint",
+    "Lease",
+    "LeaseChange",
+    "LeaseDeclined",
+    "LeaseError",
+    "LeaseKeeper",
+    "LeaseOutcome",
+    "LeaseRefused",
+    "LeaseTimeout",
     "Link",
     "LinkEvent",
     "LinkExists",
@@ -87,7 +109,11 @@ __all__ = [
     "OperState",
     "ProtocolError",
     "Route",
+    "SlaacTimeout",
     "SlapQuadrant",
+    "SysctlError",
+    "SysctlNotFound",
+    "SysctlValueRejected",
     "__version__",
     "connect",
 ]
@@ -148,5 +174,12 @@ if TYPE_CHECKING:
         NamespaceNameError,
         NotANamespaceError,
     )
-    from macvlan.network import Endpoint, Network
+    from macvlan.network import (
+        Endpoint,
+        Lease,
+        LeaseChange,
+        LeaseKeeper,
+        LeaseOutcome,
+        Network,
+    )
     from macvlan.route import Route
