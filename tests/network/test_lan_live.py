@@ -416,3 +416,45 @@ def test_bad_sysctls_refused_before_any_link_exists(
         assert no_links_left(blue.name)
         assert ip_json("link", "show", netns=lan.host.name) == host_links
         assert net.endpoints() == []
+
+
+# -- asyncio front ----------------------------------------------------------------------
+def test_asyncio_attach_renew_and_keep_without_blocking_the_loop(
+    lan: Lan, netns_factory: Any
+) -> None:
+    import asyncio
+
+    from macvlan import aio
+
+    lan.dnsmasq()
+    blue = netns_factory("mvle")
+
+    async def main(net: Network) -> tuple[Any, list[Any], int]:
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        ticker = asyncio.ensure_future(tick())
+        ep = await aio.attach(net, blue)
+        changes = await aio.renew(net, force=True)
+        keeper = asyncio.ensure_future(aio.keep_leases(net))
+        await asyncio.sleep(0.3)
+        keeper.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await keeper
+        await aio.detach(net, ep)
+        ticker.cancel()
+        return ep, changes, ticks
+
+    with dhcp_net(lan) as net:
+        ep, changes, ticks = asyncio.run(main(net))
+        assert ep.lease is not None
+        assert [c.outcome for c in changes] == [LeaseOutcome.RENEWED]
+        # the loop kept running while the attach (with its 0.3 s ARP probe) and the
+        # 0.3 s of keeping went on: a blocked loop would count a handful of ticks
+        assert ticks > 20
+        assert no_links_left(blue.name)
