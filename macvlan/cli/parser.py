@@ -212,7 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
         ccmd, "install", cmd_cni_install, "install the plugin (with a fast launcher) for runtimes"
     )
     p.add_argument("directory", nargs="?", default="/opt/cni/bin", help="the CNI binary directory")
-    p.add_argument("--name", default="macvlan-cni", help="the plugin's file name (config 'type')")
+    p.add_argument(
+        "--name", default="macvlan", help="the plugin's file name: the type configs name"
+    )
     p.add_argument("--python", help="the interpreter to run it (default: this one)")
 
     # ping
