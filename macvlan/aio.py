@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from macvlan import _ops
 from macvlan._netlink.asocket import AsyncNetlinkSocket
 from macvlan._netlink.socket import NetlinkSocket
-from macvlan._ops import Batch, Dump, InNamespace, LinkRef, NetnsRef, Request
+from macvlan._ops import Batch, Dump, IfIndex, InNamespace, LinkRef, NetnsRef, Request
 from macvlan.address import Address
 from macvlan.errors import MonitorOverflow, NetlinkError
 from macvlan.link import Link, MacaddrMode, MacLike, MacvlanFlags, MacvlanMode, MacvlanSpec
@@ -216,6 +216,8 @@ class AsyncConnection:
                         except asyncio.CancelledError as exc:
                             deferred = exc  # the kernel has it: wait for its answer
                             value = await sock.outcome(pending)
+                    elif type(effect) is IfIndex:
+                        value = sock.index_of(effect.name)  # one ioctl: no waiting
                     else:
                         step = asyncio.ensure_future(self._perform(effect, conns))
                         try:
@@ -248,6 +250,8 @@ class AsyncConnection:
             return await there._run(effect.op, conns)
         if type(effect) is Request:
             return await sock.request(effect.message, effect.what)
+        if type(effect) is IfIndex:
+            return sock.index_of(effect.name)
         raise TypeError(f"an operation yielded {effect!r}, not an effect")
 
     # -- links -----------------------------------------------------------------------------
