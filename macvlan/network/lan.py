@@ -27,7 +27,7 @@ from macvlan.network import slaac as slaac_
 from macvlan.network import sysctl
 from macvlan.network.dhcp.client import Client
 from macvlan.network.dhcp.lease import Lease
-from macvlan.network.dhcp.transport import acquire, announce
+from macvlan.network.dhcp.transport import acquire
 from macvlan.network.lanstore import Identity, LanOptions, Tables
 from macvlan.network.sysctl import SysctlKey
 
@@ -233,7 +233,6 @@ class LanAttach:
         check_in_subnets(net, lease)
         if lease.router is not None and not net.internal:
             there.add_route("default", gateway=lease.router, link=index)
-        announce(self.ns, self.ifname, mac, lease.address.ip)
         with net.store.transaction():
             tables.set_identity(net.name, self.name, Identity(cid, host, str(lease.address.ip)))
         self.lease = lease
