@@ -1,5 +1,6 @@
 """Choose the packer backend at import: compiled (cffi) unless unavailable or
-``MACVLAN_PUREPYTHON=1``.  ``name`` says which one is in use."""
+``MACVLAN_PUREPYTHON=1``.  ``name`` says which one is in use, ``why`` why it is
+the pure-Python one (empty for the compiled one)."""
 
 from __future__ import annotations
 
@@ -20,13 +21,16 @@ if TYPE_CHECKING:
 pack: PackFn
 scan: ScanFn
 name: str
+why: str = ""
 
 
 def cffi_functions() -> tuple[PackFn, ScanFn] | None:
     """The compiled ``pack`` and ``scan``, or None when the module is not built."""
+    global why
     try:
         from macvlan._netlink._cpack import ffi, lib  # type: ignore[import-not-found]
-    except ImportError:
+    except ImportError as exc:
+        why = _missing(exc)
         return None
 
     alloc = ffi.new_allocator(should_clear_after_alloc=False)
@@ -61,6 +65,16 @@ def cffi_functions() -> tuple[PackFn, ScanFn] | None:
         return unpack(out, count)  # type: ignore[no-any-return]
 
     return cffi_pack, cffi_scan
+
+
+def _missing(exc: ImportError) -> str:
+    """Why the compiled module cannot be loaded, in words a user can act on."""
+    if exc.name == "_cffi_backend":
+        return "cffi is not installed (pip install cffi)"
+    return (
+        "the compiled module was not built (no C compiler when macvlan was installed?); "
+        "reinstall with a compiler for the fast path"
+    )
 
 
 _U64S: dict[int, struct.Struct] = {}  # "=<n>Q" by n, for op lists under 4,096
@@ -100,7 +114,10 @@ def use(backend: str) -> None:
     _attr._scan = scan
 
 
-if os.environ.get("MACVLAN_PUREPYTHON", "") not in ("", "0") or cffi_functions() is None:
+if os.environ.get("MACVLAN_PUREPYTHON", "") not in ("", "0"):
+    use("python")
+    why = "MACVLAN_PUREPYTHON is set"
+elif cffi_functions() is None:
     use("python")
 else:
     use("cffi")
