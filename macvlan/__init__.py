@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from macvlan.errors import (
+from macvlan.errors import (  # LAN-host endpoints (issue 17)
     AddressInUse,
     AddressNotFound,
     CniConfigError,
@@ -16,7 +16,12 @@ from macvlan.errors import (
     CniError,
     CniVersionError,
     DeviceBusy,
+    DhcpProtocolError,
     DumpInterrupted,
+    LeaseDeclined,
+    LeaseError,
+    LeaseRefused,
+    LeaseTimeout,
     LinkExists,
     LinkNotFound,
     MonitorOverflow,
@@ -24,6 +29,10 @@ from macvlan.errors import (
     NetlinkError,
     NetlinkPermissionError,
     ProtocolError,
+    SlaacTimeout,
+    SysctlError,
+    SysctlNotFound,
+    SysctlValueRejected,
 )
 
 __version__ = "0.1.0"
@@ -56,6 +65,10 @@ _LAZY = {
     "connect": "macvlan.connection",
     "Network": "macvlan.network",
     "Endpoint": "macvlan.network",
+    "Lease": "macvlan.network",
+    "LeaseKeeper": "macvlan.network",
+    "LeaseChange": "macvlan.network",
+    "LeaseOutcome": "macvlan.network",
 }
 
 __all__ = [
@@ -70,8 +83,17 @@ __all__ = [
     "CniVersionError",
     "Connection",
     "DeviceBusy",
+    "DhcpProtocolError",
     "DumpInterrupted",
     "Endpoint",
+    "Lease",
+    "LeaseChange",
+    "LeaseDeclined",
+    "LeaseError",
+    "LeaseKeeper",
+    "LeaseOutcome",
+    "LeaseRefused",
+    "LeaseTimeout",
     "Link",
     "LinkEvent",
     "LinkExists",
@@ -97,7 +119,11 @@ __all__ = [
     "OperState",
     "ProtocolError",
     "Route",
+    "SlaacTimeout",
     "SlapQuadrant",
+    "SysctlError",
+    "SysctlNotFound",
+    "SysctlValueRejected",
     "__version__",
     "connect",
 ]
@@ -158,5 +184,12 @@ if TYPE_CHECKING:
         NamespaceNameError,
         NotANamespaceError,
     )
-    from macvlan.network import Endpoint, Network
+    from macvlan.network import (
+        Endpoint,
+        Lease,
+        LeaseChange,
+        LeaseKeeper,
+        LeaseOutcome,
+        Network,
+    )
     from macvlan.route import Route

@@ -47,9 +47,17 @@ from macvlan.namespace import Namespace
 from macvlan.route import Route
 
 if TYPE_CHECKING:
-    from macvlan.network import Endpoint, Network
+    from macvlan.network import Endpoint, LeaseChange, Network
 
-__all__ = ["AsyncConnection", "AsyncMonitor", "attach", "connect", "detach"]
+__all__ = [
+    "AsyncConnection",
+    "AsyncMonitor",
+    "attach",
+    "connect",
+    "detach",
+    "keep_leases",
+    "renew",
+]
 
 T = TypeVar("T")
 
@@ -626,3 +634,33 @@ async def detach(network: Network, endpoint: Endpoint | int, /, **kw: Any) -> No
     A cancelled detach still completes in its thread (it cannot be undone).
     """
     await asyncio.shield(asyncio.to_thread(network.detach, endpoint, **kw))
+
+
+async def renew(network: Network, /, **kw: Any) -> list[LeaseChange]:
+    """``network.renew(**kw)`` (DHCP leases) in a worker thread; a cancelled renewal
+    finishes in its thread and its changes are kept in the store."""
+    return await asyncio.shield(asyncio.to_thread(network.renew, **kw))
+
+
+async def keep_leases(
+    network: Network, /, *, on_change: Callable[[LeaseChange], object] | None = None
+) -> None:
+    """Keep ``network``'s DHCP leases alive until the awaiting task is cancelled:
+    a :class:`macvlan.LeaseKeeper` in its own thread, stopped on cancellation.
+    ``on_change`` is called on the loop, once per renewal."""
+    from macvlan.network import LeaseKeeper
+
+    loop = asyncio.get_running_loop()
+
+    def report(change: LeaseChange) -> None:
+        if on_change is not None:
+            loop.call_soon_threadsafe(on_change, change)
+
+    keeper = LeaseKeeper(network, on_change=report)
+    done = asyncio.ensure_future(asyncio.to_thread(keeper.run))
+    try:
+        await asyncio.shield(done)
+    finally:
+        keeper.stop(timeout=0)
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await done

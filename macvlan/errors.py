@@ -151,3 +151,42 @@ class CniConfigError(CniError, ValueError):
     """A network configuration value the plugin cannot use (code 7)."""
 
     code = 7
+
+
+# -- LAN-host endpoints: DHCP leases, router advertisements, sysctls (issue 17) --------
+
+
+class DhcpProtocolError(ValueError):
+    """Bytes that are not a well-formed DHCP message (truncated, lying lengths, ...)."""
+
+
+class LeaseError(OSError):
+    """A DHCP lease could not be had or kept."""
+
+
+class LeaseTimeout(LeaseError, TimeoutError):
+    """No DHCP server answered within the time allowed."""
+
+
+class LeaseRefused(LeaseError):
+    """The DHCP server refused the request (DHCPNAK)."""
+
+
+class LeaseDeclined(LeaseError):
+    """The offered address answered an ARP probe (RFC 5227) and was declined."""
+
+
+class SlaacTimeout(TimeoutError):
+    """No router advertisement gave the endpoint an address and route in time."""
+
+
+class SysctlError(ValueError):
+    """A per-endpoint sysctl that is not allowed or malformed."""
+
+
+class SysctlNotFound(SysctlError):
+    """A per-endpoint sysctl that does not exist in this kernel."""
+
+
+class SysctlValueRejected(SysctlError):
+    """A value the kernel rejects for that sysctl."""
