@@ -26,11 +26,9 @@ why: str = ""
 
 def cffi_functions() -> tuple[PackFn, ScanFn] | None:
     """The compiled ``pack`` and ``scan``, or None when the module is not built."""
-    global why
     try:
         from macvlan._netlink._cpack import ffi, lib  # type: ignore[import-not-found]
-    except ImportError as exc:
-        why = _missing(exc)
+    except ImportError:
         return None
 
     alloc = ffi.new_allocator(should_clear_after_alloc=False)
@@ -67,10 +65,13 @@ def cffi_functions() -> tuple[PackFn, ScanFn] | None:
     return cffi_pack, cffi_scan
 
 
-def _missing(exc: ImportError) -> str:
+def _why_missing() -> str:
     """Why the compiled module cannot be loaded, in words a user can act on."""
-    if exc.name == "_cffi_backend":
-        return "cffi is not installed (pip install cffi)"
+    try:
+        from macvlan._netlink import _cpack  # noqa: F401
+    except ImportError as exc:
+        if exc.name == "_cffi_backend":
+            return "cffi is not installed (pip install cffi)"
     return (
         "the compiled module was not built (no C compiler when macvlan was installed?); "
         "reinstall with a compiler for the fast path"
@@ -119,5 +120,6 @@ if os.environ.get("MACVLAN_PUREPYTHON", "") not in ("", "0"):
     why = "MACVLAN_PUREPYTHON is set"
 elif cffi_functions() is None:
     use("python")
+    why = _why_missing()
 else:
     use("cffi")
