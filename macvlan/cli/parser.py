@@ -44,8 +44,9 @@ from macvlan.cli.network import (
     cmd_network_rm,
     cmd_network_shim,
 )
-from macvlan.cli.output import PROG, Output, UsageError
+from macvlan.cli.output import PROG, Output
 from macvlan.cli.ping import cmd_ping
+from macvlan.errors import UsageError
 
 Command = Callable[[argparse.Namespace, Output], int]
 
