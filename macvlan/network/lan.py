@@ -48,6 +48,8 @@ def network_options(
     slaac: object,
     sysctls: object,
     dhcp_timeout: object,
+    ra_timeout: object = 10.0,
+    arp_probe: object = 0.3,
     *,
     has_v6_subnet: bool,
 ) -> LanOptions:
@@ -62,17 +64,26 @@ def network_options(
     mode = slaac_.AddrGenMode.parse("eui64" if slaac is None else slaac)
     checked = sysctl.parse(sysctls)
     sysctl.check(checked)
-    if isinstance(dhcp_timeout, bool) or not isinstance(dhcp_timeout, int | float):
-        raise TypeError(f"dhcp_timeout must be a number of seconds, not {dhcp_timeout!r}")
-    if not 0.5 <= dhcp_timeout <= 600:
-        raise ValueError(f"dhcp_timeout={dhcp_timeout} is outside 0.5..600 s")
+    dhcp_s = _seconds("dhcp_timeout", dhcp_timeout, 0.5, 600)
+    ra_s = _seconds("ra_timeout", ra_timeout, 0.5, 600)
+    probe_s = _seconds("arp_probe", arp_probe, 0, 10)
     return LanOptions(
         ipam=str(ipam_),
         ipv6=None if ipv6 is None else str(ipv6),
         slaac=mode.value,
         sysctls=tuple((k.name, v) for k, v in checked.items()),
-        dhcp_timeout=float(dhcp_timeout),
+        dhcp_timeout=dhcp_s,
+        ra_timeout=ra_s,
+        probe_time=probe_s,
     )
+
+
+def _seconds(name: str, value: object, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{name} must be a number of seconds, not {value!r}")
+    if not low <= value <= high:
+        raise ValueError(f"{name}={value} is outside {low:g}..{high:g} s")
+    return float(value)
 
 
 def _client_id(value: object) -> bytes | None:
