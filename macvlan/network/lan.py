@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import ipaddress
 import re
@@ -210,6 +211,7 @@ class LanAttach:
             self._lease(tables, there, index, mac, endpoint_id)
         if options.ipv6 == "ra":
             self.slaac = slaac_.wait(there, index, options.ra_timeout, route=not self.net.internal)
+        self._shim_routes()
         if self.lease is not None or self.slaac is not None:
             tables.set_lease(
                 endpoint_id,
@@ -218,6 +220,15 @@ class LanAttach:
                 "bound" if self.lease is not None else "none",
                 None if self.slaac is None else _slaac_dict(self.slaac),
             )
+
+    def _shim_routes(self) -> None:
+        """Host routes via the network's shim to the leased and SLAAC addresses."""
+        shim = self.net._shim_row()
+        if shim is None:
+            return
+        for addr in _addresses(self.lease, self.slaac):
+            if self.net._shim_route(shim, addr, add=True):
+                self.undo.append(functools.partial(self.net._shim_route, shim, addr, add=False))
 
     def _lease(
         self, tables: Tables, there: Connection, index: int, mac: MacAddress, endpoint_id: int
@@ -247,6 +258,15 @@ class LanAttach:
         with net.store.transaction():
             tables.set_identity(net.name, self.name, Identity(cid, host, str(lease.address.ip)))
         self.lease = lease
+
+
+def _addresses(lease: Lease | None, slaac: slaac_.Slaac | dict[str, Any] | None) -> list[Any]:
+    out: list[Any] = [] if lease is None else [lease.address.ip]
+    if isinstance(slaac, slaac_.Slaac):
+        out.append(slaac.address.ip)
+    elif slaac is not None:
+        out.append(ipaddress.IPv6Interface(slaac["address"]).ip)
+    return out
 
 
 def check_in_subnets(net: Network, lease: Lease) -> None:
@@ -311,7 +331,14 @@ def before_detach(net: Network, row: EndpointRow) -> None:
         return
     tables = Tables(net.store)
     record = tables.record(row.id)
-    if record is None or record.lease is None or record.state != "bound":
+    if record is None:
+        return
+    shim = net._shim_row()
+    if shim is not None:
+        for addr in _addresses(record.lease, record.slaac):
+            with contextlib.suppress(Exception):
+                net._shim_route(shim, addr, add=False)
+    if record.lease is None or record.state != "bound":
         return
     ident = tables.identity(net.name, record.name)
     if ident is None:

@@ -505,3 +505,20 @@ def test_bad_lan_keywords_are_refused_before_anything(lan: Lan, netns_factory: A
         with pytest.raises(ValueError, match="2 to 255 bytes"):
             net.attach(blue, client_id=b"x")
         assert no_links_left(blue.name)
+
+
+def test_host_shim_reaches_a_dhcp_endpoint(lan: Lan, netns_factory: Any) -> None:
+    lan.dnsmasq()
+    blue = netns_factory("mvle")
+    with dhcp_net(lan, subnet="10.77.0.0/24") as net:
+        net.host_shim("10.77.0.254")
+        ep = net.attach(blue)
+        assert ep.lease is not None
+        dst = str(ep.lease.address.ip)
+        routes = [r["dst"] for r in ip_json("route", "show", netns=lan.host.name)]
+        assert dst in routes
+        ping = ["ip", "netns", "exec", lan.host.name, "ping", "-c1", "-W1", dst]
+        assert subprocess.run(ping, capture_output=True, check=False).returncode == 0
+        net.detach(ep)
+        assert dst not in [r["dst"] for r in ip_json("route", "show", netns=lan.host.name)]
+        net.remove()
