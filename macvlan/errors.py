@@ -102,3 +102,41 @@ def error_for(errno: int, ext_ack: str = "", request: str = "") -> NetlinkError:
     """The most specific :class:`NetlinkError` for a kernel errno."""
     cls = _BY_ERRNO.get(errno, NetlinkError)
     return cls(errno, ext_ack, request)
+
+
+# -- routes, rules, neighbours (issue 18) ------------------------------------------------
+# The kernel answers these with the same errnos as for links and addresses; the
+# operations on routes, rules and neighbours re-raise them as these types (errno,
+# ext-ack text and request kept), so that callers can branch on what was refused.
+class RouteExists(NetlinkError, FileExistsError):
+    """That route is already there (EEXIST): use ``replace=True`` to overwrite it."""
+
+
+class RouteNotFound(AddressNotFound):
+    """No route matches what was given to delete (ESRCH)."""
+
+
+class GatewayUnreachable(NetlinkError):
+    """The gateway is not reachable through a connected route (ENETUNREACH, or
+    EINVAL "Nexthop has invalid gateway"): add ``onlink=True`` if it is on the link."""
+
+
+class RuleExists(NetlinkError, FileExistsError):
+    """An identical policy rule is already there (EEXIST)."""
+
+
+class RuleNotFound(NetlinkError, FileNotFoundError):
+    """No policy rule matches what was given to delete (ENOENT)."""
+
+
+class NeighbourExists(NetlinkError, FileExistsError):
+    """The neighbour entry exists (EEXIST): use ``replace=True`` to overwrite it."""
+
+
+class NeighbourNotFound(NetlinkError, FileNotFoundError):
+    """No neighbour entry for that address on that link (ENOENT)."""
+
+
+def retyped(err: NetlinkError, cls: type[NetlinkError]) -> NetlinkError:
+    """``err`` as the more specific ``cls`` (same errno, ext-ack text and request)."""
+    return cls(err.errno or 0, err.ext_ack, err.request)
