@@ -7,12 +7,22 @@ from __future__ import annotations
 
 import sys
 
-from macvlan.errors import (
+from macvlan.errors import (  # LAN-host endpoints (issue 17)
     AddressInUse,
     AddressNotFound,
+    CniConfigError,
+    CniDecodeError,
+    CniEnvError,
+    CniError,
+    CniVersionError,
     DeviceBusy,
+    DhcpProtocolError,
     DumpInterrupted,
     GatewayUnreachable,
+    LeaseDeclined,
+    LeaseError,
+    LeaseRefused,
+    LeaseTimeout,
     LinkExists,
     LinkNotFound,
     MonitorOverflow,
@@ -26,6 +36,10 @@ from macvlan.errors import (
     RouteNotFound,
     RuleExists,
     RuleNotFound,
+    SlaacTimeout,
+    SysctlError,
+    SysctlNotFound,
+    SysctlValueRejected,
 )
 
 __version__ = "0.1.0"
@@ -70,6 +84,10 @@ _LAZY = {
     "connect": "macvlan.connection",
     "Network": "macvlan.network",
     "Endpoint": "macvlan.network",
+    "Lease": "macvlan.network",
+    "LeaseKeeper": "macvlan.network",
+    "LeaseChange": "macvlan.network",
+    "LeaseOutcome": "macvlan.network",
 }
 
 __all__ = [
@@ -77,11 +95,25 @@ __all__ = [
     "AddressEvent",
     "AddressInUse",
     "AddressNotFound",
+    "CniConfigError",
+    "CniDecodeError",
+    "CniEnvError",
+    "CniError",
+    "CniVersionError",
     "Connection",
     "DeviceBusy",
+    "DhcpProtocolError",
     "DumpInterrupted",
     "Endpoint",
     "GatewayUnreachable",
+    "Lease",
+    "LeaseChange",
+    "LeaseDeclined",
+    "LeaseError",
+    "LeaseKeeper",
+    "LeaseOutcome",
+    "LeaseRefused",
+    "LeaseTimeout",
     "Link",
     "LinkEvent",
     "LinkExists",
@@ -125,7 +157,11 @@ __all__ = [
     "RuleEvent",
     "RuleExists",
     "RuleNotFound",
+    "SlaacTimeout",
     "SlapQuadrant",
+    "SysctlError",
+    "SysctlNotFound",
+    "SysctlValueRejected",
     "__version__",
     "connect",
 ]
@@ -187,7 +223,14 @@ if TYPE_CHECKING:
         NotANamespaceError,
     )
     from macvlan.neighbour import Neighbour, NtfFlags, NudState
-    from macvlan.network import Endpoint, Network
+    from macvlan.network import (
+        Endpoint,
+        Lease,
+        LeaseChange,
+        LeaseKeeper,
+        LeaseOutcome,
+        Network,
+    )
     from macvlan.route import NextHop, Route, RouteType, RtnhFlags
     from macvlan.rule import Rule, RuleAction
     from macvlan.stats import LinkStats

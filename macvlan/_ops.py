@@ -9,6 +9,7 @@ effect                    the driver sends back
 ``Request(message)``      the answers (``list[Message]``)
 ``Dump(message)``         the dumped messages (``list[Message]``)
 ``Batch(messages)``       per message ``(answers, NetlinkError | None)``
+``IfIndex(name)``         the index of the link ``name`` (or LinkNotFound)
 ``InNamespace(ns, op)``   what ``op`` returns, run on a connection inside ``ns``
 ========================  ==================================================
 
@@ -82,6 +83,17 @@ class Batch:
 
 
 @dataclass(frozen=True, slots=True)
+class IfIndex:
+    """Resolve a link name to its index in the connection's namespace.
+
+    Answered by the kernel itself, without a netlink round trip (the driver asks
+    with ``SIOCGIFINDEX`` on the connection's own socket, as ``ip`` does); no cache.
+    """
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
 class InNamespace:
     """Run the operation ``op`` on a connection inside ``ns``; answered with its result.
 
@@ -92,7 +104,7 @@ class InNamespace:
     op: Op[Any]
 
 
-Effect: TypeAlias = Request | Dump | Batch | InNamespace
+Effect: TypeAlias = Request | Dump | Batch | IfIndex | InNamespace
 Op: TypeAlias = Generator[Effect, Any, T]
 #: Turns a creating message into one that asks the kernel to echo the new link.
 EchoFn: TypeAlias = Callable[[Message, int], Message]
@@ -227,12 +239,12 @@ def _nothing() -> Op[None]:
 
 # -- lookups -----------------------------------------------------------------------------
 def index(ref: LinkRef) -> Op[int]:
-    """The index of a link given by name (one lookup), index or Link."""
+    """The index of a link given by name (asked of the kernel), index or Link."""
     if isinstance(ref, Link):
         return ref.index
     if isinstance(ref, str):
-        found = yield from link(ref)
-        return found.index
+        found: int = yield IfIndex(check_ifname(ref))
+        return found
     return check_index(ref)
 
 

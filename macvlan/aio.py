@@ -39,7 +39,7 @@ from macvlan import _ops
 from macvlan._fronts_routing import AsyncRoutingMethods
 from macvlan._netlink.asocket import AsyncNetlinkSocket
 from macvlan._netlink.socket import NetlinkSocket
-from macvlan._ops import Batch, Dump, InNamespace, LinkRef, NetnsRef, Request
+from macvlan._ops import Batch, Dump, IfIndex, InNamespace, LinkRef, NetnsRef, Request
 from macvlan.address import Address
 from macvlan.errors import MonitorOverflow, NetlinkError
 from macvlan.link import Link, MacaddrMode, MacLike, MacvlanFlags, MacvlanMode, MacvlanSpec
@@ -47,9 +47,17 @@ from macvlan.monitor import Event, Monitor, events_of
 from macvlan.namespace import Namespace
 
 if TYPE_CHECKING:
-    from macvlan.network import Endpoint, Network
+    from macvlan.network import Endpoint, LeaseChange, Network
 
-__all__ = ["AsyncConnection", "AsyncMonitor", "attach", "connect", "detach"]
+__all__ = [
+    "AsyncConnection",
+    "AsyncMonitor",
+    "attach",
+    "connect",
+    "detach",
+    "keep_leases",
+    "renew",
+]
 
 T = TypeVar("T")
 
@@ -216,6 +224,8 @@ class AsyncConnection(AsyncRoutingMethods):
                         except asyncio.CancelledError as exc:
                             deferred = exc  # the kernel has it: wait for its answer
                             value = await sock.outcome(pending)
+                    elif type(effect) is IfIndex:
+                        value = sock.index_of(effect.name)  # one ioctl: no waiting
                     else:
                         step = asyncio.ensure_future(self._perform(effect, conns))
                         try:
@@ -248,6 +258,8 @@ class AsyncConnection(AsyncRoutingMethods):
             return await there._run(effect.op, conns)
         if type(effect) is Request:
             return await sock.request(effect.message, effect.what)
+        if type(effect) is IfIndex:
+            return sock.index_of(effect.name)
         raise TypeError(f"an operation yielded {effect!r}, not an effect")
 
     # -- links -----------------------------------------------------------------------------
@@ -615,3 +627,33 @@ async def detach(network: Network, endpoint: Endpoint | int, /, **kw: Any) -> No
     A cancelled detach still completes in its thread (it cannot be undone).
     """
     await asyncio.shield(asyncio.to_thread(network.detach, endpoint, **kw))
+
+
+async def renew(network: Network, /, **kw: Any) -> list[LeaseChange]:
+    """``network.renew(**kw)`` (DHCP leases) in a worker thread; a cancelled renewal
+    finishes in its thread and its changes are kept in the store."""
+    return await asyncio.shield(asyncio.to_thread(network.renew, **kw))
+
+
+async def keep_leases(
+    network: Network, /, *, on_change: Callable[[LeaseChange], object] | None = None
+) -> None:
+    """Keep ``network``'s DHCP leases alive until the awaiting task is cancelled:
+    a :class:`macvlan.LeaseKeeper` in its own thread, stopped on cancellation.
+    ``on_change`` is called on the loop, once per renewal."""
+    from macvlan.network import LeaseKeeper
+
+    loop = asyncio.get_running_loop()
+
+    def report(change: LeaseChange) -> None:
+        if on_change is not None:
+            loop.call_soon_threadsafe(on_change, change)
+
+    keeper = LeaseKeeper(network, on_change=report)
+    done = asyncio.ensure_future(asyncio.to_thread(keeper.run))
+    try:
+        await asyncio.shield(done)
+    finally:
+        keeper.stop(timeout=0)
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await done

@@ -18,7 +18,7 @@ from macvlan import _ops
 from macvlan._fronts_routing import RoutingMethods
 from macvlan._netlink.message import Message
 from macvlan._netlink.socket import NetlinkSocket
-from macvlan._ops import Batch, Dump, InNamespace, LinkRef, NetnsRef, Request
+from macvlan._ops import Batch, Dump, IfIndex, InNamespace, LinkRef, NetnsRef, Request
 from macvlan.address import Address
 from macvlan.link import Link, MacaddrMode, MacLike, MacvlanFlags, MacvlanMode, MacvlanSpec
 from macvlan.monitor import Monitor
@@ -112,6 +112,8 @@ class Connection(RoutingMethods):
                     value = sock.request(effect.message, effect.what)
                 elif type(effect) is Batch:
                     value = sock.batch(effect.messages, effect.whats)
+                elif type(effect) is IfIndex:
+                    value = sock.index_of(effect.name)
                 elif type(effect) is Dump:
                     value = sock.dump(effect.message, effect.what)
                 elif type(effect) is InNamespace:

@@ -104,6 +104,94 @@ def error_for(errno: int, ext_ack: str = "", request: str = "") -> NetlinkError:
     return cls(errno, ext_ack, request)
 
 
+# -- the CNI plugin's errors (macvlan.cni; its spec codes are in macvlan.cni.errors) ------
+class CniError(Exception):
+    """A CNI command failed; reported to the runtime as the spec's error object.
+
+    ``code`` is the CNI error code (SPEC.md section 5; 999 unless a subclass or the
+    caller says otherwise), ``msg`` the message and ``details`` more text.
+    """
+
+    code = 999
+
+    def __init__(self, msg: str, details: str = "", *, code: int | None = None) -> None:
+        super().__init__(msg)
+        self.msg = msg
+        self.details = details
+        if code is not None:
+            self.code = code
+
+    def to_json(self, cni_version: str) -> dict[str, object]:
+        """The spec's error object, written for ``cni_version``."""
+        out: dict[str, object] = {"cniVersion": cni_version, "code": self.code, "msg": self.msg}
+        if self.details:
+            out["details"] = self.details
+        return out
+
+
+class CniVersionError(CniError, ValueError):
+    """The configuration's cniVersion is one the plugin does not speak (code 1)."""
+
+    code = 1
+
+
+class CniEnvError(CniError, ValueError):
+    """A missing or invalid ``CNI_*`` environment variable or ``CNI_ARGS`` (code 4)."""
+
+    code = 4
+
+
+class CniDecodeError(CniError, ValueError):
+    """Bytes that are not the JSON expected (code 6)."""
+
+    code = 6
+
+
+class CniConfigError(CniError, ValueError):
+    """A network configuration value the plugin cannot use (code 7)."""
+
+    code = 7
+
+
+# -- LAN-host endpoints: DHCP leases, router advertisements, sysctls (issue 17) --------
+
+
+class DhcpProtocolError(ValueError):
+    """Bytes that are not a well-formed DHCP message (truncated, lying lengths, ...)."""
+
+
+class LeaseError(OSError):
+    """A DHCP lease could not be had or kept."""
+
+
+class LeaseTimeout(LeaseError, TimeoutError):
+    """No DHCP server answered within the time allowed."""
+
+
+class LeaseRefused(LeaseError):
+    """The DHCP server refused the request (DHCPNAK)."""
+
+
+class LeaseDeclined(LeaseError):
+    """The offered address answered an ARP probe (RFC 5227) and was declined."""
+
+
+class SlaacTimeout(TimeoutError):
+    """No router advertisement gave the endpoint an address and route in time."""
+
+
+class SysctlError(ValueError):
+    """A per-endpoint sysctl that is not allowed or malformed."""
+
+
+class SysctlNotFound(SysctlError):
+    """A per-endpoint sysctl that does not exist in this kernel."""
+
+
+class SysctlValueRejected(SysctlError):
+    """A value the kernel rejects for that sysctl."""
+
+
 # -- routes, rules, neighbours (issue 18) ------------------------------------------------
 # The kernel answers these with the same errnos as for links and addresses; the
 # operations on routes, rules and neighbours re-raise them as these types (errno,

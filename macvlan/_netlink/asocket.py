@@ -153,6 +153,10 @@ class AsyncNetlinkSocket:
     def fileno(self) -> int:
         return self._raw.fileno()
 
+    def index_of(self, name: str) -> int:
+        """The index of the link ``name`` in this socket's namespace (one ioctl)."""
+        return self._nl.index_of(name)
+
     # -- lifetime ----------------------------------------------------------------------
     def close(self) -> None:
         """Stop reading, fail what is still waiting (``EBADF``) and close the socket."""

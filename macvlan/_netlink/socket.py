@@ -13,6 +13,7 @@ from __future__ import annotations
 import _socket
 import _thread
 import errno
+import struct
 
 from macvlan._netlink.message import DoneMessage, ErrorMessage, Message, encode, iter_messages
 from macvlan._netlink.numbers import (
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
 
     from macvlan._netlink.message import AnyMessage
 
+SIOCGIFINDEX = 0x8933  # include/uapi/linux/sockios.h
+_IFREQ = struct.Struct("=16si20x")  # struct ifreq (40 bytes): the name, then ifr_ifindex
 SO_RCVBUFFORCE = 33
 SO_SNDBUFFORCE = 32
 _RECV_SIZE = 1 << 18
@@ -117,6 +120,25 @@ class NetlinkSocket:
             self._buf = bytearray(n)
             raise NetlinkError(errno.EMSGSIZE, f"a {n}-byte netlink message was truncated")
         return list(iter_messages(bytes(buf[:n])))
+
+    def index_of(self, name: str, what: str = "") -> int:
+        """The index of the link ``name`` in this socket's namespace, from the kernel.
+
+        Asked with ``SIOCGIFINDEX`` on this very socket, as ``ip`` asks: netlink
+        sockets have no ioctls of their own, so the kernel answers it from the
+        socket's network namespace (also when the socket was opened in another one
+        than the caller's).  One system call instead of a ``RTM_GETLINK`` round
+        trip; no lock needed, nothing cached.  Raises :class:`LinkNotFound`.
+        """
+        import fcntl
+
+        request = _IFREQ.pack(name.encode("utf-8", "surrogateescape"), 0)
+        try:
+            answer = fcntl.ioctl(self._sock.fileno(), SIOCGIFINDEX, request)
+        except OSError as exc:
+            raise error_for(exc.errno or errno.EIO, "", what or f"link {name!r}") from None
+        index: int = _IFREQ.unpack(answer)[1]
+        return index
 
     def send_raw(self, data: bytes) -> None:
         self._sock.sendall(data)

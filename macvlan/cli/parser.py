@@ -26,6 +26,7 @@ from macvlan.cli.argtypes import (
     T_QUADRANT,
     T_SECONDS,
     T_SUBNET,
+    T_SYSCTL,
     T_U32,
 )
 from macvlan.cli.cni import cmd_cni_install
@@ -38,6 +39,7 @@ from macvlan.cli.network import (
     cmd_network_create,
     cmd_network_detach,
     cmd_network_endpoints,
+    cmd_network_keep,
     cmd_network_list,
     cmd_network_rm,
     cmd_network_shim,
@@ -177,13 +179,32 @@ def build_parser() -> argparse.ArgumentParser:
     p = wsub("create", cmd_network_create, "create a network on a parent link (in -n NS)")
     p.add_argument("name", metavar="NAME")
     p.add_argument("--parent", required=True, type=T_IFNAME, help="a link, or BASE.ID for a VLAN")
-    p.add_argument("--subnet", required=True, type=T_SUBNET)
+    p.add_argument("--subnet", type=T_SUBNET, help="(needed unless --ipam dhcp)")
     p.add_argument("--gateway", type=T_IP)
     p.add_argument("--mode", type=T_MODE, default="bridge")
     p.add_argument("--ip-range", type=T_SUBNET)
     p.add_argument("--aux", action="append", type=T_AUX, default=[], metavar="NAME=IP")
     p.add_argument("--mtu", type=T_MTU)
     p.add_argument("--internal", action="store_true", help="no default routes for endpoints")
+    p.add_argument(
+        "--ipam",
+        choices=["default", "dhcp"],
+        default="default",
+        help="dhcp: endpoints lease IPv4 from the LAN's DHCP server",
+    )
+    p.add_argument("--ipv6", choices=["ra"], help="ra: endpoints take IPv6 from router adverts")
+    p.add_argument("--slaac", choices=["eui64", "stable-privacy"], default="eui64")
+    p.add_argument(
+        "--sysctl",
+        action="append",
+        type=T_SYSCTL,
+        default=[],
+        metavar="KEY=VALUE",
+        help="per-endpoint default, e.g. net.ipv6.conf.IFNAME.accept_ra=0",
+    )
+    p.add_argument("--dhcp-timeout", type=T_SECONDS, default=10.0)
+    p = wsub("keep", cmd_network_keep, "keep the network's DHCP leases alive until stopped")
+    p.add_argument("name", metavar="NAME")
     wsub("list", cmd_network_list, "list networks")
     p = wsub("endpoints", cmd_network_endpoints, "list a network's endpoints (shim first)")
     p.add_argument("name", metavar="NAME")
@@ -193,6 +214,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ifname", type=T_IFNAME, default="eth0")
     p.add_argument("--ip", type=T_IP_PREFIX, help="ask for this address (else allocated)")
     p.add_argument("--mac", type=T_MAC)
+    p.add_argument("--client-id", help="DHCP client id: hex pairs (01:02:..) or text")
+    p.add_argument("--hostname", help="DHCP host name option")
+    p.add_argument(
+        "--sysctl",
+        action="append",
+        type=T_SYSCTL,
+        default=[],
+        metavar="KEY=VALUE",
+        help="e.g. net.ipv4.conf.IFNAME.arp_ignore=1 (repeatable)",
+    )
     p = wsub("detach", cmd_network_detach, "remove a namespace's interface from the network")
     p.add_argument("name", metavar="NAME")
     p.add_argument("target", type=T_NS, metavar="NETNS")
@@ -212,7 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
         ccmd, "install", cmd_cni_install, "install the plugin (with a fast launcher) for runtimes"
     )
     p.add_argument("directory", nargs="?", default="/opt/cni/bin", help="the CNI binary directory")
-    p.add_argument("--name", default="macvlan-cni", help="the plugin's file name (config 'type')")
+    p.add_argument(
+        "--name", default="macvlan", help="the plugin's file name: the type configs name"
+    )
     p.add_argument("--python", help="the interpreter to run it (default: this one)")
 
     # ping

@@ -37,7 +37,13 @@ def search_path() -> list[str]:
 
 
 def launcher(python: str, path: Sequence[str]) -> str:
-    """The launcher script: ``python`` run with ``-IS``, ``path`` put first on sys.path."""
+    """The launcher script: ``python`` run with ``-IS``, ``path`` put first on sys.path.
+
+    ``VERSION`` (which libcni runs before every ADD and DEL) is answered by
+    :mod:`macvlan.cni.version` loaded on its own, from its cached bytecode, without
+    importing the ``macvlan`` package, so that it costs about what the interpreter's
+    start-up does.
+    """
     from macvlan import __version__
 
     shebang = f"#!{python} -IS"
@@ -48,19 +54,34 @@ def launcher(python: str, path: Sequence[str]) -> str:
         )
     if any(c in python for c in " \t\n"):
         raise ValueError(f"the interpreter path {python!r} contains whitespace")
+    version_py = os.path.join(os.path.dirname(os.path.realpath(__file__)), "version.py")
     return (
         f"{shebang}\n"
         f"# The macvlan CNI plugin (macvlan {__version__}), written by `macvlan cni install`.\n"
         "import sys\n"
+        "from posix import environ\n"
+        "\n"
         f"sys.path[:0] = {list(path)!r}\n"
-        "from macvlan.cni import run\n"
+        'if environ.get(b"CNI_COMMAND") != b"VERSION":\n'
+        "    from macvlan.cni import run\n"
+        "else:  # asked before every ADD and DEL: one module, not the package\n"
+        "    try:\n"
+        "        from _frozen_importlib_external import SourceFileLoader\n"
+        "    except ImportError:  # not CPython\n"
+        "        from macvlan.cni.version import run\n"
+        "    else:\n"
+        '        name = "macvlan.cni.version"\n'
+        '        module = {"__name__": name}\n'
+        f"        exec(SourceFileLoader(name, {version_py!r}).get_code(name), module)\n"
+        '        run = module["run"]\n'
         "run()\n"
     )
 
 
-def install(directory: str, name: str = "macvlan-cni", python: str | None = None) -> str:
+def install(directory: str, name: str = "macvlan", python: str | None = None) -> str:
     """Write the launcher as ``directory/name`` (mode 0755, replaced atomically);
-    its path.  ``python`` defaults to the interpreter running this."""
+    its path.  The name defaults to ``macvlan``, the ``type`` a conflist names;
+    ``python`` to the interpreter running this."""
     if not name or "/" in name or name in (".", "..") or "\0" in name:
         raise ValueError(f"invalid plugin name {name!r}: it must be a plain file name")
     if not os.path.isdir(directory):

@@ -10,7 +10,10 @@ from __future__ import annotations
 import os
 import sys
 
-from macvlan.cni import types as t
+from macvlan.cni.errors import CniConfigError, CniDecodeError, CniEnvError, CniError
+from macvlan.cni.jsonio import loads
+from macvlan.cni.result import Result
+from macvlan.cni.version import SUPPORTED_VERSIONS
 
 _SIGPIPE = 13
 _SIGXFSZ = 25
@@ -24,7 +27,7 @@ def find_plugin(kind: str, cni_path: str) -> str:
     """
     dirs = [d for d in cni_path.split(":") if d.startswith("/")]
     if not dirs:
-        raise t.EnvError(f"CNI_PATH {cni_path!r} has no absolute directory to find {kind!r} in")
+        raise CniEnvError(f"CNI_PATH {cni_path!r} has no absolute directory to find {kind!r} in")
     for directory in dirs:
         candidate = directory.rstrip("/") + "/" + kind
         try:
@@ -33,20 +36,26 @@ def find_plugin(kind: str, cni_path: str) -> str:
             continue
         if st.st_mode & 0o170000 == 0o100000 and os.access(candidate, os.X_OK):
             return candidate
-    raise t.ConfigError(f"failed to find IPAM plugin {kind!r} in CNI_PATH {':'.join(dirs)}")
+    raise CniConfigError(f"failed to find IPAM plugin {kind!r} in CNI_PATH {':'.join(dirs)}")
 
 
 class Delegate:
     """An IPAM plugin run with our environment (CNI_COMMAND replaced) and our stdin.
 
-    Started at construction; :meth:`result` waits for it.  Its stderr is passed on.
+    Started at construction.  Given ``data``, it gets its input at once; without,
+    it is held before it has read anything -- its start-up overlapping the caller's
+    work -- until :meth:`send` gives it its input, or :meth:`cancel` ends it (a
+    plugin learns what to do only from its input, so one held so has done nothing).
+    :meth:`result` waits for it; its stderr is passed on.
     """
 
-    __slots__ = ("_done", "_err", "_out", "_pid", "command", "kind")
+    __slots__ = ("_done", "_err", "_out", "_pid", "_stdin", "command", "kind", "status")
 
-    def __init__(self, cni_path: str, kind: str, command: str, data: bytes) -> None:
+    def __init__(self, cni_path: str, kind: str, command: str, data: bytes | None = None) -> None:
         self.kind = kind
         self.command = command
+        #: the exit status once waited for (None before, or if cancelled)
+        self.status: int | None = None
         path = find_plugin(kind, cni_path)
         env = dict(os.environ)
         env["CNI_COMMAND"] = command
@@ -67,7 +76,7 @@ class Delegate:
                     break
                 except OSError as exc:
                     if exc.errno != 26 or attempt == 5:  # ETXTBSY
-                        raise t.CniError(f"cannot run IPAM plugin {path}: {exc}") from None
+                        raise CniError(f"cannot run IPAM plugin {path}: {exc}") from None
                     import time
 
                     time.sleep(1)
@@ -78,15 +87,40 @@ class Delegate:
         os.close(stdin_r)
         os.close(out_w)
         os.close(err_w)
-        self._out, self._err, self._done = out_r, err_r, False
+        self._out, self._err, self._done, self._stdin = out_r, err_r, False, stdin_w
+        if data is not None:
+            self.send(data)
+
+    @property
+    def sent(self) -> bool:
+        """Whether the plugin has been given its input."""
+        return self._stdin < 0
+
+    def send(self, data: bytes) -> None:
+        """Give the plugin its input (once)."""
+        stdin, self._stdin = self._stdin, -1
+        if stdin < 0:
+            raise RuntimeError(f"IPAM plugin {self.kind!r} ({self.command}) was given its input")
         try:
             view = memoryview(data)
             while view:
-                view = view[os.write(stdin_w, view) :]
+                view = view[os.write(stdin, view) :]
         except BrokenPipeError:
             pass  # it exited without reading; its status says why
         finally:
-            os.close(stdin_w)
+            os.close(stdin)
+
+    def cancel(self) -> None:
+        """End a plugin not yet given its input (it has done nothing); else no-op."""
+        if self._done or self.sent:
+            return
+        os.close(self._stdin)
+        self._stdin = -1
+        os.kill(self._pid, 9)  # SIGKILL: our own child, still waiting for its input
+        os.close(self._out)
+        os.close(self._err)
+        os.waitpid(self._pid, 0)
+        self._done = True
 
     def _collect(self) -> tuple[int, bytes, bytes]:
         import select
@@ -110,18 +144,25 @@ class Delegate:
             os.close(self._err)
             _, status = os.waitpid(self._pid, 0)
             self._done = True
+            code = self.status = os.waitstatus_to_exitcode(status)
         return (
-            os.waitstatus_to_exitcode(status),
+            code,
             b"".join(chunks[self._out]),
             b"".join(chunks[self._err]),
         )
 
-    def wait_quietly(self) -> None:
-        if not self._done:
+    def wait_quietly(self) -> int | None:
+        """Wait, output set aside; the exit status (None if it was cancelled)."""
+        if not self.sent:
+            self.cancel()
+        elif not self._done:
             self._collect()
+        return self.status
 
-    def result(self, expect_output: bool = True) -> t.Result:
+    def result(self, expect_output: bool = True) -> Result:
         """Wait; the parsed result, or the plugin's error (its own code) as CniError."""
+        if not self.sent:
+            raise RuntimeError(f"IPAM plugin {self.kind!r} ({self.command}) has no input yet")
         status, out, err = self._collect()
         if err:
             sys.stderr.write(err.decode("utf-8", "replace"))
@@ -129,33 +170,33 @@ class Delegate:
         if status != 0:
             raise plugin_error(name, status, out, err)
         if not expect_output:
-            return t.Result()
+            return Result()
         try:
-            obj = t.loads(out.decode("utf-8", "replace"))
+            obj = loads(out.decode("utf-8", "replace"))
         except ValueError as exc:
-            raise t.DecodeError(f"{name} returned no JSON result: {exc}") from None
+            raise CniDecodeError(f"{name} returned no JSON result: {exc}") from None
         version = obj.get("cniVersion") if isinstance(obj, dict) else None
-        if not isinstance(version, str) or version not in t.SUPPORTED_VERSIONS:
-            raise t.DecodeError(f"{name} returned a result of unknown cniVersion {version!r}")
-        return t.Result.from_json(obj, version)
+        if not isinstance(version, str) or version not in SUPPORTED_VERSIONS:
+            raise CniDecodeError(f"{name} returned a result of unknown cniVersion {version!r}")
+        return Result.from_json(obj, version)
 
 
-def plugin_error(name: str, status: int, out: bytes, err: bytes) -> t.CniError:
+def plugin_error(name: str, status: int, out: bytes, err: bytes) -> CniError:
     """The error a failed plugin reported on stdout, its code kept."""
     if out.strip():
         try:
-            obj = t.loads(out.decode("utf-8", "replace"))
+            obj = loads(out.decode("utf-8", "replace"))
         except ValueError:
             obj = None
         if isinstance(obj, dict) and isinstance(obj.get("msg"), str):
             code = obj.get("code")
             details = obj.get("details")
-            return t.CniError(
+            return CniError(
                 obj["msg"],
                 details if isinstance(details, str) else "",
                 code=code if isinstance(code, int) and not isinstance(code, bool) else None,
             )
-        return t.CniError(f"{name} failed (exit status {status}) with output {out[:200]!r}")
+        return CniError(f"{name} failed (exit status {status}) with output {out[:200]!r}")
     if err.strip():
-        return t.CniError(f"{name} failed (exit status {status}): {err.decode(errors='replace')}")
-    return t.CniError(f"{name} failed with exit status {status} and no message")
+        return CniError(f"{name} failed (exit status {status}): {err.decode(errors='replace')}")
+    return CniError(f"{name} failed with exit status {status} and no message")

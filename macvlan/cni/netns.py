@@ -12,7 +12,7 @@ import os
 import sys
 
 from macvlan import _syscalls
-from macvlan.cni import types as t
+from macvlan.cni.errors import INVALID_NETNS, UNKNOWN_CONTAINER, CniError
 
 
 def open_netns(path: str, command: str) -> int:
@@ -23,22 +23,38 @@ def open_netns(path: str, command: str) -> int:
     """
     fd = open_netns_if_there(path, command)
     if fd is None:
-        raise t.CniError(
+        raise CniError(
             f"CNI_NETNS {path!r} is not an existing network namespace",
             path,
-            code=t.UNKNOWN_CONTAINER,
+            code=UNKNOWN_CONTAINER,
         )
     return fd
 
 
 def open_netns_if_there(path: str, command: str) -> int | None:
-    """Like :func:`open_netns`, but None when there is no namespace at ``path``."""
+    """Like :func:`open_netns`, but None when there is no namespace at ``path``.
+
+    The path is opened with ``O_PATH`` first, which never opens a FIFO or a device
+    (a FIFO would block ``open`` forever), and reopened for real through
+    ``/proc/thread-self/fd`` only once it is seen to be an nsfs file -- the way
+    :class:`macvlan.Namespace` opens paths.
+    """
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        handle = os.open(path, os.O_PATH | os.O_CLOEXEC)
     except (FileNotFoundError, NotADirectoryError):
         return None
     except OSError as exc:
-        raise t.CniError(f"cannot open CNI_NETNS {path!r}: {exc.strerror}", path) from None
+        raise CniError(f"cannot open CNI_NETNS {path!r}: {exc.strerror}", path) from None
+    try:
+        here = os.stat("/proc/thread-self/ns/net")
+        there = os.fstat(handle)
+        if there.st_mode & 0o170000 != 0o100000 or there.st_dev != here.st_dev:
+            return None  # not a regular file on nsfs: no namespace there
+        fd = os.open(f"/proc/thread-self/fd/{handle}", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise CniError(f"cannot open CNI_NETNS {path!r}: {exc.strerror}", path) from None
+    finally:
+        os.close(handle)
     try:
         try:
             kind = _syscalls.ns_type(fd)
@@ -47,14 +63,12 @@ def open_netns_if_there(path: str, command: str) -> int | None:
         if kind != _syscalls.CLONE_NEWNET:
             os.close(fd)
             return None
-        here = os.stat("/proc/thread-self/ns/net")
-        there = os.fstat(fd)
         if (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino):
-            raise t.CniError(
+            raise CniError(
                 f"CNI_NETNS {path!r} is the plugin's own network namespace; {command} "
                 "must name the container's",
                 path,
-                code=t.INVALID_NETNS,
+                code=INVALID_NETNS,
             )
     except BaseException:
         os.close(fd)

@@ -6,8 +6,9 @@ attribute specs of :mod:`macvlan._netlink` and sent with
 :mod:`macvlan.errors`.  The builders in :mod:`macvlan.link` and
 :mod:`macvlan.address` make the same messages (a unit test compares the bytes),
 but importing those modules would add ``dataclasses`` and :mod:`macvlan.mac` to
-every plugin process (some 12 ms); the route the plugin adds (appended, with
-metrics and the CNI result's scope) is one :mod:`macvlan.route` does not build.
+every plugin process (some 12 ms); the route the plugin adds (with metrics and
+the CNI result's scope) is one :mod:`macvlan.route` does not build.  Error messages
+name the interfaces, as the reference's do, never bare ifindexes.
 
 A plugin process lives for one command, so this module keeps to what imports
 fast: kernel numbers from :mod:`macvlan._netlink.numbers` rather than the enums,
@@ -19,6 +20,7 @@ Both were checked when the configuration and the IPAM result were parsed.
 from __future__ import annotations
 
 import errno
+import os
 import struct
 
 from macvlan._netlink import ifa, ifla, rta
@@ -28,7 +30,6 @@ from macvlan._netlink.numbers import (
     IFA_F_DADFAILED,
     IFA_F_TENTATIVE,
     IFF_UP,
-    NLM_F_APPEND,
     NLM_F_CREATE,
     NLM_F_EXCL,
     RT_TABLE_MAIN,
@@ -45,8 +46,9 @@ from macvlan._netlink.numbers import (
 )
 from macvlan._netlink.socket import NetlinkSocket
 from macvlan._netlink.structs import IfAddrMsg, IfInfoMsg, RtMsg
-from macvlan.cni import types as t
-from macvlan.errors import LinkExists, LinkNotFound, ProtocolError
+from macvlan.cni.errors import INVALID_CONFIG, TRY_AGAIN_LATER, CniConfigError, CniError
+from macvlan.cni.ip import AF_INET, AF_INET6, IP, Cidr
+from macvlan.errors import LinkExists, LinkNotFound, NetlinkError, ProtocolError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -54,12 +56,13 @@ if TYPE_CHECKING:
     from typing import Any
 
     from macvlan._netlink.attr import Attr, RawAttr
+    from macvlan.cni.netconf import NetConf
+    from macvlan.cni.result import Route
 
 #: A request and what it is (for error messages).
 Request = tuple[Message, str]
 
 _CREATE_EXCL = NLM_F_CREATE | NLM_F_EXCL
-_CREATE_APPEND = NLM_F_CREATE | NLM_F_APPEND
 _U32 = struct.Struct("=I")
 
 
@@ -72,6 +75,15 @@ def _packed(attrs: Sequence[Attr[Any] | RawAttr], number: int, size: int) -> byt
     """An address attribute's bytes as they came, or None (absent or not ``size`` bytes)."""
     data = attrs.raw(number) if isinstance(attrs, AttrList) else None
     return data if data is not None and len(data) == size else None
+
+
+def reason(exc: OSError) -> str:
+    """Why a request failed: the kernel's words (errno text and extended ack), without
+    the request's description that :class:`NetlinkError` puts first."""
+    if isinstance(exc, NetlinkError) and exc.errno:
+        text = os.strerror(exc.errno)
+        return f"{text}: {exc.ext_ack}" if exc.ext_ack else text
+    return exc.strerror or str(exc)
 
 
 # -- what the plugin reads of the kernel's answers ---------------------------------------
@@ -108,11 +120,11 @@ class RouteView:
         if not isinstance(body, RtMsg):
             raise ProtocolError(f"a route message without its rtmsg: {message!r}")
         family = body.family
-        size = 4 if family == t.AF_INET else 16
+        size = 4 if family == AF_INET else 16
         dst = _packed(message.attrs, rta.DST.number, size)
-        self.dst = t.Cidr(family, bytes(size) if dst is None else dst, body.dst_len)
+        self.dst = Cidr(family, bytes(size) if dst is None else dst, body.dst_len)
         gw = _packed(message.attrs, rta.GATEWAY.number, size)
-        self.gw = None if gw is None else t.IP(family, gw)
+        self.gw = None if gw is None else IP(family, gw)
         self.oif: int = message.get(rta.OIF) or 0
         table = message.get(rta.TABLE)
         self.table: int = body.table if table is None else table
@@ -130,17 +142,22 @@ def get_link(ref: str | int) -> Request:
     return message, f"look up link {ref!r}"
 
 
-def new_macvlan(name: str, parent: int, conf: t.NetConf, netns: int | None, up: bool) -> Request:
-    """``RTM_NEWLINK`` creating macvlan ``name`` on link ``parent`` as ``conf`` says,
-    in the namespace open as ``netns`` (None: where the socket is)."""
+def new_macvlan(name: str, parent: LinkView, conf: NetConf, netns: int | None, up: bool) -> Request:
+    """``RTM_NEWLINK`` creating macvlan ``name`` on ``parent`` as ``conf`` says, in the
+    namespace open as ``netns`` (None: where the socket is).
+
+    Its transmit queue length is 0, as the reference plugin's (and Docker's) macvlans
+    have: a macvlan has no queue of its own (``noqueue``).
+    """
     attrs: list[Attr[Any]] = [ifla.IFNAME(name)]
     if conf.mac is not None:
         attrs.append(ifla.ADDRESS(conf.mac))
     if conf.mtu:
         attrs.append(ifla.MTU(conf.mtu))
+    attrs.append(ifla.TXQLEN(0))
     if netns is not None:
         attrs.append(ifla.NET_NS_FD(netns))
-    attrs.append(ifla.LINK(parent))
+    attrs.append(ifla.LINK(parent.index))
     data: list[Attr[Any] | RawAttr] = [ifla.MACVLAN_MODE.raw(_U32.pack(conf.mode))]
     if conf.bcqueuelen:
         data.append(ifla.MACVLAN_BC_QUEUE_LEN(conf.bcqueuelen))
@@ -148,7 +165,7 @@ def new_macvlan(name: str, parent: int, conf: t.NetConf, netns: int | None, up: 
     flag = IFF_UP if up else 0
     body = IfInfoMsg(flags=flag, change=flag)
     message = Message(RTM_NEWLINK, _CREATE_EXCL, body=body, attrs=attrs)
-    return message, f"create macvlan {name!r} ({conf.mode_name}) on link {parent}"
+    return message, f"create macvlan {name!r} ({conf.mode_name}) on {parent.name!r}"
 
 
 def rename_link(index: int, old: str, new: str, up: bool) -> Request:
@@ -159,10 +176,10 @@ def rename_link(index: int, old: str, new: str, up: bool) -> Request:
     return message, f"rename {old!r} to {new!r}"
 
 
-def set_up(index: int) -> Request:
-    """``RTM_NEWLINK`` setting link ``index`` up."""
+def set_up(index: int, name: str) -> Request:
+    """``RTM_NEWLINK`` setting link ``index`` (called ``name``) up."""
     body = IfInfoMsg(index=index, flags=IFF_UP, change=IFF_UP)
-    return Message(RTM_NEWLINK, 0, body=body), f"set link {index} up"
+    return Message(RTM_NEWLINK, 0, body=body), f"set {name!r} up"
 
 
 def del_link(name: str) -> Request:
@@ -171,21 +188,26 @@ def del_link(name: str) -> Request:
     return message, f"delete link {name!r}"
 
 
-def new_address(index: int, address: t.Cidr) -> Request:
+def new_address(index: int, name: str, address: Cidr) -> Request:
     """``RTM_NEWADDR``: the address, its prefix, and the IPv4 broadcast address."""
     attrs = [ifa.LOCAL.raw(address.packed), ifa.ADDRESS.raw(address.packed)]
-    if address.family == t.AF_INET and address.prefixlen < 31:
+    if address.family == AF_INET and address.prefixlen < 31:
         attrs.append(ifa.BROADCAST.raw(address.broadcast().packed))
     body = IfAddrMsg(address.family, address.prefixlen, 0, 0, index)
     message = Message(RTM_NEWADDR, _CREATE_EXCL, body=body, attrs=attrs)
-    return message, f"add address {address}"
+    return message, f"add address {address} to {name!r}"
 
 
-def new_route(index: int, route: t.Route, gw: t.IP | None, ifname: str) -> Request:
-    """``RTM_NEWROUTE`` appending (ECMP) to what is there, as the reference does."""
+def new_route(index: int, route: Route, gw: IP | None, ifname: str) -> Request:
+    """``RTM_NEWROUTE`` with ``NLM_F_CREATE`` only, as the reference sends it.
+
+    Not ``NLM_F_APPEND``: of two routes to one prefix with one metric (two networks'
+    default routes), the kernel then puts the newer first, so a container's egress
+    follows the network added last, as with the reference.
+    """
     dst = route.dst.network()
     if gw is not None and gw.family != dst.family:
-        raise t.ConfigError(f"route {route.dst} has gateway {gw} of another family")
+        raise CniConfigError(f"route {route.dst} has gateway {gw} of another family")
     table = route.table or RT_TABLE_MAIN
     attrs: list[Attr[Any] | RawAttr] = [rta.DST.raw(dst.packed)]
     if gw is not None:
@@ -211,7 +233,7 @@ def new_route(index: int, route: t.Route, gw: t.IP | None, ifname: str) -> Reque
         type=RTN_UNICAST,
     )
     via = f" via {gw}" if gw is not None else ""
-    message = Message(RTM_NEWROUTE, _CREATE_APPEND, body=body, attrs=attrs)
+    message = Message(RTM_NEWROUTE, NLM_F_CREATE, body=body, attrs=attrs)
     return message, f"add route '{route.dst}{via} dev {ifname}'"
 
 
@@ -273,39 +295,39 @@ class Rtnl:
             return None
         return LinkView(replies[0]) if replies else None
 
-    def default_route_ifname(self, place: str, code: int = t.INVALID_CONFIG) -> str:
+    def default_route_ifname(self, place: str, code: int = INVALID_CONFIG) -> str:
         """The link of the first default route of the main table (any family)."""
         for route in self.routes(0):
             if route.dst.prefixlen == 0 and route.oif and route.type == RTN_UNICAST:
                 link = self.link(route.oif)
                 if link is not None:
                     return link.name
-        raise t.CniError(
+        raise CniError(
             f"master is not set and there is no default route interface in {place}", code=code
         )
 
     def create_macvlan(
-        self, name: str, parent: int, conf: t.NetConf, netns: int | None, up: bool
+        self, name: str, parent: LinkView, conf: NetConf, netns: int | None, up: bool
     ) -> None:
         """Create the macvlan; :class:`LinkExists` if the name is taken, other
-        refusals as :class:`~macvlan.cni.types.CniError`."""
+        refusals as :class:`~macvlan.CniError`."""
         message, what = new_macvlan(name, parent, conf, netns, up)
         try:
             self._sock.request(message, what)
         except LinkExists:
             raise
         except OSError as exc:
-            raise t.CniError(f"failed to create macvlan: {exc}") from None
+            raise CniError(f"failed to {what}: {reason(exc)}") from None
 
     def rename_and_up(self, old: str, new: str, up: bool) -> None:
         link = self.link(old)
         if link is None:
-            raise t.CniError(f"the new macvlan {old!r} vanished from the container")
+            raise CniError(f"the new macvlan {old!r} vanished from the container")
         message, what = rename_link(link.index, old, new, up)
         try:
             self._sock.request(message, what)
         except OSError as exc:
-            raise t.CniError(f"failed to rename macvlan to {new!r}: {exc}") from None
+            raise CniError(f"failed to rename macvlan to {new!r}: {reason(exc)}") from None
 
     def delete_link(self, name: str) -> None:
         """Delete the link ``name``; a missing one is fine."""
@@ -316,9 +338,9 @@ class Rtnl:
             return
 
     # -- addresses and routes
-    def addresses(self, index: int) -> list[t.Cidr]:
+    def addresses(self, index: int) -> list[Cidr]:
         """The IPv4 and IPv6 addresses on link ``index``."""
-        return [t.Cidr(f, packed, plen) for f, plen, packed, _ in self._address_dump(index)]
+        return [Cidr(f, packed, plen) for f, plen, packed, _ in self._address_dump(index)]
 
     def _address_dump(self, index: int) -> list[tuple[int, int, bytes, int]]:
         """(family, prefix length, packed address, IFA flags) of the link's addresses."""
@@ -327,9 +349,9 @@ class Rtnl:
             body = message.body
             if not isinstance(body, IfAddrMsg) or body.index != index:
                 continue
-            if body.family not in (t.AF_INET, t.AF_INET6):
+            if body.family not in (AF_INET, AF_INET6):
                 continue
-            size = 4 if body.family == t.AF_INET else 16
+            size = 4 if body.family == AF_INET else 16
             address = _packed(message.attrs, ifa.LOCAL.number, size) or _packed(
                 message.attrs, ifa.ADDRESS.number, size
             )
@@ -347,11 +369,11 @@ class Rtnl:
         while True:
             flags = [f for _, _, _, f in self._address_dump(index)]
             if any(f & IFA_F_DADFAILED for f in flags):
-                raise t.CniError(f"duplicate address detection failed on {ifname!r}")
+                raise CniError(f"duplicate address detection failed on {ifname!r}")
             if not any(f & IFA_F_TENTATIVE for f in flags):
                 return
             if time.monotonic() > deadline:
-                raise t.CniError(f"{ifname!r} still has tentative addresses after {timeout:g} s")
+                raise CniError(f"{ifname!r} still has tentative addresses after {timeout:g} s")
             time.sleep(0.05)
 
     def routes(self, family: int = 0, table: int = RT_TABLE_MAIN) -> list[RouteView]:
@@ -361,10 +383,10 @@ class Rtnl:
         except OSError as exc:  # DumpInterrupted once the socket's retries ran out
             if exc.errno != errno.EINTR:
                 raise
-            raise t.CniError("the route dump kept racing changes", code=t.TRY_AGAIN_LATER) from None
+            raise CniError("the route dump kept racing changes", code=TRY_AGAIN_LATER) from None
         routes = []
         for message in replies:
-            if isinstance(message.body, RtMsg) and message.body.family in (t.AF_INET, t.AF_INET6):
+            if isinstance(message.body, RtMsg) and message.body.family in (AF_INET, AF_INET6):
                 route = RouteView(message)
                 if route.table == table:
                     routes.append(route)

@@ -28,6 +28,7 @@ from macvlan.mac import MacAddress
 from macvlan.macalloc import MacAllocator
 from macvlan.namespace import Namespace
 from macvlan.network import ipam
+from macvlan.network.lan import LanAttach, LanRequest
 from macvlan.network.store import EndpointKind, EndpointRow, EndpointState, NsRef, owner_token
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ class Attach:
         "create_link",
         "add_addresses",
         "add_routes",
+        "add_lan",
         "add_shim_routes",
         "commit",
     )
@@ -63,6 +65,8 @@ class Attach:
         requests: dict[int, ipam.IPAddress],
         mac: MacAddress | None,
         nodad: bool,
+        *,
+        lan: LanRequest | None = None,
     ) -> None:
         self.net = net
         self.ns = ns
@@ -78,6 +82,7 @@ class Attach:
         self.link: Link | None = None
         self.there: Connection | None = None
         self._undo: list[Callable[[], object]] = []
+        self.lan = None if lan is None else LanAttach(net, lan, ns, ref.label, ifname, self._undo)
 
     def run(self) -> Endpoint:
         try:
@@ -113,6 +118,8 @@ class Attach:
             net._check_capacity()
             used = store.used_addresses(net.name)
             self.addresses = ipam.plan(net.subnets, self.requests, used, store.cursors(net.name))
+            if net.lan_options.dhcp:  # IPv4 comes from the DHCP server
+                self.addresses = {i: a for i, a in self.addresses.items() if a.version != 4}
             if self.given_mac is not None:
                 mac = self.given_mac
             elif net.mode == MacvlanMode.PASSTHRU:
@@ -153,6 +160,8 @@ class Attach:
                 self._mac_clash()
                 continue
             self._undo.append(functools.partial(there.delete_link, link.index, missing_ok=True))
+            if self.lan is not None:
+                self.lan.before_up(link.name)  # sysctls, before the interface comes up
             try:
                 self.link = there.set_link(link.index, up=True)
                 return
@@ -211,6 +220,13 @@ class Attach:
             gateway = self.net.subnets[index].gateway
             if gateway is not None:
                 self.there.add_route("default", gateway=gateway, link=self.link.index)
+
+    def add_lan(self) -> None:
+        """DHCP lease and SLAAC (see :mod:`macvlan.network.lan`)."""
+        if self.lan is not None:
+            assert self.there is not None and self.link is not None and self.mac is not None
+            assert self.endpoint_id is not None
+            self.lan.after_up(self.there, self.link.index, self.mac, self.endpoint_id)
 
     def add_shim_routes(self) -> None:
         net = self.net

@@ -26,15 +26,18 @@ import re
 import threading
 import zlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from macvlan.connection import Connection
 from macvlan.errors import LinkExists, LinkNotFound, NamespaceNotFound
 from macvlan.link import Link, MacvlanMode, check_ifname, check_mode
 from macvlan.mac import MacAddress
 from macvlan.namespace import Namespace
-from macvlan.network import ipam
+from macvlan.network import ipam, lan
+from macvlan.network import ipam as _ipam  # create() has a keyword named ipam
 from macvlan.network.attach import Attach, MacInUse
 from macvlan.network.ipam import AddressTaken, IpamError, PoolExhausted, Subnet
+from macvlan.network.lanstore import Tables
 from macvlan.network.nsref import current_identity, open_namespace, ref_of, reopen, visible_macs
 from macvlan.network.reconcile import reconcile
 from macvlan.network.shim import host_len, make_shim, shim_name, shim_route, shim_row
@@ -50,6 +53,11 @@ from macvlan.network.store import (
 )
 from macvlan.network.teardown import delete_link
 from macvlan.network.vlan import VlanParent, new_vlan, parse_vlan_parent
+
+if TYPE_CHECKING:
+    from macvlan.network.dhcp.lease import Lease
+    from macvlan.network.lanstore import LanOptions
+    from macvlan.network.renewal import LeaseChange
 
 __all__ = [
     "AddressTaken",
@@ -107,6 +115,7 @@ class Endpoint:
     id: int  # the endpoint's key in the store
     gateways: list[ipam.IPAddress]  # the default routes it got
     kind: EndpointKind = EndpointKind.CONTAINER
+    lease: Lease | None = None  # the DHCP lease (None on networks without DHCP)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +179,7 @@ class Network:
         self._parent_ix: int | None = None
         self._closed = False
         self._lock = threading.RLock()
+        self._lan: LanOptions | None = None
 
     # -- what it is ----------------------------------------------------------------------
     @property
@@ -208,14 +218,31 @@ class Network:
         return self._row.subnets
 
     @property
-    def subnet(self) -> ipam.IPNetwork:
-        """The first subnet's prefix."""
-        return self._row.subnets[0].network
+    def subnet(self) -> _ipam.IPNetwork | None:
+        """The first subnet's prefix (None: a DHCP network given no subnet)."""
+        return self._row.subnets[0].network if self._row.subnets else None
 
     @property
-    def gateway(self) -> ipam.IPAddress | None:
+    def gateway(self) -> _ipam.IPAddress | None:
         """The first subnet's gateway, or None."""
-        return self._row.subnets[0].gateway
+        return self._row.subnets[0].gateway if self._row.subnets else None
+
+    @property
+    def lan_options(self) -> LanOptions:
+        """The network's DHCP, router-advertisement and sysctl settings."""
+        if self._lan is None:
+            self._lan = Tables(self.store).options(self.name)
+        return self._lan
+
+    @property
+    def ipam(self) -> str:
+        """``"default"`` (the built-in allocator) or ``"dhcp"``."""
+        return self.lan_options.ipam
+
+    @property
+    def ipv6(self) -> str | None:
+        """``"ra"`` when endpoints take IPv6 from router advertisements, else None."""
+        return self.lan_options.ipv6
 
     @property
     def netns(self) -> str | None:
@@ -316,6 +343,11 @@ class Network:
         subnets: object = None,
         internal: bool = False,
         netns: Namespace | str | None = None,
+        ipam: str | None = None,
+        ipv6: str | None = None,
+        slaac: str | None = None,
+        sysctls: object = None,
+        dhcp_timeout: float = 10.0,
     ) -> Network:
         """Create a network and record it in the store.
 
@@ -325,10 +357,28 @@ class Network:
         stack.  ``netns`` is where the parent lives (default: here).  ``internal``
         networks get no default routes.  Everything is checked before anything is
         created.
+
+        ``ipam="dhcp"``: endpoints take their IPv4 address from the LAN's DHCP
+        server (a subnet, if given, only checks what it hands out); ``ipv6="ra"``:
+        from its router advertisements (``slaac="eui64"`` or ``"stable-privacy"``);
+        ``sysctls``: per-endpoint defaults (see :meth:`attach`); ``dhcp_timeout``:
+        how long an attach waits for a lease.
         """
         _check_name(name)
         mode_ = _mode(mode)
-        subnets_ = ipam.parse_subnets(subnet, gateway, ip_range, aux_addresses, subnets)
+        no_subnet = subnet is None and subnets is None and gateway is None
+        if ipam == "dhcp" and no_subnet:
+            subnets_: tuple[Subnet, ...] = ()
+        else:
+            subnets_ = _ipam.parse_subnets(subnet, gateway, ip_range, aux_addresses, subnets)
+        options = lan.network_options(
+            ipam,
+            ipv6,
+            slaac,
+            sysctls,
+            dhcp_timeout,
+            has_v6_subnet=any(s.version == 6 for s in subnets_),
+        )
         mtu_ = _check_mtu(mtu)
         if not isinstance(internal, bool):
             raise TypeError(f"internal must be a bool, not {internal!r}")
@@ -358,6 +408,7 @@ class Network:
             with st.transaction():
                 _check_free(st, row)
                 st.add_network(row)
+                Tables(st).set_options(name, options)
                 if base is not None:
                     st.add_vlan(row.parent_key, row.owner)
             net = cls(row, st, owns_store=True)
@@ -445,17 +496,25 @@ class Network:
         mac: object = None,
         *,
         nodad: bool = False,
+        client_id: str | bytes | None = None,
+        hostname: str | None = None,
+        sysctls: object = None,
     ) -> Endpoint:
         """Give ``namespace`` a macvlan named ``ifname`` on this network.
 
         ``ip``: an address, or one per IP version, to ask for (else allocated);
         ``mac``: the MAC to use (else a random locally administered one, unique in
         the store and on the parent); ``nodad``: skip IPv6 duplicate address
-        detection.  If any step fails, every earlier one is undone.
+        detection.  On a DHCP network the endpoint takes a lease (``client_id`` and
+        ``hostname`` are sent, and kept for later attaches of the same namespace
+        and ``ifname``); ``sysctls`` maps keys like ``net.ipv6.conf.IFNAME.accept_ra``
+        to values, written before the interface comes up.  If any step fails,
+        every earlier one is undone.
         """
         self._check_ready()
         check_ifname(ifname)
-        requests = ipam.parse_requests(ip, self.subnets)
+        requests = _ipam.parse_requests(ip, self.subnets)
+        extra = lan.prepare(self, client_id, hostname, sysctls)
         given = None if mac is None else _check_mac(mac)
         if given is not None and self.mode == MacvlanMode.PASSTHRU:
             raise NetworkConfigError(
@@ -466,7 +525,7 @@ class Network:
             raise TypeError(f"nodad must be a bool, not {nodad!r}")
         ns, owned = open_namespace(namespace)
         try:
-            return Attach(self, ns, ref_of(ns), ifname, requests, given, nodad).run()
+            return Attach(self, ns, ref_of(ns), ifname, requests, given, nodad, lan=extra).run()
         finally:
             if owned:
                 ns.close()
@@ -502,6 +561,7 @@ class Network:
 
     def _detach_row(self, row: EndpointRow, wait: bool = False) -> None:
         self.store.set_endpoint(row.id, EndpointState.DETACHING, owner_token())
+        lan.before_detach(self, row)  # DHCPRELEASE while the link still exists
         self._teardown(row, wait)
         self.store.delete_endpoint(row.id)
 
@@ -537,16 +597,18 @@ class Network:
             else ipaddress.ip_interface((a, host_len(a)))
             for i, a in row.addresses
         ]
+        lease, more, via = lan.extras(self, [row]).get(row.id, (None, [], []))
         return Endpoint(
             network=self.name,
             namespace=where,
             ifname=row.ifname,
             mac=row.mac,
-            addresses=interfaces,
+            addresses=interfaces + more,
             index=row.ifindex,
             id=row.id,
-            gateways=gateways,
+            gateways=gateways + via,
             kind=row.kind,
+            lease=lease,
         )
 
     # -- checks used by the attach steps -------------------------------------------------
@@ -588,7 +650,7 @@ class Network:
                 f"network {self.name!r} is passthru: its parent has room for no shim"
             )
         name = check_ifname(ifname or shim_name(self.name))
-        requests = ipam.parse_requests(ip, self.subnets)
+        requests = _ipam.parse_requests(ip, self.subnets)
         existing = self._shim_row()
         if existing is not None:
             have = {a for _, a in existing.addresses}
@@ -603,8 +665,18 @@ class Network:
     def _shim_row(self) -> EndpointRow | None:
         return shim_row(self)
 
-    def _shim_route(self, shim: EndpointRow, addr: ipam.IPAddress, *, add: bool) -> bool:
+    def _shim_route(self, shim: EndpointRow, addr: _ipam.IPAddress, *, add: bool) -> bool:
         return shim_route(self, shim, addr, add=add)
+
+    # -- leases ----------------------------------------------------------------------
+    def renew(self, *, force: bool = False) -> builtins.list[LeaseChange]:
+        """Renew the leases that are due (T1: unicast to the server; T2: broadcast),
+        remove the addresses of leases that ran out, apply changed addresses;
+        ``force`` renews all now.  What changed, one :class:`LeaseChange` each."""
+        from macvlan.network.renewal import renew
+
+        self._check_ready()
+        return renew(self, force=force)
 
     # -- removal and repair ------------------------------------------------------------
     def remove(self, force: bool = False) -> None:

@@ -605,6 +605,8 @@ def test_network_commands(sandbox: Any, netns_factory: Callable[..., Any], tmp_p
         "mtu": None,
         "internal": False,
         "subnets": [{"subnet": "10.66.0.0/24", "gateway": "10.66.0.1"}],
+        "ipam": "default",
+        "ipv6": None,
     }
     assert ok("network", "list", "--store", store) == [data]
     line = run("network", "list", "--store", store).stdout.strip()

@@ -55,10 +55,10 @@ def test_installed_launcher_answers_version(tmp_path: Path) -> None:
 
 
 def test_reinstall_replaces_the_launcher(tmp_path: Path) -> None:
-    (tmp_path / "macvlan-cni").write_text("old")
+    (tmp_path / "macvlan").write_text("old")
     path = _cni_install.install(str(tmp_path))
     assert Path(path).read_text().startswith("#!")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["macvlan-cni"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["macvlan"]
 
 
 @pytest.mark.parametrize("name", ["", "a/b", ".", "..", "x\0y"])

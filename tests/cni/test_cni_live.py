@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -76,6 +77,7 @@ def run(
     container_id: str = "cid-1",
     env: dict[str, str] | None = None,
     cni_path: str = CNI_DIR,
+    timeout: float = 120,
 ) -> Run:
     environ = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -96,7 +98,7 @@ def run(
         env=environ,
         cwd=REPO,
         check=False,
-        timeout=120,
+        timeout=timeout,
     )
     return Run(proc)
 
@@ -125,6 +127,7 @@ def snapshot(ns: str, ifname: str = "eth0") -> dict[str, Any]:
             "kind": info.get("info_kind"),
             "mode": info.get("info_data", {}).get("mode"),
             "mtu": link["mtu"],
+            "txqlen": link.get("txqlen", 0),
             "up": "UP" in link["flags"],
         },
         "addresses": addresses,
@@ -427,29 +430,132 @@ def test_existing_interface_is_an_error_and_left_alone(
         assert snapshot(ns.name)["link"]["kind"] == "veth"
 
 
-@pytest.mark.parametrize("ipam", ["host-local", "failing"])
-def test_link_errors_come_first_and_release_what_ipam_allocated(
-    ipam: str, host: Sandbox, netns_factory: NetnsFactory, tmp_path: Path
+NO_DEFAULT_ROUTE = "no-default-route"
+CHECKED_FIRST = {
+    "master-missing": (base(master="nope0", ipam=host_local()), 7, 999, "'nope0'"),
+    "failing-ipam": (base(master="nope0", ipam={"type": "static", "addresses": [{}]}), 7, 999, ""),
+    "mtu-above-master": (base(mtu=9000, ipam=host_local()), 7, 999, "9000"),
+    NO_DEFAULT_ROUTE: (
+        {k: v for k, v in base(ipam=host_local()).items() if k != "master"},
+        7,
+        999,
+        "no default route interface",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(CHECKED_FIRST))
+def test_bad_add_is_refused_before_ipam_is_asked(
+    case: str, host: Sandbox, netns_factory: NetnsFactory, tmp_path: Path
 ) -> None:
-    """Our IPAM plugin runs while the link is made (the reference runs it after):
-    a link error is still the one reported, and the allocation is released."""
-    chosen = host_local() if ipam == "host-local" else {"type": "static", "addresses": [{}]}
-    for plugin, code in ((REFERENCE, 999), (OURS, 7)):
+    """What can be checked is checked before the IPAM plugin runs, as the reference
+    does: host-local never creates its data directory nor moves last_reserved_ip."""
+    config, ours_code, reference_code, text = CHECKED_FIRST[case]
+    if case == NO_DEFAULT_ROUTE:
+        host.rt.delete_route("default")
+    for plugin, code in ((REFERENCE, reference_code), (OURS, ours_code)):
         ns = netns_factory("mvc")
         data_dir = tmp_path / os.path.basename(plugin[-1])
-        config = with_data_dir(base(master="nope0", ipam=chosen), data_dir)
-        got = run(plugin, host.name, "ADD", config, ns.path)
+        got = run(plugin, host.name, "ADD", with_data_dir(config, data_dir), ns.path)
         assert (got.rc, got.code) == (1, code), got
-        assert ("'nope0'" if plugin is OURS else "Link not found") in got.out["msg"], got
-        assert allocations(data_dir) == []
+        if plugin is OURS:
+            assert text in got.out["msg"], got
+        assert not data_dir.exists(), sorted(data_dir.rglob("*"))
         assert snapshot(ns.name)["link"] is None
 
 
-def test_failure_before_the_link_is_tried_releases_the_early_allocation(
+def test_repeated_add_keeps_the_live_lease(
+    host: Sandbox, netns_factory: NetnsFactory, tmp_path: Path
+) -> None:
+    """A runtime retries ADD (same container, same ifname): it fails, and the address
+    the first ADD got stays allocated -- the next container gets another."""
+    seen = {}
+    for name, plugin in (("ref", REFERENCE), ("ours", OURS)):
+        ns = netns_factory("mvc")
+        data_dir = tmp_path / name
+        config = with_data_dir(base(ipam=host_local()), data_dir)
+        first = run(plugin, host.name, "ADD", config, ns.path)
+        assert first.rc == 0, first
+        held = allocations(data_dir)
+        again = run(plugin, host.name, "ADD", config, ns.path)
+        assert (again.rc, again.code) == (1, 999), again
+        assert allocations(data_dir) == held  # the lease survives the failed retry
+        state = snapshot(ns.name)
+        assert state["link"]["kind"] == "macvlan" and state["addresses"], state
+        other = netns_factory("mvc")
+        second = run(plugin, host.name, "ADD", config, other.path, container_id="cid-2")
+        assert second.rc == 0, second
+        assert second.out["ips"][0]["address"] != first.out["ips"][0]["address"]
+        seen[name] = (held, again.code, allocations(data_dir), masked(second.out))
+    assert seen["ours"] == seen["ref"]
+
+
+def test_two_networks_egress_follows_the_newest_default_route(
+    host: Sandbox, netns_factory: NetnsFactory, tmp_path: Path
+) -> None:
+    """eth0 then eth1, both with a default route of the same metric: the reference
+    adds routes with NLM_F_CREATE only, so the kernel puts eth1's first."""
+    routes = [{"dst": "0.0.0.0/0"}]
+    first = base(ipam=host_local("192.168.250.0/24", routes=routes, gateway="192.168.250.1"))
+    second = dict(
+        base(ipam=host_local("10.241.0.0/24", routes=routes, gateway="10.241.0.1")),
+        name="mvtnet2",
+    )
+    egress = {}
+    for name, plugin in (("ref", REFERENCE), ("ours", OURS)):
+        ns = netns_factory("mvc")
+        for config, ifname in ((first, "eth0"), (second, "eth1")):
+            got = run(
+                plugin,
+                host.name,
+                "ADD",
+                with_data_dir(config, tmp_path / name),
+                ns.path,
+                ifname=ifname,
+            )
+            assert got.rc == 0, got
+        # a route lookup only (nothing is sent); 198.51.100.7 is TEST-NET-2
+        got = ip_json("route", "get", "198.51.100.7", netns=ns.name)[0]
+        egress[name] = (got["dev"], got["gateway"], routes_of(ns.name))
+    assert egress["ours"] == egress["ref"]
+    assert egress["ours"][:2] == ("eth1", "10.241.0.1")
+
+
+def test_fifo_as_netns_does_not_hang(host: Sandbox, tmp_path: Path) -> None:
+    """CNI_NETNS naming a FIFO: opened with O_PATH, it is seen to be no namespace."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    config = with_data_dir(base(ipam=host_local()), tmp_path / "data")
+    for command in ("ADD", "CHECK"):
+        conf = config if command == "ADD" else dict(config, prevResult={"cniVersion": "1.0.0"})
+        got = run(OURS, host.name, command, conf, str(fifo), timeout=30)
+        assert (got.rc, got.code) == (1, 3), got
+        assert "is not an existing network namespace" in got.out["msg"]
+    got = run(OURS, host.name, "DEL", config, str(fifo), timeout=30)
+    assert (got.rc, got.out) == (0, None), got  # nothing there to delete
+    assert allocations(tmp_path / "data") == []
+
+
+def test_errors_name_the_interface_not_its_index(
+    host: Sandbox, netns_factory: NetnsFactory, tmp_path: Path
+) -> None:
+    """Two containers given one MAC on one master: the second cannot come up."""
+    config = with_data_dir(base(mac="02:42:0a:f1:00:07", ipam=host_local()), tmp_path)
+    assert run(OURS, host.name, "ADD", config, netns_factory("mvc").path).rc == 0
+    ns = netns_factory("mvc")
+    got = run(OURS, host.name, "ADD", config, ns.path, container_id="cid-2")
+    assert (got.rc, got.code) == (1, 999), got
+    assert "'eth0'" in got.out["msg"] and "Address already in use" in got.out["msg"], got
+    assert not re.search(r"link \d", got.out["msg"]), got
+    assert snapshot(ns.name)["link"] is None
+    assert len(allocations(tmp_path)) == 1  # the second's address was released
+
+
+def test_failure_before_the_link_is_made_costs_no_allocation(
     host: Sandbox, netns_factory: NetnsFactory, tmp_path: Path
 ) -> None:
     """Without CAP_SYS_ADMIN the plugin cannot enter the container (setns): that
-    fails after the IPAM plugin has started, before any link work."""
+    fails after the IPAM plugin was started, before it was given its input."""
     if shutil.which("setpriv") is None:
         pytest.skip("setpriv is not installed")
     ns = netns_factory("mvc")
@@ -458,12 +564,11 @@ def test_failure_before_the_link_is_tried_releases_the_early_allocation(
     got = run([*drop, *OURS], host.name, "ADD", config, ns.path)
     assert got.rc == 1, got
     assert "setns" in got.out["msg"] and "Operation not permitted" in got.out["msg"], got
-    assert list((tmp_path / "mvtnet").glob("10.*")) == []  # allocated, then released
-    assert (tmp_path / "mvtnet" / "last_reserved_ip.0").exists()  # it did allocate
+    assert not (tmp_path / "mvtnet").exists()  # host-local never ran
     assert snapshot(ns.name)["link"] is None
 
 
-def test_existing_interface_keeps_its_name_and_releases_the_allocation(
+def test_existing_interface_keeps_its_name_and_costs_no_allocation(
     host: Sandbox, netns_factory: NetnsFactory, tmp_path: Path
 ) -> None:
     for name, plugin in (("ref", REFERENCE), ("ours", OURS)):
@@ -475,7 +580,7 @@ def test_existing_interface_keeps_its_name_and_releases_the_allocation(
         got = run(plugin, host.name, "ADD", config, ns.path)
         assert (got.rc, got.code) == (1, 999), got
         assert snapshot(ns.name)["link"]["kind"] == "veth"  # the rollback spared it
-        assert allocations(data_dir) == []
+        assert not data_dir.exists()  # IPAM was never asked
 
 
 def test_failed_add_rolls_back_link_and_allocation(

@@ -18,10 +18,27 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from macvlan import cni
 from macvlan._names import check_ifname
 from macvlan.cni import ipam as _cni_ipam
-from macvlan.cni import types as t
+from macvlan.cni.add import create_macvlan
+from macvlan.cni.cniargs import parse_cni_args
+from macvlan.cni.env import Args, is_cni_name
+from macvlan.cni.errors import (
+    INTERNAL,
+    INVALID_CONFIG,
+    CniConfigError,
+    CniDecodeError,
+    CniEnvError,
+    CniError,
+    CniVersionError,
+)
+from macvlan.cni.ip import IP, Cidr
+from macvlan.cni.jsonio import dumps, field, loads
+from macvlan.cni.mac import format_mac, parse_mac
+from macvlan.cni.netconf import NetConf, decode_config, parse_dns
+from macvlan.cni.result import Result
+from macvlan.cni.result import Route as CniRoute
+from macvlan.cni.version import SUPPORTED_VERSIONS, check_version, config_version
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -70,14 +87,14 @@ json_values = st.recursive(
 
 @given(json_values)
 def test_dumps_is_json_and_loads_reads_it_back(value: Any) -> None:
-    text = t.dumps(value)
+    text = dumps(value)
     assert json.loads(text) == value
-    assert t.loads(text) == value
+    assert loads(text) == value
 
 
 @given(json_values)
 def test_loads_agrees_with_json_on_compact_text(value: Any) -> None:
-    assert t.loads(json.dumps(value)) == value
+    assert loads(json.dumps(value)) == value
 
 
 @pytest.mark.parametrize(
@@ -85,31 +102,31 @@ def test_loads_agrees_with_json_on_compact_text(value: Any) -> None:
 )
 def test_loads_refuses_what_is_not_one_json_document(text: str) -> None:
     with pytest.raises(ValueError):
-        t.loads(text)
+        loads(text)
 
 
 def test_dumps_indents_like_go() -> None:
-    assert t.dumps({"a": [1, {"b": "x"}], "c": {}, "d": []}) == (
+    assert dumps({"a": [1, {"b": "x"}], "c": {}, "d": []}) == (
         '{\n    "a": [\n        1,\n        {\n            "b": "x"\n        }\n    ],\n'
         '    "c": {},\n    "d": []\n}'
     )
 
 
 def test_field_matches_keys_as_go_does() -> None:
-    assert t.field({"MTU": 1400}, "mtu") == 1400
-    assert t.field({"mtu": 1, "MTU": 2}, "mtu") == 1
-    assert t.field({"other": 1}, "mtu") is None
+    assert field({"MTU": 1400}, "mtu") == 1400
+    assert field({"mtu": 1, "MTU": 2}, "mtu") == 1
+    assert field({"other": 1}, "mtu") is None
 
 
 # -- names -------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", ["a", "abc-1.2_3", "0", "A" * 200])
 def test_cni_names_accepted(name: str) -> None:
-    assert t.is_cni_name(name)
+    assert is_cni_name(name)
 
 
 @pytest.mark.parametrize("name", ["", "-a", ".a", "_a", "a/b", "a b", "a:b", "ä", "..", "a\n"])
 def test_cni_names_refused(name: str) -> None:
-    assert not t.is_cni_name(name)
+    assert not is_cni_name(name)
 
 
 @pytest.mark.parametrize(
@@ -140,8 +157,8 @@ def test_interface_names_accepted_and_non_strings_refused() -> None:
 
 
 def test_bad_master_quotes_the_shared_rule() -> None:
-    with pytest.raises(t.ConfigError) as info:
-        t.NetConf(conf(master="a/b"))
+    with pytest.raises(CniConfigError) as info:
+        NetConf(conf(master="a/b"))
     assert info.value.msg == "invalid master: interface name 'a/b' contains '/'"
 
 
@@ -150,7 +167,7 @@ def test_bad_master_quotes_the_shared_rule() -> None:
 def test_cidr_matches_ipaddress(address: Any, data: st.DataObject) -> None:
     prefix = data.draw(st.integers(0, address.max_prefixlen))
     text = f"{address}/{prefix}"
-    cidr = t.Cidr.parse(text)
+    cidr = Cidr.parse(text)
     reference = ipaddress.ip_interface(text)
     assert ipaddress.ip_interface(str(cidr)) == reference  # (text may differ for ::ffff:a.b.c.d)
     assert ipaddress.ip_interface(str(cidr.network())).network == reference.network
@@ -163,8 +180,8 @@ def test_cidr_matches_ipaddress(address: Any, data: st.DataObject) -> None:
     "text", ["10.0.0.1", "10.0.0.1/33", "10.0.0/24", "fd00::1/129", "x/1", "10.0.0.1/-1", 5]
 )
 def test_cidr_refuses_bad_text_and_names_it(text: Any) -> None:
-    with pytest.raises(t.ConfigError) as info:
-        t.Cidr.parse(text)
+    with pytest.raises(CniConfigError) as info:
+        Cidr.parse(text)
     assert repr(text) in str(info.value)
 
 
@@ -177,48 +194,48 @@ def test_cidr_refuses_bad_text_and_names_it(text: Any) -> None:
     ],
 )
 def test_parse_mac_forms(text: str, packed: bytes) -> None:
-    assert t.parse_mac(text) == packed
-    assert t.format_mac(packed) == text.lower().replace("-", ":") or "." in text
+    assert parse_mac(text) == packed
+    assert format_mac(packed) == text.lower().replace("-", ":") or "." in text
 
 
 @pytest.mark.parametrize(
     "text", ["01:00:5e:00:00:01", "00:00:00:00:00:00", "02:00:00:00:00", "zz:00:00:00:00:01", 1]
 )
 def test_parse_mac_refuses_and_names_the_value(text: Any) -> None:
-    with pytest.raises(t.ConfigError) as info:
-        t.parse_mac(text)
+    with pytest.raises(CniConfigError) as info:
+        parse_mac(text)
     assert repr(text) in str(info.value)
 
 
 # -- versions, CNI_ARGS -------------------------------------------------------------------
 def test_versions() -> None:
-    t.check_version("1.1.0")
-    t.check_version("0.3.1")
-    with pytest.raises(t.VersionError):
-        t.check_version("9.9.9")
-    with pytest.raises(t.DecodeError):
-        t.check_version("abc")
-    with pytest.raises(t.VersionError):
-        t.check_version("0.3.1", "0.4.0", "CHECK")
-    assert t.config_version({}) == "0.1.0"
+    check_version("1.1.0")
+    check_version("0.3.1")
+    with pytest.raises(CniVersionError):
+        check_version("9.9.9")
+    with pytest.raises(CniDecodeError):
+        check_version("abc")
+    with pytest.raises(CniVersionError):
+        check_version("0.3.1", "0.4.0", "CHECK")
+    assert config_version({}) == "0.1.0"
 
 
 def test_cni_args() -> None:
-    assert t.parse_cni_args("") == ""
-    assert t.parse_cni_args("MAC=02:00:00:00:00:07") == "02:00:00:00:00:07"
-    assert t.parse_cni_args("IgnoreUnknown=1;K8S_POD_NAME=x;MAC=m") == "m"
-    assert t.parse_cni_args("K8S_POD_NAME=x;IgnoreUnknown=TRUE") == ""
-    with pytest.raises(t.EnvError, match="K8S_POD_NAME=x"):
-        t.parse_cni_args("K8S_POD_NAME=x")
-    with pytest.raises(t.EnvError, match="'a=b=c'"):
-        t.parse_cni_args("a=b=c")
-    with pytest.raises(t.EnvError, match="maybe"):
-        t.parse_cni_args("IgnoreUnknown=maybe")
+    assert parse_cni_args("") == ""
+    assert parse_cni_args("MAC=02:00:00:00:00:07") == "02:00:00:00:00:07"
+    assert parse_cni_args("IgnoreUnknown=1;K8S_POD_NAME=x;MAC=m") == "m"
+    assert parse_cni_args("K8S_POD_NAME=x;IgnoreUnknown=TRUE") == ""
+    with pytest.raises(CniEnvError, match="K8S_POD_NAME=x"):
+        parse_cni_args("K8S_POD_NAME=x")
+    with pytest.raises(CniEnvError, match="'a=b=c'"):
+        parse_cni_args("a=b=c")
+    with pytest.raises(CniEnvError, match="maybe"):
+        parse_cni_args("IgnoreUnknown=maybe")
 
 
 # -- the configuration --------------------------------------------------------------------
 def test_netconf_defaults() -> None:
-    nc = t.NetConf(conf())
+    nc = NetConf(conf())
     assert (nc.master, nc.mode, nc.mode_name, nc.mtu, nc.mac, nc.ipam_type) == (
         "",
         4,
@@ -233,7 +250,7 @@ def test_netconf_defaults() -> None:
 
 @pytest.mark.parametrize(("mode", "number"), [("private", 1), ("vepa", 2), ("passthru", 8)])
 def test_netconf_modes(mode: str, number: int) -> None:
-    assert t.NetConf(conf(mode=mode)).mode == number
+    assert NetConf(conf(mode=mode)).mode == number
 
 
 @pytest.mark.parametrize(
@@ -261,40 +278,40 @@ def test_netconf_modes(mode: str, number: int) -> None:
     ],
 )
 def test_netconf_refuses_bad_values_naming_them(extra: dict[str, Any], quoted: str) -> None:
-    with pytest.raises(t.ConfigError) as info:
-        t.NetConf(conf(**extra))
+    with pytest.raises(CniConfigError) as info:
+        NetConf(conf(**extra))
     assert quoted in str(info.value)
-    assert info.value.code == t.INVALID_CONFIG
+    assert info.value.code == INVALID_CONFIG
     assert isinstance(info.value, ValueError)
 
 
 def test_netconf_mac_precedence() -> None:
     base = conf(mac="02:00:00:00:00:01", runtimeConfig={"mac": "02:00:00:00:00:03"})
-    assert t.NetConf(base, "MAC=02:00:00:00:00:02").mac == bytes.fromhex("020000000003")
+    assert NetConf(base, "MAC=02:00:00:00:00:02").mac == bytes.fromhex("020000000003")
     del base["runtimeConfig"]
-    assert t.NetConf(base, "MAC=02:00:00:00:00:02").mac == bytes.fromhex("020000000002")
-    assert t.NetConf(base).mac == bytes.fromhex("020000000001")
+    assert NetConf(base, "MAC=02:00:00:00:00:02").mac == bytes.fromhex("020000000002")
+    assert NetConf(base).mac == bytes.fromhex("020000000001")
 
 
 def test_netconf_keys_match_case_insensitively_like_the_reference() -> None:
-    nc = t.NetConf(conf(Master="p0", MTU=1400, Mode="vepa"))
+    nc = NetConf(conf(Master="p0", MTU=1400, Mode="vepa"))
     assert (nc.master, nc.mtu, nc.mode_name) == ("p0", 1400, "vepa")
 
 
 def test_decode_config_errors() -> None:
-    with pytest.raises(t.DecodeError):
-        t.decode_config(b"{")
-    with pytest.raises(t.DecodeError):
-        t.decode_config(b"[1]")
-    with pytest.raises(t.ConfigError, match="missing network name"):
-        t.decode_config(b"{}")
-    with pytest.raises(t.ConfigError, match="'a b'"):
-        t.decode_config(b'{"name": "a b"}')
+    with pytest.raises(CniDecodeError):
+        decode_config(b"{")
+    with pytest.raises(CniDecodeError):
+        decode_config(b"[1]")
+    with pytest.raises(CniConfigError, match="missing network name"):
+        decode_config(b"{}")
+    with pytest.raises(CniConfigError, match="'a b'"):
+        decode_config(b'{"name": "a b"}')
 
 
 def test_dns_keeps_the_spec_keys_only() -> None:
     dns = {"nameservers": ["1.1.1.1"], "domain": "x", "search": [], "bogus": 1}
-    assert t.parse_dns(dns) == {"nameservers": ["1.1.1.1"], "domain": "x"}
+    assert parse_dns(dns) == {"nameservers": ["1.1.1.1"], "domain": "x"}
 
 
 # -- results --------------------------------------------------------------------------------
@@ -312,33 +329,33 @@ RESULT_100 = {
 
 
 def test_result_round_trip_100() -> None:
-    result = t.Result.from_json(RESULT_100, "1.0.0")
+    result = Result.from_json(RESULT_100, "1.0.0")
     assert result.to_json("1.0.0") == RESULT_100
 
 
 def test_result_to_040_adds_ip_versions() -> None:
-    out = t.Result.from_json(RESULT_100, "1.0.0").to_json("0.4.0")
+    out = Result.from_json(RESULT_100, "1.0.0").to_json("0.4.0")
     assert out["cniVersion"] == "0.4.0"
     assert [ip["version"] for ip in out["ips"]] == ["4", "6", "4"]
-    assert t.Result.from_json(out, "0.4.0").to_json("1.0.0") == RESULT_100
+    assert Result.from_json(out, "0.4.0").to_json("1.0.0") == RESULT_100
 
 
 def test_result_to_020_keeps_first_address_per_family() -> None:
-    out = t.Result.from_json(RESULT_100, "1.0.0").to_json("0.2.0")
+    out = Result.from_json(RESULT_100, "1.0.0").to_json("0.2.0")
     assert out == {
         "cniVersion": "0.2.0",
         "ip4": {"ip": "10.1.0.5/16", "gateway": "10.1.0.1", "routes": [{"dst": "0.0.0.0/0"}]},
         "ip6": {"ip": "fd00::5/64", "gateway": "fd00::1", "routes": [RESULT_100["routes"][1]]},
         "dns": {"nameservers": ["10.1.0.1"]},
     }
-    back = t.Result.from_json(out, "0.2.0")
+    back = Result.from_json(out, "0.2.0")
     assert [str(i.address) for i in back.ips] == ["10.1.0.5/16", "fd00::5/64"]
     assert len(back.routes) == 2
 
 
 def test_result_110_route_fields() -> None:
     route = {"dst": "10.9.0.0/16", "gw": "10.1.0.1", "mtu": 1400, "priority": 5, "table": 100}
-    result = t.Result.from_json({"cniVersion": "1.1.0", "routes": [route]}, "1.1.0")
+    result = Result.from_json({"cniVersion": "1.1.0", "routes": [route]}, "1.1.0")
     assert result.to_json("1.1.0")["routes"] == [route]
     assert result.to_json("1.0.0")["routes"] == [{"dst": "10.9.0.0/16", "gw": "10.1.0.1"}]
 
@@ -353,8 +370,8 @@ def test_result_110_route_fields() -> None:
     ],
 )
 def test_result_refuses_bad_entries(bad: dict[str, Any]) -> None:
-    with pytest.raises(t.ConfigError):
-        t.Result.from_json({"cniVersion": "1.0.0", **bad}, "1.0.0")
+    with pytest.raises(CniConfigError):
+        Result.from_json({"cniVersion": "1.0.0", **bad}, "1.0.0")
 
 
 # -- finding and running the IPAM plugin ------------------------------------------------------
@@ -371,9 +388,9 @@ def test_find_plugin_only_in_absolute_cni_path_entries(
     (tmp_path / "rel").mkdir()
     fake_plugin(tmp_path / "rel", "ipamx", "exit 0\n")
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(t.EnvError, match="no absolute directory"):
+    with pytest.raises(CniEnvError, match="no absolute directory"):
         _cni_ipam.find_plugin("ipamx", "rel:./rel")
-    with pytest.raises(t.ConfigError, match="'ipamx'"):
+    with pytest.raises(CniConfigError, match="'ipamx'"):
         _cni_ipam.find_plugin("ipamx", f"rel:{tmp_path}")
     assert _cni_ipam.find_plugin("ipamx", f"rel:{tmp_path / 'rel'}") == f"{tmp_path}/rel/ipamx"
 
@@ -411,21 +428,21 @@ def test_delegate_gets_our_environment_and_stdin(
 
 def test_delegate_error_keeps_the_plugins_code(tmp_path: Path) -> None:
     fake_plugin(tmp_path, "ipamx", 'echo \'{"code": 11, "msg": "busy", "details": "d"}\'; exit 1\n')
-    with pytest.raises(t.CniError) as info:
+    with pytest.raises(CniError) as info:
         _cni_ipam.Delegate(str(tmp_path), "ipamx", "ADD", b"{}").result()
     assert (info.value.code, info.value.msg, info.value.details) == (11, "busy", "d")
 
 
 def test_delegate_failure_without_json(tmp_path: Path) -> None:
     fake_plugin(tmp_path, "ipamx", "echo broken >&2; exit 3\n")
-    with pytest.raises(t.CniError, match=r"exit status 3.*broken") as info:
+    with pytest.raises(CniError, match=r"exit status 3.*broken") as info:
         _cni_ipam.Delegate(str(tmp_path), "ipamx", "DEL", b"{}").result(expect_output=False)
-    assert info.value.code == t.INTERNAL
+    assert info.value.code == INTERNAL
 
 
 def test_delegate_result_of_unknown_version(tmp_path: Path) -> None:
     fake_plugin(tmp_path, "ipamx", 'echo \'{"cniVersion": "7.0.0"}\'\n')
-    with pytest.raises(t.DecodeError, match=r"'7\.0\.0'"):
+    with pytest.raises(CniDecodeError, match=r"'7\.0\.0'"):
         _cni_ipam.Delegate(str(tmp_path), "ipamx", "ADD", b"{}").result()
 
 
@@ -433,7 +450,7 @@ def test_delegate_result_of_unknown_version(tmp_path: Path) -> None:
 def test_version_echoes_the_callers_version() -> None:
     rc, out, _ = plugin("VERSION", {"cniVersion": "0.4.0"})
     assert rc == 0
-    assert out == {"cniVersion": "0.4.0", "supportedVersions": list(t.SUPPORTED_VERSIONS)}
+    assert out == {"cniVersion": "0.4.0", "supportedVersions": list(SUPPORTED_VERSIONS)}
     rc, out, _ = plugin("VERSION", b"")
     assert out["cniVersion"] == "1.1.0"
 
@@ -524,9 +541,10 @@ def imported_modules(*args: str, stdin: bytes = b"", env: dict[str, str] | None 
 
 def test_version_imports_no_netlink_ctypes_or_json() -> None:
     names = imported_modules("-m", "macvlan.cni", env={"CNI_COMMAND": "VERSION"})
-    assert "macvlan.cni.types" in names  # (runpy runs macvlan.cni itself as __main__)
+    assert "macvlan.cni.version" in names  # (runpy runs macvlan.cni itself as __main__)
     heavy = {"macvlan._netlink", "macvlan.link", "macvlan.connection", "ctypes", "_ctypes"}
     heavy |= {"json", "ipaddress", "subprocess", "dataclasses", "macvlan._syscalls", "socket"}
+    heavy |= {"macvlan.cni.jsonio", "macvlan.cni.netconf", "_json"}
     assert not names & heavy
 
 
@@ -536,11 +554,95 @@ def test_importing_the_plugin_loads_only_its_own_modules() -> None:
     assert ours == {
         "macvlan",
         "macvlan.cni",
-        "macvlan.cni.types",
+        "macvlan.cni.env",
+        "macvlan.cni.errors",
+        "macvlan.cni.version",
         "macvlan._names",
         "macvlan.errors",
     }
     assert not names & {"ctypes", "_ctypes", "json", "ipaddress", "dataclasses", "socket"}
+
+
+def launcher_version(tmp_path: Path, stdin: bytes) -> tuple[int, str, set[str]]:
+    """VERSION through the installed launcher: exit status, output, modules imported."""
+    from macvlan.cni.install import install
+
+    path = install(str(tmp_path))
+    proc = subprocess.run(
+        [sys.executable, "-IS", "-X", "importtime", path],
+        input=stdin,
+        capture_output=True,
+        env={"CNI_COMMAND": "VERSION"},
+        check=False,
+        timeout=60,
+    )
+    names = {
+        line.rsplit("|", 1)[1].strip()
+        for line in proc.stderr.decode().splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+    return proc.returncode, proc.stdout.decode(), names
+
+
+@pytest.mark.parametrize(
+    "stdin",
+    [
+        b"",
+        b'{"cniVersion":"1.0.0"}',  # what libcni sends
+        b' {\n "cniVersion" :\t"0.4.0" } \n',
+        b'{"cniVersion":"9.9.9"}',
+    ],
+)
+def test_launcher_answers_version_importing_nothing(tmp_path: Path, stdin: bytes) -> None:
+    status, out, names = launcher_version(tmp_path, stdin)
+    assert (status, out) == plugin_version(stdin)
+    assert not {n for n in names if n.startswith("macvlan")}, names  # not even the package
+    assert not names & {"_json", "json", "os", "_socket"}
+
+
+@pytest.mark.parametrize(
+    "stdin",
+    [
+        b'{"name": "x", "cniVersion": "1.0.0"}',
+        b'{"cniVersion": "1.0.0", "cniVersion": "0.4.0"}',
+        b'{"cniVersion": "0.4\\u002e0"}',
+        b'{"cniVersion": "\\ud800"}',  # no UTF-8 for it: code 6
+        b'{"cniVersion": 4}',
+        b"[1, 2]",
+        b'{"cniVersion": "1.0.0"',
+        b"\xff\xfe",
+    ],
+)
+def test_launcher_version_agrees_with_the_plugin_on_unusual_input(
+    tmp_path: Path, stdin: bytes
+) -> None:
+    status, out, _ = launcher_version(tmp_path, stdin)
+    assert (status, out) == plugin_version(stdin)
+
+
+def plugin_version(stdin: bytes) -> tuple[int, str]:
+    """VERSION as ``python -m macvlan.cni`` answers it (the full JSON reader)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "macvlan.cni"],
+        input=stdin,
+        capture_output=True,
+        cwd=REPO,
+        env={"CNI_COMMAND": "VERSION", "PATH": "/usr/bin:/bin"},
+        check=False,
+        timeout=60,
+    )
+    return proc.returncode, proc.stdout.decode()
+
+
+def test_version_fast_path_writes_what_the_json_writer_writes() -> None:
+    from macvlan.cni import version
+
+    for echoed in ("1.0.0", "0.4.0", "", "x y"):
+        status, text = version.answer(b'{"cniVersion": "%s"}' % echoed.encode())
+        expected = {"cniVersion": echoed or "1.1.0", "supportedVersions": list(SUPPORTED_VERSIONS)}
+        assert (status, text) == (0, dumps(expected))
+    assert version._simple_version(b'{"cniVersion": "a\\"b"}') is None  # escapes: the reader
+    assert version._simple_version(b'{"name": "x"}') is None
 
 
 # -- rtnetlink through the shared codec ----------------------------------------------------
@@ -566,8 +668,10 @@ def test_create_request_is_the_librarys_bytes(case: str) -> None:
     from macvlan.mac import MacAddress
 
     extra, cni_args, netns, up = MACVLAN_CONFS[case]
-    nc = t.NetConf(conf(**extra), cni_args)
-    ours, what = _cni_rtnl.new_macvlan("eth0", 3, nc, netns, up)
+    nc = NetConf(conf(**extra), cni_args)
+    parent = _cni_rtnl.LinkView.__new__(_cni_rtnl.LinkView)
+    parent.index, parent.name = 3, "p0"
+    ours, what = _cni_rtnl.new_macvlan("eth0", parent, nc, netns, up)
     library = new_macvlan(
         "eth0",
         3,
@@ -580,12 +684,12 @@ def test_create_request_is_the_librarys_bytes(case: str) -> None:
         bcqueuelen=nc.bcqueuelen or None,
         bc_cutoff=None,
         source_macs=(),
-        txqueuelen=None,
+        txqueuelen=0,  # as the reference: a macvlan has no queue of its own
         group=None,
         netns_fd=netns,
     )
     assert wire(ours) == wire(library)
-    assert what == f"create macvlan 'eth0' ({nc.mode_name}) on link 3"
+    assert what == f"create macvlan 'eth0' ({nc.mode_name}) on 'p0'"
 
 
 @pytest.mark.parametrize(
@@ -595,9 +699,9 @@ def test_address_request_is_the_librarys_bytes(address: str) -> None:
     from macvlan.address import new_address
     from macvlan.cni import rtnl as _cni_rtnl
 
-    ours, what = _cni_rtnl.new_address(7, t.Cidr.parse(address))
+    ours, what = _cni_rtnl.new_address(7, "eth0", Cidr.parse(address))
     assert wire(ours) == wire(new_address(7, ipaddress.ip_interface(address)))
-    assert what == f"add address {address}"
+    assert what == f"add address {address} to 'eth0'"
 
 
 def test_link_requests_are_the_librarys_bytes() -> None:
@@ -609,7 +713,8 @@ def test_link_requests_are_the_librarys_bytes() -> None:
     assert wire(_cni_rtnl.get_link("eth0")[0]) == wire(get_link("eth0"))
     assert wire(_cni_rtnl.get_link(12)[0]) == wire(get_link(12))
     assert wire(_cni_rtnl.del_link("eth0")[0]) == wire(del_link("eth0"))
-    assert wire(_cni_rtnl.set_up(12)[0]) == wire(set_link(12, up=True))
+    assert wire(_cni_rtnl.set_up(12, "eth0")[0]) == wire(set_link(12, up=True))
+    assert _cni_rtnl.set_up(12, "eth0")[1] == "set 'eth0' up"  # the name, not the index
     renamed = set_link(12, up=True, attrs=[ifla.IFNAME("eth0")])
     assert wire(_cni_rtnl.rename_link(12, "mvcni1", "eth0", True)[0]) == wire(renamed)
     assert wire(_cni_rtnl.dump_addresses(12)) == wire(dump_addresses(12))
@@ -647,10 +752,12 @@ def test_route_request_decodes_to_what_was_asked(
     from macvlan.cni import rtnl as _cni_rtnl
     from macvlan.route import Route
 
-    route = t.Route.from_json(entry)
-    ours, what = _cni_rtnl.new_route(7, route, t.IP.parse(gw) if gw else route.gw, "eth0")
+    route = CniRoute.from_json(entry)
+    ours, what = _cni_rtnl.new_route(7, route, IP.parse(gw) if gw else route.gw, "eth0")
     (message,) = nl.decode(wire(ours))
-    assert message.flags == 0x400 | 0x800  # CREATE | APPEND: next to what is there (ECMP)
+    # NLM_F_CREATE only, as the reference: with APPEND the kernel would put a second
+    # network's default route after the first, and egress would stay on the first
+    assert message.flags == 0x400
     seen = Route.from_message(message)
     assert (seen.oif, seen.protocol, seen.type) == (7, 3, 1)  # boot, unicast
     for key, value in expected.items():
@@ -669,9 +776,9 @@ def test_route_request_decodes_to_what_was_asked(
 def test_route_with_a_gateway_of_another_family_is_refused_before_sending() -> None:
     from macvlan.cni import rtnl as _cni_rtnl
 
-    route = t.Route.from_json({"dst": "fd01::/64"})
-    with pytest.raises(t.ConfigError, match="another family"):
-        _cni_rtnl.new_route(7, route, t.IP.parse("10.1.0.1"), "eth0")
+    route = CniRoute.from_json({"dst": "fd01::/64"})
+    with pytest.raises(CniConfigError, match="another family"):
+        _cni_rtnl.new_route(7, route, IP.parse("10.1.0.1"), "eth0")
 
 
 def golden_messages(*files: str, show_cases: bool = False) -> list[Any]:
@@ -800,16 +907,19 @@ class FakeRtnl:
     def rename_and_up(self, old: str, new: str, up: bool) -> None:
         self.calls.append(("rename", old[:5], new, up))
         if self.fail_rename:
-            raise t.CniError("rename refused")
+            raise CniError("rename refused")
 
     def delete_link(self, name: str) -> None:
         self.calls.append(("delete", name[:5]))
 
 
+PARENT: Any = object()
+
+
 def test_create_falls_back_to_a_temporary_name() -> None:
-    args = cni.Args({"CNI_IFNAME": "eth0", "CNI_NETNS": "/run/netns/x"})
+    args = Args({"CNI_IFNAME": "eth0", "CNI_NETNS": "/run/netns/x"})
     rt = FakeRtnl(set())
-    cni._create_macvlan(args, t.NetConf(conf()), 2, 5, rt, rt, up=True)  # type: ignore[arg-type]
+    create_macvlan(args, NetConf(conf()), PARENT, 5, rt, rt, up=True)  # type: ignore[arg-type]
     assert rt.calls[:2] == [("create", "eth0", True), ("link", "eth0")]
     assert rt.calls[2][0] == "create" and rt.calls[2][1].startswith("mvcni")
     assert rt.calls[2][2] is False
@@ -817,12 +927,12 @@ def test_create_falls_back_to_a_temporary_name() -> None:
 
 
 def test_create_refuses_an_existing_name_and_cleans_a_failed_rename() -> None:
-    args = cni.Args({"CNI_IFNAME": "eth0", "CNI_NETNS": "/run/netns/x"})
+    args = Args({"CNI_IFNAME": "eth0", "CNI_NETNS": "/run/netns/x"})
     rt = FakeRtnl({"eth0"})
-    with pytest.raises(t.CniError, match="'eth0' already exists"):
-        cni._create_macvlan(args, t.NetConf(conf()), 2, 5, rt, rt, up=False)  # type: ignore[arg-type]
+    with pytest.raises(CniError, match="'eth0' already exists"):
+        create_macvlan(args, NetConf(conf()), PARENT, 5, rt, rt, up=False)  # type: ignore[arg-type]
     assert rt.calls == [("create", "eth0", False), ("link", "eth0")]
     rt = FakeRtnl(set(), fail_rename=True)
-    with pytest.raises(t.CniError, match="rename refused"):
-        cni._create_macvlan(args, t.NetConf(conf()), 2, 5, rt, rt, up=False)  # type: ignore[arg-type]
+    with pytest.raises(CniError, match="rename refused"):
+        create_macvlan(args, NetConf(conf()), PARENT, 5, rt, rt, up=False)  # type: ignore[arg-type]
     assert rt.calls[-1] == ("delete", "mvcni")

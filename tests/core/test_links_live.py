@@ -215,6 +215,27 @@ def test_parent_by_index_and_by_link(sandbox: Any) -> None:
     assert ip_link(sandbox, "mva")["link"] == ip_link(sandbox, "mvb")["link"] == "p0"
 
 
+def test_parent_names_resolve_in_the_connections_namespace(sandbox: Any) -> None:
+    """A name is looked up (SIOCGIFINDEX on the connection's socket) where the
+    connection lives, not in the namespace of the calling thread."""
+    host_only = sorted(
+        e["ifname"] for e in ip_json("link", "show") if e["ifname"] not in ("lo", "p0", "p1")
+    )
+    assert sandbox.rt._sock.index_of("p0") == ip_json("link", "show", "p0", netns=sandbox.name)[
+        0
+    ]["ifindex"]
+    if host_only:  # a link the caller's namespace has and the sandbox does not
+        with pytest.raises(LinkNotFound):
+            sandbox.rt.create_macvlan("mvx", host_only[0])
+    made = sandbox.rt.create_macvlan("mvx", "p1")
+    assert made.parent_index == ip_link(sandbox, "p1")["ifindex"]
+    assert ip_link(sandbox, "mvx")["link"] == "p1"
+    sandbox.rt.set_link("p1", name="p9")  # renamed: the next lookup asks the kernel again
+    with pytest.raises(LinkNotFound):
+        sandbox.rt.create_macvlan("mvy", "p1")
+    assert sandbox.rt.create_macvlan("mvy", "p9").parent_index == made.parent_index
+
+
 def test_mac_is_set_in_the_creating_message(sandbox: Any, recorder: list[Any]) -> None:
     mac = MacAddress("02:12:34:56:78:9a")
     link = sandbox.rt.create_macvlan("mv0", "p0", mac=mac)

@@ -22,7 +22,7 @@ from macvlan._netlink import ifla
 from macvlan._netlink.constants import MacaddrMode, NlmF, RtmType
 from macvlan._netlink.message import Message, encode, iter_messages
 from macvlan._netlink.structs import IfInfoMsg
-from macvlan._ops import Batch, Dump, InNamespace, Request
+from macvlan._ops import Batch, Dump, IfIndex, InNamespace, Request
 from macvlan.errors import LinkExists, LinkNotFound, NetlinkError, error_for
 from macvlan.link import MacvlanMode, MacvlanSpec
 from macvlan.mac import MacAddress
@@ -174,16 +174,28 @@ def test_create_uses_the_echo_and_sends_nothing_else() -> None:
     echoed = link_message(7, "mv0")
 
     def create(e: Request) -> bool:
-        return e.message.type == RtmType.NEWLINK and bool(e.message.flags & NlmF.ECHO)
+        return (
+            e.message.type == RtmType.NEWLINK
+            and bool(e.message.flags & NlmF.ECHO)
+            and e.message.get(ifla.LINK) == 2
+        )
 
     made = drive(
         _ops.create_macvlan("mv0", "p0"),
         [
-            ask(Request, is_type(RtmType.GETLINK), answer=[P0]),
+            ask(IfIndex, lambda e: e.name == "p0", answer=2),  # the parent's name: no round trip
             ask(Request, create, answer=[echoed]),
         ],
     )
     assert (made.index, made.name, made.parent_index) == (7, "mv0", 2)
+
+
+def test_a_parent_name_not_found_is_link_not_found_and_nothing_is_sent() -> None:
+    with pytest.raises(LinkNotFound):
+        drive(
+            _ops.create_macvlan("mv0", "nope"),
+            [ask(IfIndex, lambda e: e.name == "nope", error=error_for(errno.ENODEV))],
+        )
 
 
 def test_create_without_echo_reads_the_link_back() -> None:

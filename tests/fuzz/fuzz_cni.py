@@ -33,7 +33,11 @@ if _FUZZING:
 else:
     _imports = contextlib.nullcontext()
 with _imports:
-    from macvlan.cni import types as t
+    from macvlan.cni import netconf
+    from macvlan.cni.errors import CniError
+    from macvlan.cni.jsonio import dumps
+    from macvlan.cni.result import Result
+    from macvlan.cni.version import LATEST_VERSION, check_version, config_version
 
 STRICT = "--strict" in sys.argv
 # (exception type, text in its message): bugs reported and pinned in tests/
@@ -48,23 +52,23 @@ def _known(exc: BaseException) -> bool:
 
 def _write(value: object) -> None:
     """What the plugin does with an answer: JSON text, then UTF-8 on stdout."""
-    t.dumps(value).encode("utf-8")
+    dumps(value).encode("utf-8")
 
 
 def check(data: bytes) -> None:
     args_bytes, _, conf_bytes = data.partition(b"\n")
     cni_args = args_bytes.decode("utf-8", "replace")
-    version = t.LATEST_VERSION
+    version = LATEST_VERSION
     try:
         try:
-            raw = t.decode_config(conf_bytes)
-            version = t.config_version(raw)
-            t.check_version(version)
-            conf = t.NetConf(raw, cni_args)
+            raw = netconf.decode_config(conf_bytes)
+            version = config_version(raw)
+            check_version(version)
+            conf = netconf.NetConf(raw, cni_args)
             if conf.prev_result is not None:
-                result = t.Result.from_json(conf.prev_result, version)
+                result = Result.from_json(conf.prev_result, version)
                 _write(result.to_json(version))
-        except t.CniError as exc:
+        except CniError as exc:
             _write(exc.to_json(version))
     except BaseException as exc:
         if not _known(exc):

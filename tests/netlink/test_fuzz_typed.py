@@ -46,7 +46,12 @@ from macvlan._netlink.constants import (
 )
 from macvlan._netlink.structs import FibRuleHdr, IfAddrMsg, IfInfoMsg, NdMsg, RtMsg
 from macvlan.address import Address
-from macvlan.cni import types as cni_types
+from macvlan.cni import errors as cni_errors
+from macvlan.cni import ip as cni_ip
+from macvlan.cni import jsonio as cni_json
+from macvlan.cni import netconf as cni_netconf
+from macvlan.cni import result as cni_result
+from macvlan.cni import version as cni_version
 from macvlan.link import Link
 from macvlan.neighbour import Neighbour
 from macvlan.route import Route
@@ -739,15 +744,15 @@ def test_cni_json_reader_agrees_with_the_json_module(text: str) -> None:
         expected = json.loads(text, parse_constant=_no_constant)
     except ValueError:
         with pytest.raises(ValueError):
-            cni_types.loads(text)
+            cni_json.loads(text)
         return
-    assert cni_types.loads(text) == expected
+    assert cni_json.loads(text) == expected
 
 
 @settings(max_examples=500, deadline=None)
 @given(json_values)
 def test_cni_json_writer_round_trips(value: object) -> None:
-    assert cni_types.loads(cni_types.dumps(value)) == value
+    assert cni_json.loads(cni_json.dumps(value)) == value
 
 
 CONF_KEYS = {
@@ -794,18 +799,18 @@ cni_args = st.sampled_from(
 @settings(max_examples=2000, deadline=None, suppress_health_check=list(HealthCheck))
 @given(cni_configs, cni_args)
 def test_cni_configs_are_read_or_refused_as_cni_errors(conf: dict[str, Any], args: str) -> None:
-    data = cni_types.dumps(conf).encode("utf-8", "surrogatepass")
+    data = cni_json.dumps(conf).encode("utf-8", "surrogatepass")
     try:
-        raw = cni_types.decode_config(data)
-        version = cni_types.config_version(raw)
-        cni_types.check_version(version)
-        parsed = cni_types.NetConf(raw, args)
+        raw = cni_netconf.decode_config(data)
+        version = cni_version.config_version(raw)
+        cni_version.check_version(version)
+        parsed = cni_netconf.NetConf(raw, args)
         if parsed.prev_result is not None:
-            result = cni_types.Result.from_json(parsed.prev_result, version)
-            cni_types.dumps(result.to_json(version))
-    except cni_types.CniError as exc:
+            result = cni_result.Result.from_json(parsed.prev_result, version)
+            cni_json.dumps(result.to_json(version))
+    except cni_errors.CniError as exc:
         assert exc.msg
-        cni_types.dumps(exc.to_json("1.1.0"))
+        cni_json.dumps(exc.to_json("1.1.0"))
 
 
 @settings(max_examples=1000, deadline=None, suppress_health_check=list(HealthCheck))
@@ -838,22 +843,22 @@ def test_cni_configs_are_read_or_refused_as_cni_errors(conf: dict[str, Any], arg
             "dns": json_values,
         },
     ),
-    st.sampled_from(cni_types.SUPPORTED_VERSIONS),
+    st.sampled_from(cni_version.SUPPORTED_VERSIONS),
 )
 def test_cni_results_are_read_or_refused_as_cni_errors(obj: dict[str, Any], version: str) -> None:
     try:
-        result = cni_types.Result.from_json(obj, version)
-    except cni_types.CniError:
+        result = cni_result.Result.from_json(obj, version)
+    except cni_errors.CniError:
         return
-    for other in cni_types.SUPPORTED_VERSIONS:
-        cni_types.dumps(result.to_json(other))
+    for other in cni_version.SUPPORTED_VERSIONS:
+        cni_json.dumps(result.to_json(other))
 
 
 @settings(max_examples=1000, deadline=None)
 @given(st.binary(max_size=200))
 def test_cni_random_stdin_is_a_decode_or_config_error(data: bytes) -> None:
-    with suppress(cni_types.CniError):
-        cni_types.decode_config(data)
+    with suppress(cni_errors.CniError):
+        cni_netconf.decode_config(data)
 
 
 LONG_PREFIXES = ["10.0.0.2/" + "0" * 5000, "10.0.0.2/" + "9" * 5000]  # beyond int()'s limit
@@ -873,8 +878,8 @@ LONG_PREFIXES = ["10.0.0.2/" + "0" * 5000, "10.0.0.2/" + "9" * 5000]  # beyond i
 )
 def test_cni_cidr_with_hostile_prefix_is_a_config_error(text: str) -> None:
     try:
-        cni_types.Cidr.parse(text)
-    except cni_types.ConfigError:
+        cni_ip.Cidr.parse(text)
+    except cni_errors.CniConfigError:
         return
     except ValueError as exc:
         pytest.fail(f"Cidr.parse({text[:20]!r}...) raised {exc!r}, not a ConfigError")
@@ -900,9 +905,9 @@ def test_cni_fuzz_oracle_sets_aside_only_the_known_bugs(monkeypatch: pytest.Monk
 
     for kind, text in fuzz_cni.KNOWN:  # a known bug is set aside ...
         known = kind("utf-8", "", 0, 1, text) if kind is UnicodeEncodeError else kind(text)
-        monkeypatch.setattr(cni_types, "NetConf", failing(known))
+        monkeypatch.setattr(cni_netconf, "NetConf", failing(known))
         fuzz_cni.check(b'\n{"name": "lan"}')
     # ... anything new still fails
-    monkeypatch.setattr(cni_types, "NetConf", failing(KeyError("a new kind of failure")))
+    monkeypatch.setattr(cni_netconf, "NetConf", failing(KeyError("a new kind of failure")))
     with pytest.raises(KeyError):
         fuzz_cni.check(b'\n{"name": "lan"}')
