@@ -209,7 +209,8 @@ def routes(
     oif = None if link is None else (yield from index(link))
     replies: list[Message] = yield Dump(_route.dump_routes(family or 0, table), "list routes")
     new = RtmType.NEWROUTE
-    out = [Route.from_message(r) for r in replies if r.type == new]
+    ip = (2, 10)  # a dump of every family also holds multicast and MPLS routes
+    out = [Route.from_message(r) for r in replies if r.type == new and r.body.family in ip]  # type: ignore[union-attr]
     if table:
         out = [r for r in out if r.table == table]
     if oif is not None:
@@ -359,12 +360,13 @@ def delete_neighbour(link: LinkRef, ip: object) -> Op[None]:
 
 def flush_neighbours(link: LinkRef, *, permanent: bool = False) -> Op[int]:
     """Delete the entries of one link, as ``ip neigh flush dev LINK`` does; returns
-    how many went.  Permanent and no-ARP entries stay unless ``permanent``."""
+    how many went.  Permanent entries stay unless ``permanent``; the kernel's own
+    no-ARP entries (multicast, broadcast) always stay."""
     if not isinstance(permanent, bool):
         raise TypeError(f"permanent is True or False, not {permanent!r}")
     ix = yield from index(link)
     entries = yield from neighbours(ix)
-    keep = 0 if permanent else int(NudState.PERMANENT | NudState.NOARP)
+    keep = int(NudState.NOARP if permanent else NudState.PERMANENT | NudState.NOARP)
     doomed = [e for e in entries if not (int(e.state) & keep)]
     if not doomed:
         return 0

@@ -7,7 +7,7 @@ from typing import Any
 
 from macvlan._netlink import ifla
 from macvlan._netlink.attr import Attr
-from macvlan._netlink.constants import Iff, RtmType
+from macvlan._netlink.constants import Iff, NlmF, RtmType
 from macvlan._netlink.message import Message
 from macvlan._netlink.structs import IfInfoMsg
 
@@ -39,7 +39,8 @@ def check_alias(alias: object) -> str:
 def altname_message(mtype: RtmType, index: int, names: list[str]) -> Message:
     """``RTM_NEWLINKPROP`` / ``RTM_DELLINKPROP`` adding or removing alternative names."""
     props: list[Attr[Any]] = [ifla.PROP_ALT_IFNAME(check_altname(n)) for n in names]
-    return Message(mtype, 0, body=IfInfoMsg(index=index), attrs=[ifla.PROP_LIST_(props)])
+    flags = NlmF.CREATE | NlmF.EXCL | NlmF.APPEND if mtype == RtmType.NEWLINKPROP else 0
+    return Message(mtype, flags, body=IfInfoMsg(index=index), attrs=[ifla.PROP_LIST_(props)])
 
 
 def flag_changes(

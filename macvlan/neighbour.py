@@ -21,9 +21,6 @@ IpAddr = ipaddress.IPv4Address | ipaddress.IPv6Address
 _DST, _LLADDR = nda.DST.number, nda.LLADDR.number
 _STATES: dict[int, NudState] = {}
 _FLAGS: dict[int, NtfFlags] = {}
-#: What ``flush_neighbours`` removes unless told otherwise: everything but the
-#: entries someone set by hand (permanent) or that need no resolution (noarp).
-FLUSHABLE = ~(NudState.PERMANENT | NudState.NOARP) & 0xFF
 
 
 def _state(bits: int) -> NudState:
@@ -110,7 +107,8 @@ def new_neighbour(index: int, ip: IpAddr, mac: MacAddress, *, replace: bool = Fa
 
 def del_neighbour(index: int, ip: IpAddr) -> Message:
     """``RTM_DELNEIGH`` for the entry of ``ip`` on link ``index``."""
-    body = NdMsg(family=_family(ip), index=index)
+    # ip sends NUD_PERMANENT here too; the kernel does not look at the state
+    body = NdMsg(family=_family(ip), index=index, state=NudState.PERMANENT)
     return Message(RtmType.DELNEIGH, 0, body=body, attrs=[nda.DST(ip)])
 
 

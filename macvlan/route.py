@@ -36,6 +36,8 @@ IpAddr = ipaddress.IPv4Address | ipaddress.IPv6Address
 RouteType = RtType
 
 _ORDER = sys.byteorder
+_V6_FAMILIES = (int(AddrFamily.INET6), 129)  # 129: RTNL_FAMILY_IP6MR
+_V4NET, _V6NET = ipaddress.IPv4Network, ipaddress.IPv6Network
 _TYPES = {int(t): t for t in RtType}
 _PROTOS = {int(p): p for p in RtProto}
 _SCOPES = {int(s): s for s in RtScope}
@@ -187,10 +189,20 @@ class Route:
         if not isinstance(body, RtMsg) or not isinstance(attrs, AttrList):
             raise ValueError(f"not a decoded route message: {message!r}")
         raw = attrs.raw
-        v6 = body.family == AddrFamily.INET6
-        dst = _addr(raw(_DST), v6)
+        v6 = body.family in _V6_FAMILIES
+        dst = raw(_DST)
+        size = 16 if v6 else 4
+        plen = body.dst_len
         if dst is None:
-            dst = ipaddress.IPv6Address(0) if v6 else ipaddress.IPv4Address(0)
+            dst_int = 0
+        elif len(dst) == size:
+            dst_int = int.from_bytes(dst, "big")
+        else:
+            raise ProtocolError(f"route destination of {len(dst)} bytes in family {body.family}")
+        try:
+            network = (_V6NET if v6 else _V4NET)((dst_int, plen), strict=False)
+        except ValueError:
+            raise ProtocolError(f"route with impossible prefix length {plen}") from None
         table = raw(_TABLE)
         metric = raw(_PRIORITY)
         oif = raw(_OIF)
@@ -200,21 +212,17 @@ class Route:
             if decoded:
                 hops = tuple(NextHop.from_rtnh(h) for h in decoded)
         return cls(
-            dst=_network(dst, body.dst_len),
-            gateway=_addr(raw(_GATEWAY), v6),
-            link=int.from_bytes(oif, _ORDER) or None if oif is not None and len(oif) == 4 else None,
-            table=int.from_bytes(table, _ORDER)
-            if table is not None and len(table) == 4
-            else body.table,
-            protocol=_PROTOS.get(body.protocol, body.protocol),
-            scope=_SCOPES.get(body.scope, body.scope),
-            type=_TYPES.get(body.type, body.type),
-            metric=int.from_bytes(metric, _ORDER)
-            if metric is not None and len(metric) == 4
-            else None,
-            src=_addr(raw(_PREFSRC), v6),
-            nexthops=hops,
-            flags=_rtnh_flags(body.flags & 0xFF),
+            network,
+            _addr(raw(_GATEWAY), size),
+            int.from_bytes(oif, _ORDER) or None if oif is not None and len(oif) == 4 else None,
+            int.from_bytes(table, _ORDER) if table is not None and len(table) == 4 else body.table,
+            _PROTOS.get(body.protocol, body.protocol),
+            _SCOPES.get(body.scope, body.scope),
+            _TYPES.get(body.type, body.type),
+            int.from_bytes(metric, _ORDER) if metric is not None and len(metric) == 4 else None,
+            _addr(raw(_PREFSRC), size),
+            hops,
+            _rtnh_flags(body.flags & 0xFF),
         )
 
 
@@ -228,22 +236,20 @@ def _rtnh_flags(bits: int) -> RtnhFlags:
     return flags
 
 
-def _addr(raw: bytes | None, v6: bool) -> IpAddr | None:
-    """An address payload as the family's address (wrong sizes read as absent)."""
-    if raw is None:
+# Gateways and source addresses repeat across a table: one object per address.
+_ADDRS: dict[bytes, IpAddr] = {}
+
+
+def _addr(raw: bytes | None, size: int) -> IpAddr | None:
+    """An address payload of the family's ``size`` (other sizes read as absent)."""
+    if raw is None or len(raw) != size:
         return None
-    if len(raw) == 4 and not v6:
-        return ipaddress.IPv4Address(raw)
-    if len(raw) == 16 and v6:
-        return ipaddress.IPv6Address(raw)
-    return None
-
-
-def _network(dst: IpAddr, prefixlen: int) -> Network:
-    try:
-        return ipaddress.ip_network((dst, prefixlen), strict=False)
-    except ValueError:
-        raise ProtocolError(f"route to {dst} with impossible prefix length {prefixlen}") from None
+    addr = _ADDRS.get(raw)
+    if addr is None:
+        if len(_ADDRS) >= 4096:
+            _ADDRS.clear()
+        addr = _ADDRS[raw] = (ipaddress.IPv4Address if size == 4 else ipaddress.IPv6Address)(raw)
+    return addr
 
 
 def _family(version: int) -> AddrFamily:

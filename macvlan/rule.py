@@ -50,7 +50,7 @@ class Rule:
     """
 
     family: AddrFamily | int
-    priority: int | None
+    priority: int
     table: int
     action: FrAct | int
     src: Network | None = None
@@ -72,7 +72,7 @@ class Rule:
         table = attrs.get(fra.TABLE)
         return cls(
             family=AddrFamily(body.family) if body.family in (2, 10) else body.family,
-            priority=attrs.get(fra.PRIORITY),
+            priority=attrs.get(fra.PRIORITY) or 0,  # the kernel leaves out a 0
             table=body.table if table is None else table,
             action=_ACTIONS.get(body.action, body.action),
             src=_prefix(attrs.get(fra.SRC), body.src_len),
@@ -155,8 +155,8 @@ def rule_message(
     adding = mtype == RtmType.NEWRULE
     if table is not None:
         _u32("table", table)
-    if action is None:
-        action = FrAct.TO_TBL if table is not None else FrAct.UNSPEC
+    if action is None:  # a deletion without one matches any action, as ip sends it
+        action = FrAct.TO_TBL if table is not None and adding else FrAct.UNSPEC
     if adding and action == FrAct.UNSPEC:
         raise ValueError("a rule needs a table to look up or an action (blackhole, ...)")
     if adding and action == FrAct.TO_TBL and not table:

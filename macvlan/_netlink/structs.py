@@ -161,7 +161,16 @@ class RtMsg(_Header):
         type: int = 0,
         flags: int = 0,
     ) -> None:
-        super().__init__(family, dst_len, src_len, tos, table, protocol, scope, type, flags)
+        setter = object.__setattr__  # field by field: dumps make one per route
+        setter(self, "family", family)
+        setter(self, "dst_len", dst_len)
+        setter(self, "src_len", src_len)
+        setter(self, "tos", tos)
+        setter(self, "table", table)
+        setter(self, "protocol", protocol)
+        setter(self, "scope", scope)
+        setter(self, "type", type)
+        setter(self, "flags", flags)
 
 
 class RtGenMsg(_Header):
@@ -193,7 +202,12 @@ class NdMsg(_Header):
     def __init__(
         self, family: int = 0, index: int = 0, state: int = 0, flags: int = 0, type: int = 0
     ) -> None:
-        super().__init__(family, index, state, flags, type)
+        setter = object.__setattr__
+        setter(self, "family", family)
+        setter(self, "index", index)
+        setter(self, "state", state)
+        setter(self, "flags", flags)
+        setter(self, "type", type)
 
 
 class FibRuleHdr(_Header):
