@@ -32,7 +32,7 @@ from macvlan import address as _address
 from macvlan import link as _link
 from macvlan._netlink import ifla
 from macvlan._netlink.attr import Attr, RawAttr
-from macvlan._netlink.constants import MacaddrMode, MacvlanFlags, MacvlanMode, NlmF, RtmType
+from macvlan._netlink.constants import Iff, MacaddrMode, MacvlanFlags, MacvlanMode, NlmF, RtmType
 from macvlan._netlink.message import Message
 from macvlan.address import Address
 from macvlan.errors import DumpInterrupted, LinkNotFound, NetlinkError
@@ -302,8 +302,9 @@ def parent_index(parent: LinkRef) -> Op[int]:
 def explain(err: NetlinkError, spec: MacvlanSpec, parent_ix: int) -> Op[NetlinkError]:
     """Add the likely reason to an EINVAL the kernel gave without extended ack.
 
-    The kernel says nothing when a passthru link meets a sibling or when the MTU
-    is above the parent's; one lookup (only after a failure) can say which.
+    The kernel says nothing when the parent is not an Ethernet device (``lo``), when
+    a passthru link meets a sibling or when the MTU is above the parent's; one lookup
+    (only after a failure) can say which.
     """
     if err.errno != errno.EINVAL or err.ext_ack:
         return err
@@ -319,7 +320,12 @@ def explain(err: NetlinkError, spec: MacvlanSpec, parent_ix: int) -> Op[NetlinkE
     passthru = [
         s for s in siblings if s.macvlan is not None and s.macvlan.mode == MacvlanMode.PASSTHRU
     ]
-    if passthru:
+    if parent.flags & Iff.LOOPBACK or parent.mac is None:
+        why = (
+            f"parent {parent.name!r} is not an Ethernet device; a {spec.kind} needs an "
+            "Ethernet parent (a NIC, veth, bond, ...)"
+        )
+    elif passthru:
         why = (
             f"parent {parent.name!r} already has the passthru {passthru[0].kind} "
             f"{passthru[0].name!r}; a passthru link must be the only macvlan/macvtap "

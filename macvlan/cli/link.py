@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from macvlan.cli import EXIT_OK
 from macvlan.cli.mac import mac_kind
-from macvlan.cli.output import Output, Progress, UsageError
+from macvlan.cli.output import Output, Progress
+from macvlan.errors import UsageError
 
 if TYPE_CHECKING:
     import argparse

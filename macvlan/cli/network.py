@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from macvlan.cli import EXIT_OK
 from macvlan.cli.mac import mac_kind
-from macvlan.cli.output import Failed, Output, describe
+from macvlan.cli.output import Output, describe
+from macvlan.errors import CommandFailed
 
 if TYPE_CHECKING:
     import argparse
@@ -19,7 +20,7 @@ def _network_module() -> Any:
     try:
         from macvlan import network
     except ImportError as exc:
-        raise Failed(f"the network layer is not available: {exc}") from None
+        raise CommandFailed(f"the network layer is not available: {exc}") from None
     return network
 
 
@@ -32,7 +33,7 @@ def _conflicts_fail() -> Iterator[None]:
     try:
         yield
     except conflicts as exc:
-        raise Failed(describe(exc)) from exc
+        raise CommandFailed(describe(exc)) from exc
 
 
 def network_json(net: Any) -> dict[str, Any]:

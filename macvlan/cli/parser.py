@@ -44,8 +44,9 @@ from macvlan.cli.network import (
     cmd_network_rm,
     cmd_network_shim,
 )
-from macvlan.cli.output import PROG, Output, UsageError
+from macvlan.cli.output import PROG, Output
 from macvlan.cli.ping import cmd_ping
+from macvlan.errors import UsageError
 
 Command = Callable[[argparse.Namespace, Output], int]
 
@@ -63,10 +64,21 @@ def _common() -> _Parser:
     return common
 
 
+class _Version(argparse.Action):
+    """``--version``: ``macvlan X.Y.Z (netlink backend: cffi)``; for the pure-Python
+    backend also why (the codec is only loaded when asked, not to build the parser)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> NoReturn:
+        from macvlan import __version__
+        from macvlan._netlink import _backend
+
+        why = f"; slower: {_backend.why}" if _backend.name != "cffi" else ""
+        print(f"{PROG} {__version__} (netlink backend: {_backend.name}{why})")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The parser for the whole ``macvlan`` command line."""
-    from macvlan import __version__
-
     common = _common()
     parser = _Parser(
         prog=PROG,
@@ -78,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-n", "--netns", type=T_NS, help="run the command inside this named namespace (ip -n)"
     )
-    parser.add_argument("-V", "--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-V", "--version", action=_Version, nargs=0, help="print the version")
     objects = parser.add_subparsers(dest="object", metavar="OBJECT", required=True)
 
     def sub(

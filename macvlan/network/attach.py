@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from macvlan.connection import Connection
-from macvlan.errors import AddressInUse, LinkNotFound
+from macvlan.errors import AddressInUse, LinkNotFound, MacInUse
 from macvlan.link import Link, MacvlanMode
 from macvlan.mac import MacAddress
 from macvlan.macalloc import MacAllocator
@@ -37,10 +37,6 @@ if TYPE_CHECKING:
 __all__ = ["Attach", "MacInUse"]
 
 _MAC_RETRIES = 8
-
-
-class MacInUse(ValueError):
-    """A given MAC is already used by another link or endpoint."""
 
 
 class Attach:

@@ -18,6 +18,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from macvlan.errors import AddressTaken, IpamError, PoolExhausted
+
 __all__ = [
     "AddressTaken",
     "IpamError",
@@ -30,24 +32,6 @@ __all__ = [
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPInterface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
-
-
-class IpamError(ValueError):
-    """A subnet, gateway, range, auxiliary or requested address that cannot be used."""
-
-
-class AddressTaken(IpamError):
-    """A requested address is already allocated to another endpoint."""
-
-
-class PoolExhausted(RuntimeError):
-    """No free address is left in a subnet's pool."""
-
-    def __init__(self, pool: IPNetwork, subnet: IPNetwork) -> None:
-        where = f"{pool}" if pool == subnet else f"{pool} (in {subnet})"
-        super().__init__(f"no free address left in {where}")
-        self.pool = pool
-        self.subnet = subnet
 
 
 def _address(value: object, what: str) -> IPAddress:

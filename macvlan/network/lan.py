@@ -11,6 +11,7 @@ created; :class:`LanAttach` then writes the sysctls before the interface comes u
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import ipaddress
 import re
@@ -277,6 +278,8 @@ def extras(
         addresses: list[Any] = []
         gateways: list[Any] = []
         lease = record.lease
+        if lease is not None and record.state != "bound":
+            lease = dataclasses.replace(lease, lost=True)
         if lease is not None and record.state == "bound":
             addresses.append(lease.address)
             if lease.router is not None and not net.internal:

@@ -29,7 +29,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from macvlan.connection import Connection
-from macvlan.errors import LinkExists, LinkNotFound, NamespaceNotFound
+from macvlan.errors import (
+    EndpointNotFound,
+    LinkExists,
+    LinkNotFound,
+    NamespaceNotFound,
+    NetworkConfigError,
+    NetworkExists,
+    NetworkInUse,
+    NetworkNotFound,
+    ParentInUse,
+)
 from macvlan.link import Link, MacvlanMode, check_ifname, check_mode
 from macvlan.mac import MacAddress
 from macvlan.namespace import Namespace
@@ -76,30 +86,6 @@ __all__ = [
 ]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
-
-
-class NetworkConfigError(ValueError):
-    """Settings for a network or an attach that cannot work."""
-
-
-class NetworkExists(NetworkConfigError):
-    """A network of that name is already in the store."""
-
-
-class ParentInUse(NetworkConfigError):
-    """The parent is taken: passthru wants it for one network and one endpoint."""
-
-
-class NetworkNotFound(LookupError):
-    """No network of that name in the store."""
-
-
-class NetworkInUse(RuntimeError):
-    """The network still has endpoints (``remove(force=True)`` detaches them)."""
-
-
-class EndpointNotFound(LookupError):
-    """No such endpoint in this network."""
 
 
 @dataclass(frozen=True, slots=True)

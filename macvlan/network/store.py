@@ -24,6 +24,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from macvlan.errors import UnsafeStore
 from macvlan.mac import MacAddress
 from macvlan.network.ipam import IPAddress, Subnet
 
@@ -94,10 +95,6 @@ CREATE TABLE IF NOT EXISTS cursors (
     PRIMARY KEY (network, subnet)
 );
 """
-
-
-class UnsafeStore(PermissionError):
-    """The store file or its directory could be written by another user."""
 
 
 class NetworkState(enum.Enum):
