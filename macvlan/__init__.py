@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import sys
 
+# the network layer's errors (macvlan.network)
 from macvlan.errors import (
     AddressInUse,
     AddressNotFound,
+    AddressTaken,
     CniConfigError,
     CniDecodeError,
     CniEnvError,
@@ -17,13 +19,24 @@ from macvlan.errors import (
     CniVersionError,
     DeviceBusy,
     DumpInterrupted,
+    EndpointNotFound,
+    IpamError,
     LinkExists,
     LinkNotFound,
+    MacInUse,
     MonitorOverflow,
     NamespaceNotFound,
     NetlinkError,
     NetlinkPermissionError,
+    NetworkConfigError,
+    NetworkExists,
+    NetworkInUse,
+    NetworkNotFound,
+    ParentInUse,
+    PoolExhausted,
     ProtocolError,
+    StoreError,
+    UnsafeStore,
 )
 
 __version__ = "0.1.0"
@@ -56,6 +69,7 @@ _LAZY = {
     "connect": "macvlan.connection",
     "Network": "macvlan.network",
     "Endpoint": "macvlan.network",
+    "Reconciled": "macvlan.network",
 }
 
 __all__ = [
@@ -63,6 +77,7 @@ __all__ = [
     "AddressEvent",
     "AddressInUse",
     "AddressNotFound",
+    "AddressTaken",
     "CniConfigError",
     "CniDecodeError",
     "CniEnvError",
@@ -72,6 +87,8 @@ __all__ = [
     "DeviceBusy",
     "DumpInterrupted",
     "Endpoint",
+    "EndpointNotFound",
+    "IpamError",
     "Link",
     "LinkEvent",
     "LinkExists",
@@ -80,6 +97,7 @@ __all__ = [
     "MacAddressValueError",
     "MacAllocator",
     "MacFormat",
+    "MacInUse",
     "MacSpaceExhausted",
     "MacaddrMode",
     "MacvlanFlags",
@@ -93,11 +111,20 @@ __all__ = [
     "NetlinkError",
     "NetlinkPermissionError",
     "Network",
+    "NetworkConfigError",
+    "NetworkExists",
+    "NetworkInUse",
+    "NetworkNotFound",
     "NotANamespaceError",
     "OperState",
+    "ParentInUse",
+    "PoolExhausted",
     "ProtocolError",
+    "Reconciled",
     "Route",
     "SlapQuadrant",
+    "StoreError",
+    "UnsafeStore",
     "__version__",
     "connect",
 ]
@@ -158,5 +185,5 @@ if TYPE_CHECKING:
         NamespaceNameError,
         NotANamespaceError,
     )
-    from macvlan.network import Endpoint, Network
+    from macvlan.network import Endpoint, Network, Reconciled
     from macvlan.route import Route

@@ -551,9 +551,14 @@ def set_link(
     txqueuelen: int | None = None,
     source_macs: Sequence[MacLike] | None = None,
     source_op: MacaddrMode = MacaddrMode.SET,
+    alias: str | None = None,
 ) -> Op[Link]:
     """Change a link; returns its new state (read in ``netns`` after a move)."""
     check_up(up, optional=True)
+    if alias is not None and (
+        not isinstance(alias, str) or len(alias.encode()) > 255 or "\0" in alias
+    ):
+        raise ValueError(f"alias must be a str of at most 255 bytes without NUL: {alias!r}")
     mode_ = None if mode is None else _link.check_mode(mode)
     flags_ = None if flags is None else _link.check_flags(flags)
     if not isinstance(source_op, MacaddrMode):
@@ -585,6 +590,8 @@ def set_link(
             group=group,
             netns_fd=None if ns is None else ns.fd,
         )
+        if alias is not None:
+            attrs.append(ifla.IFALIAS(alias))
         current = yield from link(ref)
         if mode_ is not None or flags_ is not None or macs is not None:
             if current.kind not in MACVLAN_KINDS or current.macvlan is None:

@@ -261,11 +261,12 @@ class Connection:
         txqueuelen: int | None = None,
         source_macs: Sequence[MacLike] | None = None,
         source_op: MacaddrMode = MacaddrMode.SET,
+        alias: str | None = None,
     ) -> Link:
         """Change a link; returns its new state (read in ``netns`` after a move).
 
         ``source_macs`` with ``source_op`` (SET, ADD, DEL or FLUSH) edits a
-        source-mode macvlan's MAC list.
+        source-mode macvlan's MAC list.  ``alias`` sets the link's alias.
         """
         return self._run(
             _ops.set_link(
@@ -281,6 +282,7 @@ class Connection:
                 txqueuelen=txqueuelen,
                 source_macs=source_macs,
                 source_op=source_op,
+                alias=alias,
             )
         )
 

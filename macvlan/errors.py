@@ -151,3 +151,58 @@ class CniConfigError(CniError, ValueError):
     """A network configuration value the plugin cannot use (code 7)."""
 
     code = 7
+
+
+# -- the network layer's errors (macvlan.network) -------------------------------------------
+class NetworkConfigError(ValueError):
+    """Settings for a network or an attach that cannot work."""
+
+
+class NetworkExists(NetworkConfigError):
+    """A network of that name is already in the store."""
+
+
+class ParentInUse(NetworkConfigError):
+    """The parent is taken: passthru wants it for one network and one endpoint."""
+
+
+class NetworkNotFound(LookupError):
+    """No network of that name in the store (or it is being created or removed)."""
+
+
+class NetworkInUse(RuntimeError):
+    """The network still has endpoints (``remove(force=True)`` detaches them)."""
+
+
+class EndpointNotFound(LookupError):
+    """No such endpoint in this network."""
+
+
+class MacInUse(ValueError):
+    """A given MAC is already used by another link or endpoint."""
+
+
+class IpamError(ValueError):
+    """A subnet, gateway, range, auxiliary or requested address that cannot be used."""
+
+
+class AddressTaken(IpamError):
+    """A requested address is already allocated to another endpoint."""
+
+
+class PoolExhausted(RuntimeError):
+    """No free address is left in a subnet's pool."""
+
+    def __init__(self, pool: object, subnet: object) -> None:
+        where = f"{pool}" if pool == subnet else f"{pool} (in {subnet})"
+        super().__init__(f"no free address left in {where}")
+        self.pool = pool
+        self.subnet = subnet
+
+
+class UnsafeStore(PermissionError):
+    """The store file or its directory could be written by another user, or is no file."""
+
+
+class StoreError(RuntimeError):
+    """The network store cannot be used: corrupted, or of a newer schema."""

@@ -3,9 +3,9 @@ the SQLite store, the attach/detach/remove steps, reconcile and the host shim.""
 
 from __future__ import annotations
 
+from macvlan.network.endpoint import Endpoint, Reconciled
 from macvlan.network.networks import (
     AddressTaken,
-    Endpoint,
     EndpointNotFound,
     IpamError,
     MacInUse,
@@ -16,7 +16,6 @@ from macvlan.network.networks import (
     NetworkNotFound,
     ParentInUse,
     PoolExhausted,
-    Reconciled,
 )
 
 __all__ = [
