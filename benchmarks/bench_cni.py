@@ -25,10 +25,20 @@ and with what an ADD imports), the modules whose import costs most in an ADD
 ADD + DEL against the same plus two such interpreter start-ups in place of two Go
 start-ups -- what a plugin loading no code of its own could at best reach.
 
+Then ``VERSION`` (libcni asks it before every ADD and DEL) through the launcher,
+interleaved with a bare ``python -IS -c pass``, and, if Podman is installed, a
+container's whole life as a runtime sees it: ``podman run --rm --network NET
+--rootfs DIR /bin/true`` on a macvlan network (Podman 4.3, CNI backend, configured
+under a temporary directory as tests/cni/test_cni_clients.py does), once with the
+reference as ``macvlan`` and once with ours, interleaved.
+
 Usage: python benchmarks/bench_cni.py [containers]   (default 30; needs root)
 Last line: RATIOS add_del_vs_reference=X add_del_vs_reference_m=Y
-add_del_vs_reference_plain=Z (reference time divided by ours, per container;
-above 1 means ours is faster; the first key is the launcher).
+add_del_vs_reference_plain=Z podman_run_vs_reference=P version_ms=V
+bare_python_ms=B version_vs_bare=R (reference time divided by ours, per container or
+per podman run; above 1 means ours is faster; the first key is the launcher;
+version_ms and bare_python_ms are medians in ms, version_vs_bare their quotient, the
+goal being at most 1.1).
 """
 
 from __future__ import annotations
@@ -36,6 +46,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -178,6 +189,119 @@ def import_breakdown(
     return sum(own.values()) / 1e3, [(name, us / 1e3) for name, us in ranked]
 
 
+def version_costs(plugin: str, runs: int = 60) -> tuple[float, float]:
+    """Median wall ms of VERSION through the launcher (with what libcni sends on
+    stdin) and of a bare ``python -IS -c pass``, interleaved."""
+    commands = {"version": [plugin], "bare": [PYTHON, "-IS", "-c", "pass"]}
+    env = {"CNI_COMMAND": "VERSION", "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    walls: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, command in commands.items():
+            start = time.perf_counter()
+            proc = subprocess.run(
+                command, input=b'{"cniVersion":"1.0.0"}', env=env, capture_output=True, check=True
+            )
+            walls[name].append(time.perf_counter() - start)
+            if name == "version" and b'"supportedVersions"' not in proc.stdout:
+                raise RuntimeError(f"VERSION answered {proc.stdout!r}")
+    return statistics.median(walls["version"]) * 1e3, statistics.median(walls["bare"]) * 1e3
+
+
+CONTAINERS_CONF = """\
+[containers]
+default_ulimits = ["nofile=4096:4096", "nproc=4096:4096"]
+[network]
+network_backend = "cni"
+cni_plugin_dirs = ["{root}/bin"]
+network_config_dir = "{root}/net.d"
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+events_logfile_path = "{root}/events.log"
+tmp_dir = "{root}/tmp"
+static_dir = "{root}/storage/libpod"
+volume_path = "{root}/storage/volumes"
+"""
+STORAGE_CONF = """\
+[storage]
+driver = "vfs"
+graphroot = "{root}/storage"
+runroot = "{root}/run"
+"""
+
+
+def podman_runs(runs: int) -> dict[str, float] | str:
+    """Median wall seconds of ``podman run --rm ... /bin/true`` per plugin, or why not."""
+    podman = shutil.which("podman")
+    if podman is None or not shutil.which("runc") or not os.path.exists("/bin/busybox"):
+        return "podman, runc or busybox-static is not installed"
+    tag = f"mvbp{os.getpid()}"
+    host = Namespace.create(f"{tag}-host")
+    top = tempfile.mkdtemp(prefix="mvbp-", dir="/tmp")  # short: Podman's sockets live here
+    envs: dict[str, dict[str, str]] = {}
+    try:
+        with host.connect() as rt:
+            rt.create_veth("p0", "p1", up=True)
+            rt.set_link("p1", up=True)
+        rootfs = Path(top, "rootfs")
+        for sub in ("bin", "proc", "sys", "dev", "etc", "tmp"):
+            (rootfs / sub).mkdir(parents=True)
+        shutil.copy2("/bin/busybox", rootfs / "bin" / "busybox")
+        (rootfs / "bin" / "true").symlink_to("busybox")
+        for name in ("reference", "ours"):
+            root = Path(top, name)
+            for sub in ("bin", "net.d", "tmp"):
+                (root / sub).mkdir(parents=True)
+            for plugin in Path(REFERENCE_DIR).iterdir():
+                if name == "reference" or plugin.name != "macvlan":
+                    (root / "bin" / plugin.name).symlink_to(plugin)
+            if name == "ours":
+                install(str(root / "bin"))
+            (root / "containers.conf").write_text(CONTAINERS_CONF.format(root=root))
+            (root / "storage.conf").write_text(STORAGE_CONF.format(root=root))
+            envs[name] = {
+                "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                "CONTAINERS_CONF": str(root / "containers.conf"),
+                "CONTAINERS_STORAGE_CONF": str(root / "storage.conf"),
+                "HOME": str(root),
+            }
+
+        def podman_do(name: str, *args: str) -> None:
+            subprocess.run(
+                ["nsenter", f"--net={host.path}", podman, *args],
+                env=envs[name],
+                capture_output=True,
+                check=True,
+                timeout=120,
+            )
+
+        for name in envs:
+            podman_do(name, "network", "create", "-d", "macvlan", "-o", "parent=p0",
+                      "--subnet", "10.70.0.0/16", f"{tag}{name}")  # fmt: skip
+        walls: dict[str, list[float]] = {name: [] for name in envs}
+        for i in range(runs + 1):  # the first of each is a warm-up
+            for name in envs:
+                start = time.perf_counter()
+                podman_do(name, "run", "--rm", "--network", f"{tag}{name}",
+                          "--rootfs", str(rootfs), "/bin/true")  # fmt: skip
+                if i:
+                    walls[name].append(time.perf_counter() - start)
+        return {name: statistics.median(w) for name, w in walls.items()}
+    finally:
+        for name, env in envs.items():
+            subprocess.run(
+                ["nsenter", f"--net={host.path}", podman, "network", "rm", "-f", f"{tag}{name}"],
+                env=env,
+                capture_output=True,
+                check=False,
+            )
+            # host-local's files for the network (its default data directory)
+            shutil.rmtree(f"/var/lib/cni/networks/{tag}{name}", ignore_errors=True)
+        host.delete(missing_ok=True)
+        shutil.rmtree(top, ignore_errors=True)
+
+
 def main() -> None:
     if os.geteuid() != 0:
         sys.exit("bench_cni needs root (network namespaces)")
@@ -253,13 +377,34 @@ def main() -> None:
         f"ceiling for any CPython plugin here: {ceiling:.2f} "
         f"(the reference's ADD+DEL plus twice {extra:.1f} ms of extra start-up)"
     )
+    with tempfile.TemporaryDirectory(prefix="bench-cni-") as tmp:
+        version_ms, bare_ms = version_costs(install(tmp))
+    print(
+        f"VERSION through the launcher: median {version_ms:.1f} ms against {bare_ms:.1f} ms "
+        f"for python -IS -c pass ({version_ms / bare_ms:.2f}x; goal <= 1.1x)"
+    )
+    podman = podman_runs(max(10, count // 2))
+    if isinstance(podman, str):
+        print(f"podman run --rm: not measured ({podman})")
+    else:
+        print(
+            f"podman run --rm ... /bin/true on a macvlan network: median "
+            f"{podman['reference'] * 1e3:.0f} ms with the reference, "
+            f"{podman['ours'] * 1e3:.0f} ms with ours"
+        )
     reference = per_container("reference")
     launcher = reference / per_container("ours launcher")
     module = reference / per_container("ours -S -E -m")
     plain = reference / per_container("ours plain -m")
+    podman_ratio = (
+        ""
+        if isinstance(podman, str)
+        else f" podman_run_vs_reference={podman['reference'] / podman['ours']:.2f}"
+    )
     print(
         f"RATIOS add_del_vs_reference={launcher:.2f} add_del_vs_reference_m={module:.2f} "
-        f"add_del_vs_reference_plain={plain:.2f}"
+        f"add_del_vs_reference_plain={plain:.2f}{podman_ratio} version_ms={version_ms:.1f} "
+        f"bare_python_ms={bare_ms:.1f} version_vs_bare={version_ms / bare_ms:.2f}"
     )
 
 

@@ -31,6 +31,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from macvlan.errors import DemoFailure
+
 if TYPE_CHECKING:
     from macvlan.connection import Connection
     from macvlan.icmp import PingResult
@@ -49,10 +51,6 @@ PAUSE_ENV = "MACVLAN_DEMO_PAUSE"
 FAIL_ENV = "MACVLAN_DEMO_FAIL"
 _NAME_RE = re.compile(r"^mvdemo-(\d+)-[0-9a-f]+(-|$)")
 _STORE_MARK = ".mvdemo-store"
-
-
-class DemoFailure(RuntimeError):
-    """A demo step failed on purpose (``MACVLAN_DEMO_FAIL``)."""
 
 
 @dataclass(frozen=True, slots=True)

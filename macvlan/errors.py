@@ -10,6 +10,11 @@ from __future__ import annotations
 import errno as _errno
 import os
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    import argparse
+    import ipaddress
+
 
 class ProtocolError(ValueError):
     """Bytes that are not well-formed netlink (truncated, lying lengths, ...)."""
@@ -53,15 +58,43 @@ class LinkNotFound(NetlinkError):
 
 
 class LinkExists(NetlinkError, FileExistsError):
-    """A link with that name already exists (EEXIST)."""
+    """A link with that name already exists (EEXIST on a link request)."""
+
+
+class AddressExists(NetlinkError, FileExistsError):
+    """The link already has that IP address (EEXIST on an address request)."""
+
+
+class AddressNotFound(NetlinkError):
+    """The link has no such IP address (EADDRNOTAVAIL on an address request)."""
 
 
 class AddressInUse(NetlinkError):
     """The MAC or IP address is already used where it must be unique (EADDRINUSE)."""
 
 
-class AddressNotFound(NetlinkError):
-    """No such address or route (EADDRNOTAVAIL / ESRCH)."""
+class RouteExists(NetlinkError, FileExistsError):
+    """That route is already in the table (EEXIST on a route request)."""
+
+
+class RouteNotFound(NetlinkError):
+    """No such route (ESRCH or ENOENT on a route request)."""
+
+
+class NeighbourExists(NetlinkError, FileExistsError):
+    """That neighbour entry already exists (EEXIST on a neighbour request)."""
+
+
+class NeighbourNotFound(NetlinkError):
+    """No such neighbour entry (ENOENT on a neighbour request)."""
+
+
+class RuleExists(NetlinkError, FileExistsError):
+    """That routing rule already exists (EEXIST on a rule request)."""
+
+
+class RuleNotFound(NetlinkError):
+    """No such routing rule (ENOENT on a rule request)."""
 
 
 class DeviceBusy(NetlinkError):
@@ -86,22 +119,112 @@ class MonitorOverflow(OSError):
         super().__init__(_errno.ENOBUFS, "event socket overflowed; events were lost, resync")
 
 
+# the object a request is about, from its message type: RTM_NEWLINK (16) .. RTM_GETRULE (34)
+_LINK, _ADDRESS, _ROUTE, _NEIGHBOUR, _RULE = 0, 1, 2, 3, 4
+
 _BY_ERRNO: dict[int, type[NetlinkError]] = {
     _errno.EPERM: NetlinkPermissionError,
     _errno.EACCES: NetlinkPermissionError,
     _errno.ENODEV: LinkNotFound,
-    _errno.EEXIST: LinkExists,
     _errno.EADDRINUSE: AddressInUse,
-    _errno.EADDRNOTAVAIL: AddressNotFound,
-    _errno.ESRCH: AddressNotFound,
     _errno.EBUSY: DeviceBusy,
 }
 
+_BY_OBJECT: dict[tuple[int, int], type[NetlinkError]] = {
+    (_LINK, _errno.EEXIST): LinkExists,
+    (_ADDRESS, _errno.EEXIST): AddressExists,
+    (_ADDRESS, _errno.EADDRNOTAVAIL): AddressNotFound,
+    (_ROUTE, _errno.EEXIST): RouteExists,
+    (_ROUTE, _errno.ESRCH): RouteNotFound,
+    (_ROUTE, _errno.ENOENT): RouteNotFound,
+    (_NEIGHBOUR, _errno.EEXIST): NeighbourExists,
+    (_NEIGHBOUR, _errno.ENOENT): NeighbourNotFound,
+    (_RULE, _errno.EEXIST): RuleExists,
+    (_RULE, _errno.ENOENT): RuleNotFound,
+}
 
-def error_for(errno: int, ext_ack: str = "", request: str = "") -> NetlinkError:
-    """The most specific :class:`NetlinkError` for a kernel errno."""
-    cls = _BY_ERRNO.get(errno, NetlinkError)
+
+def error_for(
+    errno: int, ext_ack: str = "", request: str = "", message_type: int | None = None
+) -> NetlinkError:
+    """The most specific :class:`NetlinkError` for a kernel errno.
+
+    ``message_type`` is the ``RTM_*`` type of the refused request: EEXIST is a
+    :class:`LinkExists` on a link, an :class:`AddressExists` on an address, a
+    :class:`RouteExists` on a route, and so on.  Without it only errnos that mean
+    one thing whatever was asked (ENODEV, EPERM, EADDRINUSE, ...) get a subclass.
+    """
+    cls: type[NetlinkError] | None = None
+    if message_type is not None and 16 <= message_type < 36:
+        cls = _BY_OBJECT.get(((message_type - 16) // 4, errno))
+    if cls is None:
+        cls = _BY_ERRNO.get(errno, NetlinkError)
     return cls(errno, ext_ack, request)
+
+
+# -- values checked before any I/O (macvlan.mac, macvlan.macalloc, macvlan.namespace) --
+class MacAddressValueError(ValueError):
+    """A value that is not a MAC address (or an OUI, CID or prefix where one was asked for).
+
+    ``value`` is the offending input and ``reason`` says what is wrong with it.
+    """
+
+    def __init__(self, value: object, reason: str, what: str = "a MAC address") -> None:
+        shown = repr(value)
+        if len(shown) > 72:
+            shown = shown[:64] + "..." + shown[-5:]
+        super().__init__(f"{shown} is not {what}: {reason}")
+        self.value = value
+        self.reason = reason
+        self.what = what
+
+    def __reduce__(self) -> tuple[type[MacAddressValueError], tuple[object, str, str]]:
+        return (type(self), (self.value, self.reason, self.what))
+
+
+class MacSpaceExhausted(RuntimeError):
+    """No free address is left in an allocator's space.
+
+    A ``RuntimeError``, not a ``ValueError``: the arguments were fine, the space is
+    full.  ``space`` describes the space, ``size`` is its number of addresses (``None``
+    when the generator is an arbitrary callable), ``in_use`` how many of them are taken
+    and ``attempts`` how many draws were made (0 when the space was known to be full).
+    """
+
+    def __init__(self, space: str, size: int | None, in_use: int, attempts: int) -> None:
+        if attempts:
+            text = f"no free MAC address in {space} after {attempts} attempts"
+        else:
+            text = f"no free MAC address in {space}"
+        if size is not None:
+            text += f" ({in_use} of {size} in use)"
+        super().__init__(text)
+        self.space = space
+        self.size = size
+        self.in_use = in_use
+        self.attempts = attempts
+
+    def __reduce__(self) -> tuple[type[MacSpaceExhausted], tuple[str, int | None, int, int]]:
+        return (type(self), (self.space, self.size, self.in_use, self.attempts))
+
+
+class NamespaceNameError(ValueError):
+    """A namespace name that cannot be a file name under ``/run/netns``."""
+
+
+class NamespaceNameTypeError(NamespaceNameError, TypeError):
+    """A namespace name that is not a ``str``."""
+
+
+class NotANamespaceError(OSError):
+    """A path that should hold a network namespace holds something else.
+
+    Raised for symbolic links and ordinary files planted under :data:`macvlan.namespace.RUN_DIR`,
+    and for namespaces of another kind (``mnt``, ``uts``, ...).
+    """
+
+    def __init__(self, path: str, why: str) -> None:
+        super().__init__(_errno.EINVAL, f"not a network namespace: {why}", path)
 
 
 # -- the CNI plugin's errors (macvlan.cni; its spec codes are in macvlan.cni.errors) ------
@@ -153,7 +276,7 @@ class CniConfigError(CniError, ValueError):
     code = 7
 
 
-# -- the network layer's errors (macvlan.network) -------------------------------------------
+# -- networks (macvlan.network) ---------------------------------------------------------
 class NetworkConfigError(ValueError):
     """Settings for a network or an attach that cannot work."""
 
@@ -193,7 +316,11 @@ class AddressTaken(IpamError):
 class PoolExhausted(RuntimeError):
     """No free address is left in a subnet's pool."""
 
-    def __init__(self, pool: object, subnet: object) -> None:
+    def __init__(
+        self,
+        pool: ipaddress.IPv4Network | ipaddress.IPv6Network,
+        subnet: ipaddress.IPv4Network | ipaddress.IPv6Network,
+    ) -> None:
         where = f"{pool}" if pool == subnet else f"{pool} (in {subnet})"
         super().__init__(f"no free address left in {where}")
         self.pool = pool
@@ -206,3 +333,74 @@ class UnsafeStore(PermissionError):
 
 class StoreError(RuntimeError):
     """The network store cannot be used: corrupted, or of a newer schema."""
+
+
+# -- the command line and the demo (macvlan.cli, macvlan.demo) -------------------------
+class UsageError(Exception):
+    """Bad command-line usage; ``parser`` is the (sub)command whose usage to show."""
+
+    def __init__(self, message: str, parser: argparse.ArgumentParser | None = None) -> None:
+        super().__init__(message)
+        self.parser = parser
+
+
+class CommandFailed(Exception):
+    """A command failed (exit status 1) though its arguments were fine."""
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived (raised from the signal handler, like KeyboardInterrupt)."""
+
+
+class DemoFailure(RuntimeError):
+    """A demo step failed on purpose (``MACVLAN_DEMO_FAIL``)."""
+
+
+# -- LAN-host endpoints: DHCP leases, router advertisements, sysctls (issue 17) --------
+
+
+class DhcpProtocolError(ValueError):
+    """Bytes that are not a well-formed DHCP message (truncated, lying lengths, ...)."""
+
+
+class LeaseError(OSError):
+    """A DHCP lease could not be had or kept."""
+
+
+class LeaseTimeout(LeaseError, TimeoutError):
+    """No DHCP server answered within the time allowed."""
+
+
+class LeaseRefused(LeaseError):
+    """The DHCP server refused the request (DHCPNAK)."""
+
+
+class LeaseDeclined(LeaseError):
+    """The offered address answered an ARP probe (RFC 5227) and was declined."""
+
+
+class SlaacTimeout(TimeoutError):
+    """No router advertisement gave the endpoint an address and route in time."""
+
+
+class SysctlError(ValueError):
+    """A per-endpoint sysctl that is not allowed or malformed."""
+
+
+class SysctlNotFound(SysctlError):
+    """A per-endpoint sysctl that does not exist in this kernel."""
+
+
+class SysctlValueRejected(SysctlError):
+    """A value the kernel rejects for that sysctl."""
+
+
+# -- routes, rules, neighbours (issue 18) ------------------------------------------------
+class GatewayUnreachable(NetlinkError):
+    """The gateway is not reachable through a connected route (ENETUNREACH on a route,
+    ext-ack "Nexthop has invalid gateway"): ``onlink=True`` says it is on the link."""
+
+
+def retyped(err: NetlinkError, cls: type[NetlinkError]) -> NetlinkError:
+    """``err`` as the more specific ``cls`` (same errno, ext-ack text and request)."""
+    return cls(err.errno or 0, err.ext_ack, err.request)

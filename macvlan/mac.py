@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import enum
 
+from macvlan.errors import MacAddressValueError
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (and re)
 
 if TYPE_CHECKING:
@@ -36,25 +38,6 @@ MACHINE_ID_PATH: Final = "/etc/machine-id"
 # bound C methods used by the parse fast path (module globals are cheaper than lookups)
 _fromhex = bytes.fromhex
 _from_bytes = int.from_bytes
-
-
-class MacAddressValueError(ValueError):
-    """A value that is not a MAC address (or an OUI, CID or prefix where one was asked for).
-
-    ``value`` is the offending input and ``reason`` says what is wrong with it.
-    """
-
-    def __init__(self, value: object, reason: str, what: str = "a MAC address") -> None:
-        shown = repr(value)
-        if len(shown) > 72:
-            shown = shown[:64] + "..." + shown[-5:]
-        super().__init__(f"{shown} is not {what}: {reason}")
-        self.value = value
-        self.reason = reason
-        self.what = what
-
-    def __reduce__(self) -> tuple[type[MacAddressValueError], tuple[object, str, str]]:
-        return (type(self), (self.value, self.reason, self.what))
 
 
 class SlapQuadrant(enum.Enum):

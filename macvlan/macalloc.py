@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Final
 
+from macvlan.errors import MacSpaceExhausted
 from macvlan.mac import (
     MacAddress,
     MacAddressValueError,
@@ -27,32 +28,6 @@ if TYPE_CHECKING:
 __all__ = ["MacAllocator", "MacSpaceExhausted"]
 
 DEFAULT_MAX_ATTEMPTS: Final = 64
-
-
-class MacSpaceExhausted(RuntimeError):
-    """No free address is left in an allocator's space.
-
-    A ``RuntimeError``, not a ``ValueError``: the arguments were fine, the space is
-    full.  ``space`` describes the space, ``size`` is its number of addresses (``None``
-    when the generator is an arbitrary callable), ``in_use`` how many of them are taken
-    and ``attempts`` how many draws were made (0 when the space was known to be full).
-    """
-
-    def __init__(self, space: str, size: int | None, in_use: int, attempts: int) -> None:
-        if attempts:
-            text = f"no free MAC address in {space} after {attempts} attempts"
-        else:
-            text = f"no free MAC address in {space}"
-        if size is not None:
-            text += f" ({in_use} of {size} in use)"
-        super().__init__(text)
-        self.space = space
-        self.size = size
-        self.in_use = in_use
-        self.attempts = attempts
-
-    def __reduce__(self) -> tuple[type[MacSpaceExhausted], tuple[str, int | None, int, int]]:
-        return (type(self), (self.space, self.size, self.in_use, self.attempts))
 
 
 class MacAllocator:

@@ -22,7 +22,12 @@ from types import TracebackType
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from macvlan import _syscalls
-from macvlan.errors import NamespaceNotFound
+from macvlan.errors import (
+    NamespaceNameError,
+    NamespaceNameTypeError,
+    NamespaceNotFound,
+    NotANamespaceError,
+)
 
 if TYPE_CHECKING:
     from macvlan.connection import Connection  # type: ignore[import-not-found, unused-ignore]
@@ -45,25 +50,6 @@ _OPEN_HINT = "opening another user's process's namespace needs root or CAP_SYS_P
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
-
-
-class NamespaceNameError(ValueError):
-    """A namespace name that cannot be a file name under :data:`RUN_DIR`."""
-
-
-class NamespaceNameTypeError(NamespaceNameError, TypeError):
-    """A namespace name that is not a ``str``."""
-
-
-class NotANamespaceError(OSError):
-    """A path that should hold a network namespace holds something else.
-
-    Raised for symbolic links and ordinary files planted under :data:`RUN_DIR`,
-    and for namespaces of another kind (``mnt``, ``uts``, ...).
-    """
-
-    def __init__(self, path: str, why: str) -> None:
-        super().__init__(errno.EINVAL, f"not a network namespace: {why}", path)
 
 
 def _check_name(name: object) -> str:

@@ -39,14 +39,18 @@ class Pending:
         "future",
         "interrupted",
         "late",
+        "mtype",
         "outcome",
         "replies",
         "what",
     )
 
-    def __init__(self, future: asyncio.Future[list[Message]], what: str, dump: bool) -> None:
+    def __init__(
+        self, future: asyncio.Future[list[Message]], what: str, dump: bool, mtype: int = 0
+    ) -> None:
         self.future = future
         self.what = what
+        self.mtype = mtype  # the request's RTM_* type, for the error it may get
         self.dump = dump
         self.replies: list[Message] = []
         self.interrupted = False
@@ -172,7 +176,7 @@ class AsyncNetlinkSocket:
         if self.closed:
             raise NetlinkError(errno.EBADF, "connection closed", what)
         seq = self._nl._next_seq()
-        pending = Pending(self._loop.create_future(), what, dump)
+        pending = Pending(self._loop.create_future(), what, dump, message.type)
         self._pending[seq] = pending
         self._outgoing.append(_with(message, seq, flags))
         if not self._flush_scheduled:
@@ -265,7 +269,7 @@ class AsyncNetlinkSocket:
             self._window.release()
             if message.error:
                 error: NetlinkError | None = error_for(
-                    -message.error, message.ext_ack_text, pending.what
+                    -message.error, message.ext_ack_text, pending.what, pending.mtype
                 )
             elif pending.dump and pending.interrupted:
                 error = DumpInterrupted(request=pending.what)

@@ -164,7 +164,7 @@ class NetlinkSocket:
                         continue
                     if isinstance(reply, ErrorMessage):
                         if reply.error:
-                            raise error_for(-reply.error, reply.ext_ack_text, what)
+                            raise error_for(-reply.error, reply.ext_ack_text, what, message.type)
                         return replies
                     if isinstance(reply, DoneMessage):
                         return replies
@@ -177,12 +177,12 @@ class NetlinkSocket:
                 seq = self._next_seq()
                 flags = message.flags | NLM_F_REQUEST | NLM_F_DUMP
                 self._sock.sendall(encode([_with(message, seq, flags)]))
-                replies, interrupted = self._collect_dump(seq, what)
+                replies, interrupted = self._collect_dump(seq, what, message.type)
             if not interrupted:
                 return replies
         raise DumpInterrupted(request=what)
 
-    def _collect_dump(self, seq: int, what: str) -> tuple[list[Message], bool]:
+    def _collect_dump(self, seq: int, what: str, mtype: int) -> tuple[list[Message], bool]:
         replies: list[Message] = []
         interrupted = False
         while True:
@@ -193,11 +193,11 @@ class NetlinkSocket:
                     interrupted = True
                 if isinstance(reply, DoneMessage):
                     if reply.error:
-                        raise error_for(-reply.error, reply.ext_ack_text, what)
+                        raise error_for(-reply.error, reply.ext_ack_text, what, mtype)
                     return replies, interrupted
                 if isinstance(reply, ErrorMessage):
                     if reply.error:
-                        raise error_for(-reply.error, reply.ext_ack_text, what)
+                        raise error_for(-reply.error, reply.ext_ack_text, what, mtype)
                     return replies, interrupted
                 replies.append(reply)
 
@@ -236,7 +236,9 @@ class NetlinkSocket:
                 if isinstance(reply, ErrorMessage):
                     if reply.error:
                         label = what[offset + i] if offset + i < len(what) else ""
-                        errors[i] = error_for(-reply.error, reply.ext_ack_text, label)
+                        errors[i] = error_for(
+                            -reply.error, reply.ext_ack_text, label, stamped[i].type
+                        )
                     pending -= 1
                 elif isinstance(reply, Message):
                     answers[i].append(reply)

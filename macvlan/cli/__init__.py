@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import sys
 
+from macvlan.errors import Terminated
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 
 if TYPE_CHECKING:
@@ -34,10 +36,6 @@ EXIT_SIGINT = 130
 EXIT_SIGTERM = 143
 
 
-class Terminated(BaseException):
-    """SIGTERM arrived (raised from the signal handler, like KeyboardInterrupt)."""
-
-
 def _on_sigterm(signum: int, frame: object) -> None:
     raise Terminated
 
@@ -46,13 +44,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     from macvlan.cli.output import (
         Output,
-        UsageError,
         complain,
         describe,
         silence_stdout,
         usage_error,
     )
     from macvlan.cli.parser import build_parser
+    from macvlan.errors import UsageError
 
     args_list = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args_list
@@ -96,7 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         usage_error(UsageError(describe(exc)), args.parser)
         return EXIT_USAGE
-    except Exception as exc:  # Failed, OSError (kernel), LookupError, RuntimeError, ...
+    except Exception as exc:  # CommandFailed, OSError (kernel), LookupError, RuntimeError, ...
         if debug:
             raise
         complain(f"error: {describe(exc)}")

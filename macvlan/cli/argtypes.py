@@ -184,3 +184,13 @@ def _positive_float(text: str) -> float:
 
 
 T_SECONDS = _arg_type(_positive_float, "seconds")
+
+
+def _sysctl(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise ValueError(f"{text!r} is not KEY=VALUE")
+    return key.strip(), value.strip()
+
+
+T_SYSCTL = _arg_type(_sysctl, "KEY=VALUE")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from macvlan.cli import EXIT_FAILED, EXIT_OK
-from macvlan.cli.output import Failed, Output, Progress, complain, describe
+from macvlan.cli.output import Output, Progress, complain, describe
+from macvlan.errors import CommandFailed
 
 if TYPE_CHECKING:
     import argparse
@@ -26,7 +27,7 @@ def cmd_demo(args: argparse.Namespace, out: Output) -> int:
     try:
         report = demo.run(keep=args.keep, progress=progress)
     except (ValueError, TypeError) as exc:  # the demo takes no input: these are failures
-        raise Failed(describe(exc)) from exc
+        raise CommandFailed(describe(exc)) from exc
     finally:
         progress.clear()
     out.emit(report.to_json(), report.text_lines)

@@ -6,7 +6,8 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from macvlan.cli import EXIT_OK
-from macvlan.cli.output import Output, UsageError
+from macvlan.cli.output import Output
+from macvlan.errors import UsageError
 
 if TYPE_CHECKING:
     import argparse

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from macvlan.cli import EXIT_OK
 from macvlan.cli.mac import mac_kind
-from macvlan.cli.output import Failed, Output, describe
+from macvlan.cli.output import Output, describe
+from macvlan.errors import CommandFailed
 
 if TYPE_CHECKING:
     import argparse
@@ -19,7 +20,7 @@ def _network_module() -> Any:
     try:
         from macvlan import network
     except ImportError as exc:
-        raise Failed(f"the network layer is not available: {exc}") from None
+        raise CommandFailed(f"the network layer is not available: {exc}") from None
     return network
 
 
@@ -32,7 +33,7 @@ def _conflicts_fail() -> Iterator[None]:
     try:
         yield
     except conflicts as exc:
-        raise Failed(describe(exc)) from exc
+        raise CommandFailed(describe(exc)) from exc
 
 
 def network_json(net: Any) -> dict[str, Any]:
@@ -45,6 +46,8 @@ def network_json(net: Any) -> dict[str, Any]:
         "mtu": net.mtu,
         "internal": net.internal,
         "subnets": [s.to_dict() for s in net.subnets],
+        "ipam": net.ipam,
+        "ipv6": net.ipv6,
     }
 
 
@@ -61,6 +64,7 @@ def endpoint_json(ep: Any) -> dict[str, Any]:
         "mac_kind": mac_kind(ep.mac),
         "addresses": [str(a) for a in ep.addresses],
         "gateways": [str(g) for g in ep.gateways],
+        "lease": None if ep.lease is None else ep.lease.to_dict(),
     }
 
 
@@ -78,6 +82,10 @@ def _network_line(data: dict[str, Any]) -> str:
         parts.append(f"mtu {data['mtu']}")
     if data["internal"]:
         parts.append("internal")
+    if data.get("ipam") == "dhcp":
+        parts.append("dhcp")
+    if data.get("ipv6"):
+        parts.append(f"ipv6 {data['ipv6']}")
     return " ".join(parts)
 
 
@@ -99,7 +107,7 @@ def cmd_network_create(args: argparse.Namespace, out: Output) -> int:
         net = network.Network.create(
             args.name,
             args.parent,
-            subnet=str(args.subnet),
+            subnet=None if args.subnet is None else str(args.subnet),
             gateway=None if args.gateway is None else str(args.gateway),
             mode=args.mode,
             ip_range=None if args.ip_range is None else str(args.ip_range),
@@ -108,6 +116,11 @@ def cmd_network_create(args: argparse.Namespace, out: Output) -> int:
             store=args.store,
             internal=args.internal,
             netns=args.netns,
+            ipam=args.ipam,
+            ipv6=args.ipv6,
+            slaac=args.slaac,
+            sysctls=dict(args.sysctl) or None,
+            dhcp_timeout=args.dhcp_timeout,
         )
     with net:
         data = network_json(net)
@@ -131,7 +144,15 @@ def cmd_network_attach(args: argparse.Namespace, out: Output) -> int:
     """``macvlan network attach``: give a namespace an interface on the network."""
     with _open_network(args) as net, _conflicts_fail():
         ip = None if args.ip is None else str(args.ip)
-        ep = net.attach(args.target, ifname=args.ifname, ip=ip, mac=args.mac)
+        ep = net.attach(
+            args.target,
+            ifname=args.ifname,
+            ip=ip,
+            mac=args.mac,
+            client_id=args.client_id,
+            hostname=args.hostname,
+            sysctls=dict(args.sysctl) or None,
+        )
     data = endpoint_json(ep)
     out.emit(data, lambda: [_endpoint_line(data)])
     return EXIT_OK
@@ -160,6 +181,41 @@ def cmd_network_endpoints(args: argparse.Namespace, out: Output) -> int:
         data = [endpoint_json(ep) for ep in [*([] if shim is None else [shim]), *net.endpoints()]]
     out.emit(data, lambda: map(_endpoint_line, data))
     return EXIT_OK
+
+
+def cmd_network_keep(args: argparse.Namespace, out: Output) -> int:
+    """``macvlan network keep``: renew the network's leases until SIGTERM or Ctrl-C,
+    one line (or JSON object) per renewal."""
+    import signal
+
+    network = _network_module()
+    with _open_network(args) as net:
+        keeper = network.LeaseKeeper(net, on_change=lambda c: _emit_change(out, c))
+        previous = signal.signal(signal.SIGTERM, lambda *_: keeper.stop(timeout=0))
+        try:
+            keeper.run()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+    return EXIT_OK
+
+
+def _emit_change(out: Output, change: Any) -> None:
+    data = {
+        "endpoint": change.endpoint,
+        "outcome": change.outcome.value,
+        "address": str((change.new or change.old).address),
+        "expires": None if change.new is None else change.new.to_dict()["expires"],
+        "detail": change.detail,
+    }
+    out.emit(
+        data,
+        lambda: [
+            f"endpoint {data['endpoint']}: {data['outcome']} {data['address']} "
+            f"{data['detail']}".rstrip()
+        ],
+    )
 
 
 def cmd_network_rm(args: argparse.Namespace, out: Output) -> int:

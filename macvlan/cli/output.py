@@ -8,22 +8,12 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import IO, TYPE_CHECKING, Any
 
+from macvlan.errors import UsageError
+
 if TYPE_CHECKING:
     import argparse
 
 PROG = "macvlan"
-
-
-class UsageError(Exception):
-    """Bad command-line usage; ``parser`` is the (sub)command whose usage to show."""
-
-    def __init__(self, message: str, parser: argparse.ArgumentParser | None = None) -> None:
-        super().__init__(message)
-        self.parser = parser
-
-
-class Failed(Exception):
-    """The operation failed (exit 1) though the arguments were fine."""
 
 
 class Output:

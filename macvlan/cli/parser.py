@@ -26,6 +26,7 @@ from macvlan.cli.argtypes import (
     T_QUADRANT,
     T_SECONDS,
     T_SUBNET,
+    T_SYSCTL,
     T_U32,
 )
 from macvlan.cli.cni import cmd_cni_install
@@ -38,12 +39,16 @@ from macvlan.cli.network import (
     cmd_network_create,
     cmd_network_detach,
     cmd_network_endpoints,
+    cmd_network_keep,
     cmd_network_list,
     cmd_network_rm,
     cmd_network_shim,
 )
-from macvlan.cli.output import PROG, Output, UsageError
+from macvlan.cli.output import PROG, Output
 from macvlan.cli.ping import cmd_ping
+from macvlan.cli.routing import add_commands as add_routing_commands
+from macvlan.cli.routing import add_link_options, cmd_link_stats
+from macvlan.errors import UsageError
 
 Command = Callable[[argparse.Namespace, Output], int]
 
@@ -61,10 +66,21 @@ def _common() -> _Parser:
     return common
 
 
+class _Version(argparse.Action):
+    """``--version``: ``macvlan X.Y.Z (netlink backend: cffi)``; for the pure-Python
+    backend also why (the codec is only loaded when asked, not to build the parser)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> NoReturn:
+        from macvlan import __version__
+        from macvlan._netlink import _backend
+
+        why = f"; slower: {_backend.why}" if _backend.name != "cffi" else ""
+        print(f"{PROG} {__version__} (netlink backend: {_backend.name}{why})")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The parser for the whole ``macvlan`` command line."""
-    from macvlan import __version__
-
     common = _common()
     parser = _Parser(
         prog=PROG,
@@ -76,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-n", "--netns", type=T_NS, help="run the command inside this named namespace (ip -n)"
     )
-    parser.add_argument("-V", "--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-V", "--version", action=_Version, nargs=0, help="print the version")
     objects = parser.add_subparsers(dest="object", metavar="OBJECT", required=True)
 
     def sub(
@@ -91,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     # link
     link = objects.add_parser("link", help="macvlan/macvtap links", parents=[common])
     lcmd = link.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    p = sub(lcmd, "add", cmd_link_add, "create a macvlan (or macvtap) link")
+    p = link_add = sub(lcmd, "add", cmd_link_add, "create a macvlan (or macvtap) link")
     p.add_argument("name", type=T_IFNAME, metavar="NAME")
     p.add_argument("--parent", "--link", required=True, type=T_LINK, help="the lower device")
     p.add_argument("--type", choices=("macvlan", "macvtap"), default="macvlan")
@@ -114,12 +130,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub(lcmd, "list", cmd_link_list, "list links")
     p.add_argument("--kind", help="e.g. macvlan, macvtap, veth")
+    p.add_argument("--mac", type=T_MAC, help="only the links with this MAC address")
     p.add_argument("--parent", type=T_LINK, help="only the children of this link")
 
     p = sub(lcmd, "show", cmd_link_show, "show one link with its addresses")
     p.add_argument("name", type=T_LINK, metavar="NAME")
 
-    p = sub(lcmd, "set", cmd_link_set, "change a link")
+    p = link_set = sub(lcmd, "set", cmd_link_set, "change a link")
     p.add_argument("link", type=T_LINK, metavar="NAME")
     updown = p.add_mutually_exclusive_group()
     updown.add_argument("--up", dest="up", action="store_const", const=True)
@@ -132,6 +149,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--flags", type=T_MFLAGS)
     p.add_argument("--group", type=T_U32)
     p.add_argument("--txqueuelen", type=T_U32)
+    link_stats = sub(lcmd, "stats", cmd_link_stats, "a link's counters (ip -s link)")
+    add_link_options(link_add, link_set, link_stats)
+
+    # route, rule, neigh
+    add_routing_commands(objects, sub, common)
 
     # netns
     netns = objects.add_parser("netns", help="named network namespaces", parents=[common])
@@ -177,13 +199,32 @@ def build_parser() -> argparse.ArgumentParser:
     p = wsub("create", cmd_network_create, "create a network on a parent link (in -n NS)")
     p.add_argument("name", metavar="NAME")
     p.add_argument("--parent", required=True, type=T_IFNAME, help="a link, or BASE.ID for a VLAN")
-    p.add_argument("--subnet", required=True, type=T_SUBNET)
+    p.add_argument("--subnet", type=T_SUBNET, help="(needed unless --ipam dhcp)")
     p.add_argument("--gateway", type=T_IP)
     p.add_argument("--mode", type=T_MODE, default="bridge")
     p.add_argument("--ip-range", type=T_SUBNET)
     p.add_argument("--aux", action="append", type=T_AUX, default=[], metavar="NAME=IP")
     p.add_argument("--mtu", type=T_MTU)
     p.add_argument("--internal", action="store_true", help="no default routes for endpoints")
+    p.add_argument(
+        "--ipam",
+        choices=["default", "dhcp"],
+        default="default",
+        help="dhcp: endpoints lease IPv4 from the LAN's DHCP server",
+    )
+    p.add_argument("--ipv6", choices=["ra"], help="ra: endpoints take IPv6 from router adverts")
+    p.add_argument("--slaac", choices=["eui64", "stable-privacy"], default="eui64")
+    p.add_argument(
+        "--sysctl",
+        action="append",
+        type=T_SYSCTL,
+        default=[],
+        metavar="KEY=VALUE",
+        help="per-endpoint default, e.g. net.ipv6.conf.IFNAME.accept_ra=0",
+    )
+    p.add_argument("--dhcp-timeout", type=T_SECONDS, default=10.0)
+    p = wsub("keep", cmd_network_keep, "keep the network's DHCP leases alive until stopped")
+    p.add_argument("name", metavar="NAME")
     wsub("list", cmd_network_list, "list networks")
     p = wsub("endpoints", cmd_network_endpoints, "list a network's endpoints (shim first)")
     p.add_argument("name", metavar="NAME")
@@ -193,6 +234,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ifname", type=T_IFNAME, default="eth0")
     p.add_argument("--ip", type=T_IP_PREFIX, help="ask for this address (else allocated)")
     p.add_argument("--mac", type=T_MAC)
+    p.add_argument("--client-id", help="DHCP client id: hex pairs (01:02:..) or text")
+    p.add_argument("--hostname", help="DHCP host name option")
+    p.add_argument(
+        "--sysctl",
+        action="append",
+        type=T_SYSCTL,
+        default=[],
+        metavar="KEY=VALUE",
+        help="e.g. net.ipv4.conf.IFNAME.arp_ignore=1 (repeatable)",
+    )
     p = wsub("detach", cmd_network_detach, "remove a namespace's interface from the network")
     p.add_argument("name", metavar="NAME")
     p.add_argument("target", type=T_NS, metavar="NETNS")

@@ -3,6 +3,7 @@ the SQLite store, the attach/detach/remove steps, reconcile and the host shim.""
 
 from __future__ import annotations
 
+from macvlan.network.dhcp.lease import Lease
 from macvlan.network.endpoint import Endpoint, Reconciled
 from macvlan.network.networks import (
     AddressTaken,
@@ -17,12 +18,17 @@ from macvlan.network.networks import (
     ParentInUse,
     PoolExhausted,
 )
+from macvlan.network.renewal import LeaseChange, LeaseKeeper, LeaseOutcome
 
 __all__ = [
     "AddressTaken",
     "Endpoint",
     "EndpointNotFound",
     "IpamError",
+    "Lease",
+    "LeaseChange",
+    "LeaseKeeper",
+    "LeaseOutcome",
     "MacInUse",
     "Network",
     "NetworkConfigError",

@@ -35,6 +35,7 @@ from macvlan.macalloc import MacAllocator
 from macvlan.namespace import Namespace
 from macvlan.network import ipam
 from macvlan.network.context import Context
+from macvlan.network.lan import LanAttach
 from macvlan.network.nsref import ref_of, unpin, visible_macs
 from macvlan.network.shim import shim_route
 from macvlan.network.store import EndpointKind, EndpointRow, EndpointState, NsRef, owner_token
@@ -74,6 +75,7 @@ class Attach:
         "add_addresses",
         "bring_up",
         "add_routes",
+        "add_lan",
         "add_shim_routes",
         "commit",
     )
@@ -102,7 +104,11 @@ class Attach:
         self.endpoint_id: int | None = None
         self.link: Link | None = None
         self.there: Connection | None = None
-        self._undo: list[Callable[[], object]] = []
+        self.undo: list[Callable[[], object]] = []
+        #: the LAN steps (DHCP, SLAAC, sysctls), if the network or the attach has any
+        self.lan: LanAttach | None = None
+        #: a DHCP network: IPv4 comes from the DHCP server, not from the store
+        self.v4_from_dhcp = False
 
     def run(self) -> EndpointRow:
         """Do every step; on any failure undo the ones done, in reverse order."""
@@ -111,7 +117,7 @@ class Attach:
                 getattr(self, step)()
             return self._row()
         except BaseException:
-            for undo in reversed(self._undo):
+            for undo in reversed(self.undo):
                 with contextlib.suppress(Exception):
                     undo()
             raise
@@ -142,6 +148,8 @@ class Attach:
             self.addresses = ipam.plan(
                 ctx.row.subnets, self.requests, used, store.cursors(ctx.name)
             )
+            if self.v4_from_dhcp:
+                self.addresses = {i: a for i, a in self.addresses.items() if a.version != 4}
             if self.given_mac is not None:
                 mac = self.given_mac
             elif ctx.mode == MacvlanMode.PASSTHRU:
@@ -162,7 +170,7 @@ class Attach:
             except sqlite3.IntegrityError:
                 raise MacInUse(f"MAC {mac} is already used by an endpoint in the store") from None
         self.mac = mac
-        self._undo.append(self._forget)
+        self.undo.append(self._forget)
 
     def _forget(self) -> None:
         store = self.ctx.store
@@ -204,7 +212,7 @@ class Attach:
                 self._mac_clash()
                 continue
             self.link = link
-            self._undo.append(functools.partial(there.delete_link, link.index, missing_ok=True))
+            self.undo.append(functools.partial(there.delete_link, link.index, missing_ok=True))
             return
         raise MacInUse(f"no free MAC on parent {self.ctx.row.parent!r} after {_MAC_RETRIES} draws")
 
@@ -241,8 +249,11 @@ class Attach:
         self.mac = mac
 
     def announce(self) -> None:
-        """``arp_notify``/``ndisc_notify`` on the new interface, before it comes up."""
+        """``arp_notify``/``ndisc_notify`` on the new interface, before it comes up
+        (and the LAN hooks' sysctls)."""
         self.ns.run(_announce_settings, self.ifname)
+        if self.lan is not None:
+            self.lan.before_up(self.ifname)
 
     def add_addresses(self) -> None:
         """The allocated addresses, with their subnets' prefix lengths."""
@@ -262,7 +273,7 @@ class Attach:
                 )
                 return
             except AddressInUse:  # an up sibling on the parent has the MAC: draw again
-                self._undo.pop()
+                self.undo.pop()
                 self.there.delete_link(self.link.index, missing_ok=True)
                 self._mac_clash()
                 self.create_link()
@@ -301,6 +312,13 @@ class Attach:
         metric = max(taken, default=_DEFAULT_METRIC[gateway.version]) + 1
         there.add_route("default", gateway=gateway, link=index, metric=metric)
 
+    def add_lan(self) -> None:
+        """DHCP lease and SLAAC (see :mod:`macvlan.network.lan`)."""
+        if self.lan is not None:
+            assert self.there is not None and self.link is not None and self.mac is not None
+            assert self.endpoint_id is not None
+            self.lan.after_up(self.there, self.link.index, self.mac, self.endpoint_id)
+
     def add_shim_routes(self) -> None:
         """Host routes to the new addresses via the network's shim, if it has one."""
         ctx = self.ctx
@@ -309,7 +327,7 @@ class Attach:
             return
         for addr in self.addresses.values():
             if shim_route(ctx, shim, addr, add=True):
-                self._undo.append(functools.partial(shim_route, ctx, shim, addr, add=False))
+                self.undo.append(functools.partial(shim_route, ctx, shim, addr, add=False))
 
     def commit(self) -> None:
         """Active, if the network is still ready and the row still ours (one transaction)."""

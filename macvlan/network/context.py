@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import threading
+from collections.abc import Callable
 
 from macvlan.connection import Connection
 from macvlan.errors import NamespaceNotFound, NetworkConfigError, NetworkNotFound
@@ -44,6 +45,8 @@ class Context:
         self._parent_ix: int | None = None
         self._lock = threading.RLock()
         self.closed = False
+        #: called with a row before its link is torn down (the LAN hooks: DHCPRELEASE)
+        self.before_detach: Callable[[EndpointRow], None] | None = None
 
     @property
     def name(self) -> str:

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from macvlan.mac import MacAddress
 from macvlan.network import ipam
 from macvlan.network.context import Context
 from macvlan.network.shim import host_len
 from macvlan.network.store import EndpointKind, EndpointRow
+
+if TYPE_CHECKING:
+    from macvlan.network.dhcp.lease import Lease
 
 __all__ = ["Endpoint", "Reconciled", "endpoint_of"]
 
@@ -28,6 +33,7 @@ class Endpoint:
     id: int  # the endpoint's key in the store
     gateways: tuple[ipam.IPAddress, ...]  # the default routes it got
     kind: EndpointKind = EndpointKind.CONTAINER
+    lease: Lease | None = None  # the DHCP lease (None on networks without DHCP)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +44,15 @@ class Reconciled:
     links_deleted: int = 0
 
 
-def endpoint_of(ctx: Context, row: EndpointRow) -> Endpoint:
-    """The :class:`Endpoint` value of a record."""
+def endpoint_of(
+    ctx: Context,
+    row: EndpointRow,
+    lease: Lease | None = None,
+    more: Sequence[Any] = (),
+    via: Sequence[Any] = (),
+) -> Endpoint:
+    """The :class:`Endpoint` value of a record (with what a lease or SLAAC gave it:
+    ``more`` addresses, default routes ``via``)."""
     subnets = ctx.row.subnets
     gateways: tuple[ipam.IPAddress, ...] = ()
     if not ctx.row.internal and row.kind is EndpointKind.CONTAINER:
@@ -59,9 +72,10 @@ def endpoint_of(ctx: Context, row: EndpointRow) -> Endpoint:
         namespace=where,
         ifname=row.ifname,
         mac=row.mac,
-        addresses=interfaces,
+        addresses=interfaces + tuple(more),
         index=row.ifindex,
         id=row.id,
-        gateways=gateways,
+        gateways=gateways + tuple(via),
         kind=row.kind,
+        lease=lease,
     )

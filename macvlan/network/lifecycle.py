@@ -74,6 +74,8 @@ def detach_row(ctx: Context, row: EndpointRow, wait: bool = False) -> bool:
     if not _claim(store, row, owner):
         return False
     try:
+        if ctx.before_detach is not None:
+            ctx.before_detach(row)  # e.g. DHCPRELEASE while the link still exists
         teardown(ctx, row, wait)
     except BaseException:
         if row.state is EndpointState.ACTIVE:  # back as it was; reconcile judges the rest

@@ -20,7 +20,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import os
-import re
+from typing import TYPE_CHECKING
 
 from macvlan.connection import Connection
 from macvlan.errors import (
@@ -28,7 +28,6 @@ from macvlan.errors import (
     EndpointNotFound,
     IpamError,
     LinkExists,
-    LinkNotFound,
     MacInUse,
     NetworkConfigError,
     NetworkExists,
@@ -37,19 +36,45 @@ from macvlan.errors import (
     ParentInUse,
     PoolExhausted,
 )
-from macvlan.link import Link, MacvlanMode, check_ifname, check_mode
-from macvlan.mac import MacAddress
+from macvlan.link import Link, MacvlanMode, check_ifname
 from macvlan.namespace import Namespace
-from macvlan.network import ipam, lifecycle, proof
+from macvlan.network import ipam as _ipam  # create() has a keyword named ipam
+from macvlan.network import lan, lifecycle, proof
 from macvlan.network.attach import Attach
+from macvlan.network.checks import (
+    check_free as _check_free,
+)
+from macvlan.network.checks import (
+    check_mac as _check_mac,
+)
+from macvlan.network.checks import (
+    check_metric as _check_metric,
+)
+from macvlan.network.checks import (
+    check_mtu as _check_mtu,
+)
+from macvlan.network.checks import (
+    check_name as _check_name,
+)
+from macvlan.network.checks import (
+    endpoint_ifname as _check_ifname,
+)
+from macvlan.network.checks import (
+    network_mode as _mode,
+)
+from macvlan.network.checks import (
+    resolve_parent as _resolve_parent,
+)
 from macvlan.network.context import Context
 from macvlan.network.endpoint import Endpoint, Reconciled, endpoint_of
 from macvlan.network.ipam import Subnet
+from macvlan.network.lanstore import Tables
 from macvlan.network.nsref import current_identity, open_namespace, ref_of, unpin
 from macvlan.network.reconcile import reconcile
-from macvlan.network.shim import make_shim, shim_name
+from macvlan.network.shim import make_shim, shim_name, shim_route
 from macvlan.network.store import (
     EndpointKind,
+    EndpointRow,
     EndpointState,
     NetworkRow,
     NetworkState,
@@ -58,6 +83,10 @@ from macvlan.network.store import (
     owner_token,
 )
 from macvlan.network.vlan import VlanParent, new_vlan, parse_vlan_parent
+
+if TYPE_CHECKING:
+    from macvlan.network.lanstore import LanOptions
+    from macvlan.network.renewal import LeaseChange
 
 __all__ = [
     "AddressTaken",
@@ -75,60 +104,6 @@ __all__ = [
     "Reconciled",
 ]
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
-
-
-def _check_name(name: object) -> str:
-    if not isinstance(name, str):
-        raise TypeError(f"a network name is a str, not {name!r}")
-    if not _NAME.match(name):
-        raise NetworkConfigError(
-            f"network name {name!r} must start with a letter or digit and hold only "
-            "letters, digits, '_', '.' and '-' (at most 128)"
-        )
-    return name
-
-
-def _check_mtu(mtu: object) -> int | None:
-    if mtu is None:
-        return None
-    if isinstance(mtu, bool) or not isinstance(mtu, int):
-        raise TypeError(f"mtu must be an int, not {mtu!r}")
-    if not 68 <= mtu <= 65535:
-        raise NetworkConfigError(f"mtu={mtu} is outside 68..65535")
-    return mtu
-
-
-def _check_mac(mac: object) -> MacAddress:
-    value = mac if isinstance(mac, MacAddress) else MacAddress(mac)  # type: ignore[arg-type]
-    if not value.is_unicast or int(value) == 0:
-        raise NetworkConfigError(f"MAC {mac!r} is not a unicast address")
-    return value
-
-
-def _mode(mode: object) -> MacvlanMode:
-    value = check_mode(mode)
-    if value == MacvlanMode.SOURCE:
-        raise NetworkConfigError("mode 'source' needs per-link source MAC lists; not for networks")
-    return value
-
-
-def _check_ifname(ifname: object) -> str:
-    name = check_ifname(ifname)
-    if "%" in name:
-        raise NetworkConfigError(
-            f"interface name {name!r}: '%' is refused (the kernel would expand it)"
-        )
-    return name
-
-
-def _check_metric(metric: object) -> int | None:
-    if metric is None:
-        return None
-    if isinstance(metric, bool) or not isinstance(metric, int) or not 0 <= metric < 2**32:
-        raise TypeError(f"gateway_metric must be an int in 0..2**32-1, not {metric!r}")
-    return metric
-
 
 class Network:
     """A macvlan network kept in a store; get one with :meth:`create`, :meth:`open`
@@ -144,6 +119,8 @@ class Network:
         self.store = store
         self._owns_store = owns_store
         self._closed = False
+        self._lan: LanOptions | None = None
+        self.context.before_detach = lambda row: lan.before_detach(self, row)
 
     @property
     def _row(self) -> NetworkRow:
@@ -186,14 +163,31 @@ class Network:
         return self._row.subnets
 
     @property
-    def subnet(self) -> ipam.IPNetwork:
-        """The first subnet's prefix."""
-        return self._row.subnets[0].network
+    def subnet(self) -> _ipam.IPNetwork | None:
+        """The first subnet's prefix (None: a DHCP network given no subnet)."""
+        return self._row.subnets[0].network if self._row.subnets else None
 
     @property
-    def gateway(self) -> ipam.IPAddress | None:
+    def gateway(self) -> _ipam.IPAddress | None:
         """The first subnet's gateway, or None."""
-        return self._row.subnets[0].gateway
+        return self._row.subnets[0].gateway if self._row.subnets else None
+
+    @property
+    def lan_options(self) -> LanOptions:
+        """The network's DHCP, router-advertisement and sysctl settings."""
+        if self._lan is None:
+            self._lan = Tables(self.store).options(self.name)
+        return self._lan
+
+    @property
+    def ipam(self) -> str:
+        """``"default"`` (the built-in allocator) or ``"dhcp"``."""
+        return self.lan_options.ipam
+
+    @property
+    def ipv6(self) -> str | None:
+        """``"ra"`` when endpoints take IPv6 from router advertisements, else None."""
+        return self.lan_options.ipv6
 
     @property
     def netns(self) -> str | None:
@@ -255,6 +249,13 @@ class Network:
         subnets: object = None,
         internal: bool = False,
         netns: Namespace | str | None = None,
+        ipam: str | None = None,
+        ipv6: str | None = None,
+        slaac: str | None = None,
+        sysctls: object = None,
+        dhcp_timeout: float = 10.0,
+        ra_timeout: float = 10.0,
+        arp_probe: float = 0.3,
     ) -> Network:
         """Create a network and record it in the store.
 
@@ -265,10 +266,31 @@ class Network:
         by descriptor or /proc path is pinned so that other processes find it).
         ``internal`` networks get no default routes.  Everything is checked before
         anything is created.
+
+        ``ipam="dhcp"``: endpoints take their IPv4 address from the LAN's DHCP
+        server (a subnet, if given, only checks what it hands out); ``ipv6="ra"``:
+        from its router advertisements (``slaac="eui64"`` or ``"stable-privacy"``);
+        ``sysctls``: per-endpoint defaults (see :meth:`attach`); ``dhcp_timeout``
+        and ``ra_timeout``: how long an attach waits for a lease and for SLAAC;
+        ``arp_probe``: how long it probes a leased address (0: not at all).
         """
         _check_name(name)
         mode_ = _mode(mode)
-        subnets_ = ipam.parse_subnets(subnet, gateway, ip_range, aux_addresses, subnets)
+        no_subnet = subnet is None and subnets is None and gateway is None
+        if ipam == "dhcp" and no_subnet:
+            subnets_: tuple[Subnet, ...] = ()
+        else:
+            subnets_ = _ipam.parse_subnets(subnet, gateway, ip_range, aux_addresses, subnets)
+        options = lan.network_options(
+            ipam,
+            ipv6,
+            slaac,
+            sysctls,
+            dhcp_timeout,
+            ra_timeout,
+            arp_probe,
+            has_v6_subnet=any(s.version == 6 for s in subnets_),
+        )
         mtu_ = _check_mtu(mtu)
         if not isinstance(internal, bool):
             raise TypeError(f"internal must be a bool, not {internal!r}")
@@ -303,6 +325,7 @@ class Network:
                         unpin(st.id, ref)
                     raise
                 st.add_network(row)
+                Tables(st).set_options(name, options)
                 if base is not None:
                     st.add_vlan(row.parent_key, row.owner)
             net = cls(row, st)
@@ -396,6 +419,9 @@ class Network:
         *,
         nodad: bool = False,
         gateway_metric: int | None = None,
+        client_id: str | bytes | None = None,
+        hostname: str | None = None,
+        sysctls: object = None,
     ) -> Endpoint:
         """Give ``namespace`` a macvlan named ``ifname`` on this network.
 
@@ -404,12 +430,16 @@ class Network:
         the store and on the parent); ``nodad``: skip IPv6 duplicate address
         detection; ``gateway_metric``: the metric of its default routes (else the
         kernel's default, or the next free one if another network's default route
-        is there already: the first network wins).  If any step fails, every
-        earlier one is undone.
+        is there already: the first network wins).  On a DHCP network the endpoint
+        takes a lease (``client_id`` and ``hostname`` are sent, and kept for later
+        attaches of the same namespace and ``ifname``); ``sysctls`` maps keys like
+        ``net.ipv6.conf.IFNAME.accept_ra`` to values, written before the interface
+        comes up.  If any step fails, every earlier one is undone.
         """
         self._check_open()
         _check_ifname(ifname)
-        requests = ipam.parse_requests(ip, self.subnets)
+        requests = _ipam.parse_requests(ip, self.subnets)
+        extra = lan.prepare(self, client_id, hostname, sysctls)
         given = None if mac is None else _check_mac(mac)
         if given is not None and self.mode == MacvlanMode.PASSTHRU:
             raise NetworkConfigError(
@@ -422,16 +452,25 @@ class Network:
         self.context.check_ready()  # a clear error before a namespace is opened
         ns, owned = open_namespace(namespace)
         try:
-            row = Attach(self.context, ns, ifname, requests, given, nodad, metric).run()
+            attach = Attach(self.context, ns, ifname, requests, given, nodad, metric)
+            attach.v4_from_dhcp = self.lan_options.dhcp
+            if extra is not None:
+                label = ns.name or ns.path
+                attach.lan = lan.LanAttach(self, extra, ns, label, ifname, attach.undo)
+            row = attach.run()
         finally:
             if owned:
                 ns.close()
-        return endpoint_of(self.context, row)
+        return self._endpoint(row)
+
+    def _endpoint(self, row: EndpointRow) -> Endpoint:
+        lease, more, via = lan.extras(self, [row]).get(row.id, (None, [], []))
+        return endpoint_of(self.context, row, lease, more, via)
 
     def endpoints(self) -> builtins.list[Endpoint]:
         """The attached endpoints (the host shim is :attr:`shim`)."""
         return [
-            endpoint_of(self.context, r)
+            self._endpoint(r)
             for r in self.store.endpoints(self.name, EndpointKind.CONTAINER)
             if r.state is EndpointState.ACTIVE
         ]
@@ -441,6 +480,14 @@ class Network:
         """The host shim endpoint (see :meth:`host_shim`), or None."""
         row = self.context.shim_row()
         return None if row is None else endpoint_of(self.context, row)
+
+    def _shim_row(self) -> EndpointRow | None:
+        """The active shim's record (for the LAN hooks)."""
+        return self.context.shim_row()
+
+    def _shim_route(self, shim: EndpointRow, addr: _ipam.IPAddress, *, add: bool) -> bool:
+        """Add or delete a host route via the shim (for the LAN hooks)."""
+        return shim_route(self.context, shim, addr, add=add)
 
     def detach(self, endpoint: Endpoint | int, *, wait: bool = False) -> None:
         """Delete the endpoint's link and free its addresses and MAC.
@@ -468,7 +515,7 @@ class Network:
                 f"network {self.name!r} is passthru: its parent has room for no shim"
             )
         name = _check_ifname(ifname or shim_name(self.name))
-        requests = ipam.parse_requests(ip, self.subnets)
+        requests = _ipam.parse_requests(ip, self.subnets)
         existing = self.context.shim_row()
         if existing is not None:
             have = {a for _, a in existing.addresses}
@@ -479,6 +526,17 @@ class Network:
                 f"with {sorted(map(str, have))}"
             )
         return endpoint_of(self.context, make_shim(self.context, name, requests))
+
+    # -- leases ----------------------------------------------------------------------
+    def renew(self, *, force: bool = False) -> builtins.list[LeaseChange]:
+        """Renew the leases that are due (T1: unicast to the server; T2: broadcast),
+        remove the addresses of leases that ran out, apply changed addresses;
+        ``force`` renews all now.  What changed, one :class:`LeaseChange` each."""
+        from macvlan.network.renewal import renew
+
+        self._check_open()
+        self.context.check_ready()
+        return renew(self, force=force)
 
     # -- removal and repair ------------------------------------------------------------
     def remove(self, force: bool = False) -> None:
@@ -503,44 +561,3 @@ class Network:
         self._check_open()
         records, links = reconcile(self.context)
         return Reconciled(records, links)
-
-
-def _resolve_parent(
-    host: Connection, parent: str | int | Link, vlan: VlanParent | None, mtu: int | None
-) -> tuple[str, Link | None]:
-    """The parent's name, and the base link when a VLAN parent must be created."""
-    try:
-        link = host.link(parent)
-    except LinkNotFound:
-        link = None
-    if link is None:
-        if vlan is None:
-            raise NetworkConfigError(f"parent link {parent!r} does not exist")
-        try:
-            base = host.link(vlan.base)
-        except LinkNotFound:
-            raise NetworkConfigError(
-                f"parent {parent!r} does not exist, nor its VLAN base {vlan.base!r}"
-            ) from None
-        if mtu is not None and mtu > base.mtu:
-            raise NetworkConfigError(f"mtu={mtu} exceeds the MTU {base.mtu} of {vlan.base!r}")
-        return vlan.name, base
-    if mtu is not None and mtu > link.mtu:
-        raise NetworkConfigError(f"mtu={mtu} exceeds the MTU {link.mtu} of parent {link.name!r}")
-    return link.name, None
-
-
-def _check_free(store: Store, row: NetworkRow) -> None:
-    """Inside the creating transaction: the name, the subnets and the parent are free."""
-    if store.network(row.name) is not None:
-        raise NetworkExists(f"network {row.name!r} already exists in store {store.path!r}")
-    others = store.networks()
-    ipam.check_disjoint(row.subnets, {o.name: o.subnets for o in others})
-    for other in others:
-        if other.parent_key != row.parent_key:
-            continue
-        if MacvlanMode.PASSTHRU in (row.mode, other.mode):
-            raise ParentInUse(
-                f"parent {row.parent!r} is used by network {other.name!r}; a passthru "
-                "network takes its parent for itself alone"
-            )

@@ -15,7 +15,15 @@ import pytest
 
 from macvlan._netlink.constants import AddrFamily, IfaFlags, RtProto, RtScope
 from macvlan._netlink.socket import NetlinkSocket
-from macvlan.errors import AddressNotFound, LinkNotFound, NetlinkError
+from macvlan.errors import (
+    AddressExists,
+    AddressNotFound,
+    LinkExists,
+    LinkNotFound,
+    NetlinkError,
+    RouteExists,
+    RouteNotFound,
+)
 
 pytestmark = [
     pytest.mark.live,
@@ -117,7 +125,8 @@ def test_address_errors(lan: Any) -> None:
     rt.add_address("mv0", "10.63.0.2/24")
     with pytest.raises(FileExistsError) as dup:
         rt.add_address("mv0", "10.63.0.2/24")
-    assert isinstance(dup.value, NetlinkError) and dup.value.errno == errno.EEXIST
+    assert isinstance(dup.value, AddressExists) and dup.value.errno == errno.EEXIST
+    assert not isinstance(dup.value, LinkExists)
     with pytest.raises(AddressNotFound) as missing:
         rt.delete_address("mv0", "10.63.0.9/24")
     assert missing.value.errno == errno.EADDRNOTAVAIL
@@ -224,8 +233,9 @@ def test_route_errors(lan: Any) -> None:
     rt.add_route("10.97.0.0/16", gateway="10.66.0.1")
     with pytest.raises(FileExistsError) as dup:
         rt.add_route("10.97.0.0/16", gateway="10.66.0.1")
-    assert isinstance(dup.value, NetlinkError) and dup.value.errno == errno.EEXIST
-    with pytest.raises(NetlinkError) as missing:
+    assert isinstance(dup.value, RouteExists) and dup.value.errno == errno.EEXIST
+    assert not isinstance(dup.value, LinkExists)
+    with pytest.raises(RouteNotFound) as missing:
         rt.delete_route("10.96.0.0/16", link="mv0")
     assert missing.value.errno == errno.ESRCH
     with pytest.raises(NetlinkError) as unreachable:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from macvlan import _ops
+from macvlan import _ops, _ops_routing
 from macvlan._netlink import ifla
 from macvlan._netlink.constants import MacaddrMode, NlmF, RtmType
 from macvlan._netlink.message import Message, encode, iter_messages
@@ -40,9 +40,14 @@ def link_message(
     mtu: int = 1500,
     mode: MacvlanMode = MacvlanMode.BRIDGE,
     sources: tuple[MacAddress, ...] = (),
+    flags: int = 0,
 ) -> Message:
     """A decoded RTM_NEWLINK as the kernel would send it (encoded, then decoded)."""
     attrs: list[Any] = [ifla.IFNAME(name), ifla.MTU(mtu), ifla.GROUP(group)]
+    if not flags & 0x8:  # IFF_LOOPBACK: lo has a 6-byte all-zero address too
+        attrs.append(ifla.ADDRESS(bytes([2, 0, 0, 0, 0, index & 0xFF])))
+    else:
+        attrs.append(ifla.ADDRESS(bytes(6)))
     if parent is not None:
         attrs.append(ifla.LINK(parent))
     if kind is not None:
@@ -55,7 +60,7 @@ def link_message(
                 )
             info.append(ifla.INFO_DATA(data))
         attrs.append(ifla.LINKINFO(info))
-    raw = encode([Message(RtmType.NEWLINK, 0, 1, 0, IfInfoMsg(index=index), attrs)])
+    raw = encode([Message(RtmType.NEWLINK, 0, 1, 0, IfInfoMsg(index=index, flags=flags), attrs)])
     (decoded,) = iter_messages(raw)
     assert isinstance(decoded, Message)
     return decoded
@@ -153,7 +158,7 @@ def names_in(batch: Batch) -> list[str]:
         lambda: _ops.set_link("p0", mtu=10),
         lambda: _ops.delete_links(["p0", "x" * 16]),
         lambda: _ops.add_address("p0", "10.0.0.300/24"),
-        lambda: _ops.add_route("default"),
+        lambda: _ops_routing.add_route("default"),
         lambda: _ops.link(0),
     ],
 )
@@ -221,6 +226,21 @@ def test_einval_is_explained_with_lookups_after_the_failure() -> None:
     assert info.value.errno == errno.EINVAL
 
 
+def test_einval_on_a_parent_that_is_not_ethernet_says_so() -> None:
+    lo = link_message(1, "lo", flags=0x8 | 0x1)  # IFF_LOOPBACK | IFF_UP
+    with pytest.raises(NetlinkError, match="parent 'lo' is not an Ethernet device") as info:
+        drive(
+            _ops.create_macvlan("mv0", 1, mode=MacvlanMode.PASSTHRU),
+            [
+                ask(Request, is_type(RtmType.NEWLINK), error=error_for(errno.EINVAL)),
+                ask(Request, is_type(RtmType.GETLINK), answer=[lo]),
+                ask(Dump, answer=[lo]),
+            ],
+        )
+    assert info.value.errno == errno.EINVAL
+    assert "passthru" not in str(info.value)
+
+
 class FakeNamespace:
     """Stands in for a Namespace: create_there only needs fd, name and path."""
 
@@ -250,7 +270,7 @@ def test_create_there_deletes_the_temporary_link_when_the_rename_fails() -> None
             [
                 ask(Request, temp_create, answer=[]),
                 ask(Request, is_type(RtmType.GETLINK), answer=[link_message(4, "mvtmp0")]),
-                ask(Request, rename, error=error_for(errno.EEXIST)),
+                ask(Request, rename, error=error_for(errno.EEXIST, message_type=RtmType.NEWLINK)),
                 ask(Request, delete_temp, answer=[]),
             ],
         )
@@ -262,7 +282,7 @@ def test_create_macvlans_rolls_back_what_it_made_when_one_fails() -> None:
     results = [
         ([made[0]], None),
         ([made[1]], None),
-        ([], error_for(errno.EEXIST)),
+        ([], error_for(errno.EEXIST, message_type=RtmType.NEWLINK)),
         ([made[3]], None),
     ]
     groups: dict[str, int] = {}

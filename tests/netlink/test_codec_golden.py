@@ -270,7 +270,9 @@ def test_extended_ack_text_is_decoded() -> None:
 def test_kernel_errors_map_to_types(name: str, code: int, exc_name: str) -> None:
     reply = error_reply(name)
     assert -reply.error == code
-    exc = error_for(-reply.error, reply.ext_ack_text)
+    echoed_type = int.from_bytes(reply.echo[4:6], "little")  # the refused request's RTM_*
+    assert echoed_type == 16  # RTM_NEWLINK
+    exc = error_for(-reply.error, reply.ext_ack_text, "", echoed_type)
     assert type(exc).__name__ == exc_name
     assert isinstance(exc, OSError)
 
