@@ -27,6 +27,7 @@ from macvlan._netlink.constants import (
 )
 from macvlan._netlink.message import Message
 from macvlan._netlink.structs import IfInfoMsg
+from macvlan.linkprops import flag_changes
 from macvlan.mac import MacAddress
 
 if TYPE_CHECKING:
@@ -78,6 +79,9 @@ _LINKINFO, _IFALIAS, _GROUP, _LINK_NETNSID, _MIN_MTU, _MAX_MTU = (
     )
 )
 _INFO_KIND = ifla.INFO_KIND.number
+_PROMISCUITY, _ALLMULTI, _PROP_LIST = (
+    spec.number for spec in (ifla.PROMISCUITY, ifla.ALLMULTI, ifla.PROP_LIST_)
+)
 _MV_MODE, _MV_FLAGS, _MV_BCQ, _MV_BCQ_USED, _MV_CUTOFF = (
     spec.number
     for spec in (
@@ -137,6 +141,9 @@ _MODELLED = frozenset(
         ifla.IFALIAS,
         ifla.CARRIER,
         ifla.PERM_ADDRESS,
+        ifla.PROMISCUITY,
+        ifla.ALLMULTI,
+        ifla.PROP_LIST_,
     )
 )
 
@@ -207,7 +214,12 @@ class MacvlanInfo:
 
 @dataclass(frozen=True, slots=True)
 class Link:
-    """A snapshot of one network interface as the kernel reported it."""
+    """A snapshot of one network interface as the kernel reported it.
+
+    ``promiscuity`` and ``allmulti`` are the kernel's counters (how many users
+    asked for promiscuous / all-multicast mode; ``flags`` has ``Iff.PROMISC``
+    when the link itself was set so); ``altnames`` its alternative names.
+    """
 
     index: int
     name: str
@@ -226,6 +238,9 @@ class Link:
     max_mtu: int | None = None
     alias: str | None = None
     macvlan: MacvlanInfo | None = None
+    altnames: tuple[str, ...] = ()
+    promiscuity: int = 0
+    allmulti: int = 0
     attrs: Sequence[Attr[Any] | RawAttr] = field(default=(), repr=False, compare=False)
 
     @property
@@ -269,6 +284,11 @@ class Link:
         iff = _IFF_CACHE.get(flags)
         if iff is None:
             iff = _remember(_IFF_CACHE, flags, Iff(flags))
+        altnames: tuple[str, ...] = ()
+        if raw(_PROP_LIST) is not None:
+            props = attrs.get(ifla.PROP_LIST_)
+            if isinstance(props, AttrList):
+                altnames = tuple(props.get_all(ifla.PROP_ALT_IFNAME))
         return cls(
             index=body.index,
             name=_text(raw(_IFNAME)) or "",
@@ -289,6 +309,9 @@ class Link:
             max_mtu=u32_of(raw(_MAX_MTU)),
             alias=_text(raw(_IFALIAS)),
             macvlan=macvlan,
+            altnames=altnames,
+            promiscuity=u32_of(raw(_PROMISCUITY)) or 0,
+            allmulti=u32_of(raw(_ALLMULTI)) or 0,
             attrs=attrs,
         )
 
@@ -583,13 +606,13 @@ def set_link(
     index: int,
     *,
     up: bool | None = None,
-    attrs: Sequence[Attr[Any]] = (),
+    attrs: Sequence[Attr[Any] | RawAttr] = (),
+    promisc: bool | None = None,
+    allmulti: bool | None = None,
 ) -> Message:
-    """``RTM_NEWLINK`` without CREATE: change an existing link."""
-    flags = change = 0
-    if up is not None:
-        change = Iff.UP
-        flags = Iff.UP if up else 0
+    """``RTM_NEWLINK`` without CREATE: change an existing link (and its UP,
+    PROMISC and ALLMULTI flags where given)."""
+    flags, change = flag_changes(up=up, promisc=promisc, allmulti=allmulti)
     return Message(
         RtmType.NEWLINK, 0, body=IfInfoMsg(index=index, flags=flags, change=change), attrs=attrs
     )

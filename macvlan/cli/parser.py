@@ -46,6 +46,8 @@ from macvlan.cli.network import (
 )
 from macvlan.cli.output import PROG, Output
 from macvlan.cli.ping import cmd_ping
+from macvlan.cli.routing import add_commands as add_routing_commands
+from macvlan.cli.routing import add_link_options, cmd_link_stats
 from macvlan.errors import UsageError
 
 Command = Callable[[argparse.Namespace, Output], int]
@@ -105,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     # link
     link = objects.add_parser("link", help="macvlan/macvtap links", parents=[common])
     lcmd = link.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    p = sub(lcmd, "add", cmd_link_add, "create a macvlan (or macvtap) link")
+    p = link_add = sub(lcmd, "add", cmd_link_add, "create a macvlan (or macvtap) link")
     p.add_argument("name", type=T_IFNAME, metavar="NAME")
     p.add_argument("--parent", "--link", required=True, type=T_LINK, help="the lower device")
     p.add_argument("--type", choices=("macvlan", "macvtap"), default="macvlan")
@@ -128,12 +130,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub(lcmd, "list", cmd_link_list, "list links")
     p.add_argument("--kind", help="e.g. macvlan, macvtap, veth")
+    p.add_argument("--mac", type=T_MAC, help="only the links with this MAC address")
     p.add_argument("--parent", type=T_LINK, help="only the children of this link")
 
     p = sub(lcmd, "show", cmd_link_show, "show one link with its addresses")
     p.add_argument("name", type=T_LINK, metavar="NAME")
 
-    p = sub(lcmd, "set", cmd_link_set, "change a link")
+    p = link_set = sub(lcmd, "set", cmd_link_set, "change a link")
     p.add_argument("link", type=T_LINK, metavar="NAME")
     updown = p.add_mutually_exclusive_group()
     updown.add_argument("--up", dest="up", action="store_const", const=True)
@@ -146,6 +149,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--flags", type=T_MFLAGS)
     p.add_argument("--group", type=T_U32)
     p.add_argument("--txqueuelen", type=T_U32)
+    link_stats = sub(lcmd, "stats", cmd_link_stats, "a link's counters (ip -s link)")
+    add_link_options(link_add, link_set, link_stats)
+
+    # route, rule, neigh
+    add_routing_commands(objects, sub, common)
 
     # netns
     netns = objects.add_parser("netns", help="named network namespaces", parents=[common])
