@@ -522,3 +522,31 @@ def test_host_shim_reaches_a_dhcp_endpoint(lan: Lan, netns_factory: Any) -> None
         net.detach(ep)
         assert dst not in [r["dst"] for r in ip_json("route", "show", netns=lan.host.name)]
         net.remove()
+
+
+def test_real_time_silent_server_the_keeper_lets_the_lease_expire(
+    lan: Lan, netns_factory: Any
+) -> None:
+    from macvlan import LeaseKeeper
+
+    server = lan.udhcpd(lease=4, min_lease=1)
+    blue = netns_factory("mvle")
+    with dhcp_net(lan) as net:
+        ep = net.attach(blue)
+        assert ep.lease is not None and ep.lease.lease_time == 4
+        server.stop()
+        with LeaseKeeper(net) as keeper:
+            end = time.monotonic() + 8
+            while time.monotonic() < end and not any(
+                c.outcome is LeaseOutcome.EXPIRED for c in keeper.changes
+            ):
+                time.sleep(0.1)
+        outcomes = [c.outcome for c in keeper.changes]
+        assert outcomes[-1] is LeaseOutcome.EXPIRED, keeper.changes
+        assert LeaseOutcome.FAILED in outcomes  # renewing, then rebinding, got no answer
+        assert any("rebinding" in c.detail for c in keeper.changes)
+        assert time.time() >= ep.lease.expires
+        assert addresses(blue.name) == [] and default_via(blue.name) == []
+        (gone,) = net.endpoints()
+        assert gone.lease is not None and gone.lease.expired
+        net.detach(gone)
