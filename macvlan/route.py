@@ -6,8 +6,8 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
-from macvlan._netlink import rta
-from macvlan._netlink.attr import Attr, AttrList
+from macvlan._netlink import requests, rta
+from macvlan._netlink.attr import AttrList
 from macvlan._netlink.constants import (
     AddrFamily,
     NlmF,
@@ -127,31 +127,24 @@ def route_message(
     table = RtTable.MAIN if table is None else table
     if not 0 < table < 2**32:
         raise ValueError(f"table {table} is outside 1..{2**32 - 1}")
-    attrs: list[Attr[Any]] = []
-    if dst.prefixlen:
-        attrs.append(rta.DST(dst.network_address))
-    if gateway is not None:
-        attrs.append(rta.GATEWAY(gateway))
-    if oif is not None:
-        attrs.append(rta.OIF(oif))
-    if metric is not None:
-        attrs.append(rta.PRIORITY(metric))
-    if src is not None:
-        attrs.append(rta.PREFSRC(src))
-    if table > 255:
-        attrs.append(rta.TABLE(table))
     scope = RtScope.UNIVERSE if gateway is not None or oif is None else RtScope.LINK
     if mtype == RtmType.DELROUTE:
         scope = RtScope.NOWHERE
-    body = RtMsg(
-        family=family,
-        dst_len=dst.prefixlen,
-        table=table if table <= 255 else RtTable.UNSPEC,
+    return requests.route(
+        mtype,
+        family,
+        dst.prefixlen,
+        dst=dst.network_address.packed,
+        gateway=None if gateway is None else gateway.packed,
+        oif=oif,
+        metric=metric,
+        prefsrc=None if src is None else src.packed,
+        table=table,
         protocol=RtProto.BOOT if mtype == RtmType.NEWROUTE else RtProto.UNSPEC,
         scope=scope,
         type=RtType.UNICAST,
+        flags=flags,
     )
-    return Message(mtype, flags, body=body, attrs=attrs)
 
 
 def new_route(dst: Network, **kw: Any) -> Message:
@@ -164,9 +157,4 @@ def del_route(dst: Network, **kw: Any) -> Message:
     return route_message(RtmType.DELROUTE, dst, **kw)
 
 
-def dump_routes(family: int = 0, table: int = RtTable.MAIN) -> Message:
-    """``RTM_GETROUTE`` dump asking for one table (0: all) and family (0: both)."""
-    attrs = [rta.TABLE(table)] if table else []
-    return Message(
-        RtmType.GETROUTE, 0, body=RtMsg(family=family, table=min(table, 255)), attrs=attrs
-    )
+dump_routes = requests.dump_routes

@@ -40,7 +40,7 @@ from macvlan.errors import (
     NetworkNotFound,
     ParentInUse,
 )
-from macvlan.link import Link, MacvlanMode, check_ifname, check_mode
+from macvlan.link import Link, MacvlanMode, check_ifname, check_mode, check_mtu
 from macvlan.mac import MacAddress
 from macvlan.namespace import Namespace
 from macvlan.network import ipam, lan
@@ -62,7 +62,7 @@ from macvlan.network.store import (
     owner_token,
 )
 from macvlan.network.teardown import delete_link
-from macvlan.network.vlan import VlanParent, new_vlan, parse_vlan_parent
+from macvlan.network.vlan import VlanParent, parse_vlan_parent
 
 if TYPE_CHECKING:
     from macvlan.network.dhcp.lease import Lease
@@ -126,11 +126,12 @@ def _check_name(name: object) -> str:
 def _check_mtu(mtu: object) -> int | None:
     if mtu is None:
         return None
-    if isinstance(mtu, bool) or not isinstance(mtu, int):
-        raise TypeError(f"mtu must be an int, not {mtu!r}")
-    if not 68 <= mtu <= 65535:
-        raise NetworkConfigError(f"mtu={mtu} is outside 68..65535")
-    return mtu
+    try:
+        return check_mtu(mtu)  # the library's one MTU rule
+    except TypeError:
+        raise
+    except ValueError as exc:
+        raise NetworkConfigError(str(exc)) from None
 
 
 def _check_mac(mac: object) -> MacAddress:
@@ -413,10 +414,7 @@ class Network:
         made = False
         try:
             try:
-                self.host._request(
-                    new_vlan(vlan.name, base.index, vlan.vlan_id),
-                    f"create VLAN {vlan.name!r} on {vlan.base!r} (needs the 8021q module)",
-                )
+                self.host.create_vlan(vlan.name, base.index, vlan.vlan_id)
                 made = True
             except LinkExists:
                 pass  # another process made it meanwhile; it is recorded as ours too

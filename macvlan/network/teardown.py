@@ -14,11 +14,9 @@ import select
 import threading
 from collections.abc import Sequence
 
-from macvlan._netlink.constants import RtmType
-from macvlan._netlink.socket import NetlinkSocket
 from macvlan.connection import Connection
 from macvlan.errors import LinkNotFound, MonitorOverflow
-from macvlan.link import MACVLAN_KINDS, Link, del_link, dump_links, get_link
+from macvlan.link import MACVLAN_KINDS, Link
 from macvlan.mac import MacAddress
 from macvlan.monitor import EventAction, LinkEvent, Monitor
 from macvlan.namespace import Namespace
@@ -43,34 +41,6 @@ def find_link(conn: Connection, index: int | None, mac: MacAddress) -> Link | No
     return None
 
 
-def _sockets() -> tuple[NetlinkSocket, NetlinkSocket]:
-    """In the target namespace: a request socket and a link-event socket."""
-    requests = NetlinkSocket()
-    try:
-        return requests, NetlinkSocket(Monitor.groups(addresses=False))
-    except BaseException:
-        requests.close()
-        raise
-
-
-def _lookup(sock: NetlinkSocket, index: int | None, mac: MacAddress) -> int | None:
-    """The index of the macvlan with ``mac`` (tried at ``index`` first), or None."""
-    if index is not None:
-        try:
-            replies = sock.request(get_link(index), f"link {index}")
-        except LinkNotFound:
-            replies = []
-        for reply in replies:
-            if reply.type == RtmType.NEWLINK and Link.from_message(reply).mac == mac:
-                return index
-    for reply in sock.dump(dump_links(), "list links"):
-        if reply.type == RtmType.NEWLINK:
-            link = Link.from_message(reply)
-            if link.mac == mac and link.kind in MACVLAN_KINDS:
-                return link.index
-    return None
-
-
 def delete_link(
     netns: Namespace, index: int | None, mac: MacAddress, *, wait: bool = False
 ) -> bool:
@@ -79,38 +49,38 @@ def delete_link(
     Returns once the kernel has announced the deletion (``wait=True``: once the
     request itself has returned).
     """
-    sock, events = netns.run(_sockets)
+    conn = Connection(netns)
     handed_over = False
     try:
-        found = _lookup(sock, index, mac)
+        found = find_link(conn, index, mac)
         if found is None:
             return False
         if wait:
             try:
-                sock.request(del_link(found), f"delete link {found}")
+                conn.delete_link(found.index)
             except LinkNotFound:
                 return False
             return True
+        monitor = conn.watch(addresses=False)  # listening before the request goes out
         handed_over = True
-        return _delete_async(sock, Monitor(events), found)
+        return _delete_async(conn, monitor, found.index)
     finally:
         if not handed_over:
-            sock.close()
-            events.close()
+            conn.close()
 
 
-def _delete_async(sock: NetlinkSocket, monitor: Monitor, index: int) -> bool:
-    """Delete ``index`` from a worker thread (which closes ``sock``); wait for the event."""
+def _delete_async(conn: Connection, monitor: Monitor, index: int) -> bool:
+    """Delete ``index`` from a worker thread (which closes ``conn``); wait for the event."""
     errors: list[BaseException] = []
     done = threading.Event()
 
     def work() -> None:
         try:
-            sock.request(del_link(index), f"delete link {index}")
+            conn.delete_link(index)
         except BaseException as exc:
             errors.append(exc)
         finally:
-            sock.close()
+            conn.close()
             done.set()
 
     with monitor:
