@@ -23,6 +23,7 @@ from macvlan.errors import (
     DhcpProtocolError,
     DumpInterrupted,
     EndpointNotFound,
+    GatewayUnreachable,
     IpamError,
     LeaseDeclined,
     LeaseError,
@@ -82,6 +83,18 @@ _LAZY = {
     "MacvlanSpec": "macvlan.link",
     "Address": "macvlan.address",
     "Route": "macvlan.route",
+    "NextHop": "macvlan.route",
+    "RouteType": "macvlan.route",
+    "RtnhFlags": "macvlan.route",
+    "Rule": "macvlan.rule",
+    "RuleAction": "macvlan.rule",
+    "Neighbour": "macvlan.neighbour",
+    "NudState": "macvlan.neighbour",
+    "NtfFlags": "macvlan.neighbour",
+    "LinkStats": "macvlan.stats",
+    "RouteEvent": "macvlan.monitor",
+    "NeighbourEvent": "macvlan.monitor",
+    "RuleEvent": "macvlan.monitor",
     "LinkEvent": "macvlan.monitor",
     "AddressEvent": "macvlan.monitor",
     "Connection": "macvlan.connection",
@@ -114,6 +127,7 @@ __all__ = [
     "DumpInterrupted",
     "Endpoint",
     "EndpointNotFound",
+    "GatewayUnreachable",
     "IpamError",
     "Lease",
     "LeaseChange",
@@ -127,6 +141,7 @@ __all__ = [
     "LinkEvent",
     "LinkExists",
     "LinkNotFound",
+    "LinkStats",
     "MacAddress",
     "MacAddressValueError",
     "MacAllocator",
@@ -143,6 +158,8 @@ __all__ = [
     "NamespaceNameError",
     "NamespaceNameTypeError",
     "NamespaceNotFound",
+    "Neighbour",
+    "NeighbourEvent",
     "NeighbourExists",
     "NeighbourNotFound",
     "NetlinkError",
@@ -152,14 +169,23 @@ __all__ = [
     "NetworkExists",
     "NetworkInUse",
     "NetworkNotFound",
+    "NextHop",
     "NotANamespaceError",
+    "NtfFlags",
+    "NudState",
     "OperState",
     "ParentInUse",
     "PoolExhausted",
     "ProtocolError",
     "Route",
+    "RouteEvent",
     "RouteExists",
     "RouteNotFound",
+    "RouteType",
+    "RtnhFlags",
+    "Rule",
+    "RuleAction",
+    "RuleEvent",
     "RuleExists",
     "RuleNotFound",
     "SlaacTimeout",
@@ -222,10 +248,11 @@ if TYPE_CHECKING:
     from macvlan.macalloc import (
         MacAllocator,
     )
-    from macvlan.monitor import AddressEvent, LinkEvent
+    from macvlan.monitor import AddressEvent, LinkEvent, NeighbourEvent, RouteEvent, RuleEvent
     from macvlan.namespace import (
         Namespace,
     )
+    from macvlan.neighbour import Neighbour, NtfFlags, NudState
     from macvlan.network import (
         Endpoint,
         Lease,
@@ -234,4 +261,6 @@ if TYPE_CHECKING:
         LeaseOutcome,
         Network,
     )
-    from macvlan.route import Route
+    from macvlan.route import NextHop, Route, RouteType, RtnhFlags
+    from macvlan.rule import Rule, RuleAction
+    from macvlan.stats import LinkStats

@@ -30,7 +30,6 @@ from typing import Any, TypeAlias, TypeVar
 
 from macvlan import address as _address
 from macvlan import link as _link
-from macvlan import route as _route
 from macvlan._netlink import requests
 from macvlan._netlink.attr import Attr, RawAttr
 from macvlan._netlink.constants import Iff, MacaddrMode, MacvlanFlags, MacvlanMode, NlmF, RtmType
@@ -47,9 +46,9 @@ from macvlan.link import (
     to_mac,
     to_macs,
 )
+from macvlan.linkprops import check_alias
 from macvlan.mac import MacAddress
 from macvlan.namespace import Namespace
-from macvlan.route import Route
 
 T = TypeVar("T")
 _ECHO = int(NlmF.ECHO)  # a plain int: IntFlag arithmetic is slow
@@ -246,13 +245,18 @@ def link(ref: LinkRef) -> Op[Link]:
 
 
 def links(
-    *, kind: str | None = None, parent: LinkRef | None = None, group: int | None = None
+    *,
+    kind: str | None = None,
+    parent: LinkRef | None = None,
+    group: int | None = None,
+    mac: MacLike | None = None,
 ) -> Op[list[Link]]:
-    """All links, or those of one kind, parent or group (kind filtered in the kernel)."""
+    """All links, or those of one kind, parent, group or MAC (kind filtered in the kernel)."""
     if group is not None and (isinstance(group, bool) or not isinstance(group, int)):
         raise TypeError(f"group must be an int, not {group!r}")
     if group is not None and not 0 <= group < 2**32:
         raise ValueError(f"group {group} is outside 0..{2**32 - 1}")
+    wanted_mac = None if mac is None else (mac if isinstance(mac, MacAddress) else MacAddress(mac))
     parent_index = None if parent is None else (yield from index(parent))
     message = _link.dump_links(kind)
     replies: list[Message] = yield Dump(message, "list links")
@@ -268,6 +272,8 @@ def links(
         ):
             continue
         if group is not None and found.group != group:
+            continue
+        if wanted_mac is not None and found.mac != wanted_mac:
             continue
         out.append(found)
     return out
@@ -552,9 +558,21 @@ def set_link(
     txqueuelen: int | None = None,
     source_macs: Sequence[MacLike] | None = None,
     source_op: MacaddrMode = MacaddrMode.SET,
+    alias: str | None = None,
+    promisc: bool | None = None,
+    allmulti: bool | None = None,
+    bcqueuelen: int | None = None,
+    bc_cutoff: int | None = None,
 ) -> Op[Link]:
-    """Change a link; returns its new state (read in ``netns`` after a move)."""
+    """Change a link; returns its new state (read in ``netns`` after a move).
+
+    ``bc_cutoff`` is kept by the kernel per parent, not per macvlan: setting it on
+    one macvlan changes it for every macvlan on the same parent.
+    """
     check_up(up, optional=True)
+    _link.set_link(0, promisc=promisc, allmulti=allmulti)  # validate the flags
+    alias_ = None if alias is None else check_alias(alias)
+    bc_data = _link.macvlan_data(None, None, bcqueuelen, bc_cutoff, None)
     mode_ = None if mode is None else _link.check_mode(mode)
     flags_ = None if flags is None else _link.check_flags(flags)
     if not isinstance(source_op, MacaddrMode):
@@ -579,7 +597,7 @@ def set_link(
     try:
         attrs: list[Attr[Any] | RawAttr] = []
         current = yield from link(ref)
-        if mode_ is not None or flags_ is not None or macs is not None:
+        if mode_ is not None or flags_ is not None or macs is not None or bc_data:
             if current.kind not in MACVLAN_KINDS or current.macvlan is None:
                 raise ValueError(
                     f"{current.name!r} is a {current.kind or 'plain'} link, "
@@ -594,7 +612,7 @@ def set_link(
                     f"{mode_.name.lower()} mode: the kernel does not switch a link into "
                     "or out of passthru mode; delete it and create it again"
                 )
-            data = _link.macvlan_data(mode_, flags_, None, None, macs, source_op)
+            data = _link.macvlan_data(mode_, flags_, bcqueuelen, bc_cutoff, macs, source_op)
             attrs.append(requests.linkinfo(current.kind, data))
         message = _link.set_link(
             current.index,
@@ -605,7 +623,10 @@ def set_link(
             txqueuelen=txqueuelen,
             group=group,
             netns_fd=None if ns is None else ns.fd,
+            alias=alias_,
             attrs=attrs,
+            promisc=promisc,
+            allmulti=allmulti,
         )
         try:
             yield Request(message, f"change link {current.name!r}")
@@ -763,70 +784,3 @@ def addresses(ref: LinkRef | None = None, *, family: int | None = None) -> Op[li
     replies: list[Message] = yield Dump(_address.dump_addresses(ix, family or 0), "list addresses")
     out = [Address.from_message(r) for r in replies if r.type == RtmType.NEWADDR]
     return [a for a in out if not ix or a.index == ix]
-
-
-# -- routes --------------------------------------------------------------------------------
-def _route_args(
-    dst: object,
-    gateway: object,
-    link_ref: LinkRef | None,
-    metric: int | None,
-    table: int | None,
-    src: object,
-) -> Op[tuple[Any, dict[str, Any]]]:
-    gw = None if gateway is None else _route.to_ip(gateway, "gateway")
-    source = None if src is None else _route.to_ip(src, "src")
-    network = _route.to_network(dst, gw.version if gw is not None else None)
-    if metric is not None and (
-        isinstance(metric, bool) or not isinstance(metric, int) or not 0 <= metric < 2**32
-    ):
-        raise ValueError(f"metric {metric!r} is not an int in 0..{2**32 - 1}")
-    kw: dict[str, Any] = {
-        "gateway": gw,
-        "oif": None,
-        "metric": metric,
-        "table": table,
-        "src": source,
-    }
-    _route.new_route(network, **kw)  # refuse bad input before the link lookup
-    kw["oif"] = None if link_ref is None else (yield from index(link_ref))
-    return network, kw
-
-
-def add_route(
-    dst: object = "default",
-    *,
-    gateway: object = None,
-    link: LinkRef | None = None,
-    metric: int | None = None,
-    table: int | None = None,
-    src: object = None,
-) -> Op[None]:
-    """Add a route: ``add_route("default", gateway="10.0.0.1", link="mv0")``."""
-    if gateway is None and link is None:
-        raise ValueError("a route needs a gateway, a link or both")
-    network, kw = yield from _route_args(dst, gateway, link, metric, table, src)
-    yield Request(_route.new_route(network, **kw), f"add route {network}")
-
-
-def delete_route(
-    dst: object = "default",
-    *,
-    gateway: object = None,
-    link: LinkRef | None = None,
-    metric: int | None = None,
-    table: int | None = None,
-    src: object = None,
-) -> Op[None]:
-    network, kw = yield from _route_args(dst, gateway, link, metric, table, src)
-    yield Request(_route.del_route(network, **kw), f"delete route {network}")
-
-
-def routes(
-    *, family: int | None = None, link: LinkRef | None = None, table: int = 254
-) -> Op[list[Route]]:
-    """Routes of one table (main by default), optionally only via one link."""
-    oif = None if link is None else (yield from index(link))
-    replies: list[Message] = yield Dump(_route.dump_routes(family or 0, table), "list routes")
-    out = [Route.from_message(r) for r in replies if r.type == RtmType.NEWROUTE]
-    return [r for r in out if (oif is None or r.oif == oif) and (not table or r.table == table)]

@@ -36,6 +36,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from macvlan import _ops
+from macvlan._fronts_routing import AsyncRoutingMethods
 from macvlan._netlink.asocket import AsyncNetlinkSocket
 from macvlan._netlink.socket import NetlinkSocket
 from macvlan._ops import Batch, Dump, IfIndex, InNamespace, LinkRef, NetnsRef, Request
@@ -44,7 +45,6 @@ from macvlan.errors import MonitorOverflow, NetlinkError
 from macvlan.link import Link, MacaddrMode, MacLike, MacvlanFlags, MacvlanMode, MacvlanSpec
 from macvlan.monitor import Event, Monitor, events_of
 from macvlan.namespace import Namespace
-from macvlan.route import Route
 
 if TYPE_CHECKING:
     from macvlan.network import Endpoint, LeaseChange, Network
@@ -108,7 +108,7 @@ def _netlink_socket(netns: Namespace | None, groups: Sequence[int] = ()) -> Call
     return lambda: netns.run(NetlinkSocket, groups)
 
 
-class AsyncConnection:
+class AsyncConnection(AsyncRoutingMethods):
     """One rtnetlink socket in one network namespace, driven by the running loop.
 
     Same operations, arguments and errors as :class:`macvlan.Connection`, as
@@ -265,10 +265,15 @@ class AsyncConnection:
         return await self._run(_ops.link(ref))
 
     async def links(
-        self, *, kind: str | None = None, parent: LinkRef | None = None, group: int | None = None
+        self,
+        *,
+        kind: str | None = None,
+        parent: LinkRef | None = None,
+        group: int | None = None,
+        mac: MacLike | None = None,
     ) -> list[Link]:
-        """All links, or those of one kind, parent or group (kind filtered in the kernel)."""
-        return await self._run(_ops.links(kind=kind, parent=parent, group=group))
+        """All links, or those of one kind, parent, group or MAC (kind filtered in the kernel)."""
+        return await self._run(_ops.links(kind=kind, parent=parent, group=group, mac=mac))
 
     async def create_macvlan(
         self,
@@ -387,8 +392,16 @@ class AsyncConnection:
         txqueuelen: int | None = None,
         source_macs: Sequence[MacLike] | None = None,
         source_op: MacaddrMode = MacaddrMode.SET,
+        alias: str | None = None,
+        promisc: bool | None = None,
+        allmulti: bool | None = None,
+        bcqueuelen: int | None = None,
+        bc_cutoff: int | None = None,
     ) -> Link:
-        """Change a link; returns its new state (read in ``netns`` after a move)."""
+        """Change a link; returns its new state (read in ``netns`` after a move).
+
+        As :meth:`macvlan.Connection.set_link`; ``bc_cutoff`` is one value per parent.
+        """
         return await self._run(
             _ops.set_link(
                 ref,
@@ -403,6 +416,11 @@ class AsyncConnection:
                 txqueuelen=txqueuelen,
                 source_macs=source_macs,
                 source_op=source_op,
+                alias=alias,
+                promisc=promisc,
+                allmulti=allmulti,
+                bcqueuelen=bcqueuelen,
+                bc_cutoff=bc_cutoff,
             )
         )
 
@@ -429,52 +447,27 @@ class AsyncConnection:
         """Addresses of one link or of all (the kernel filters by link)."""
         return await self._run(_ops.addresses(ref, family=family))
 
-    # -- routes --------------------------------------------------------------------------
-    async def add_route(
-        self,
-        dst: object = "default",
-        *,
-        gateway: object = None,
-        link: LinkRef | None = None,
-        metric: int | None = None,
-        table: int | None = None,
-        src: object = None,
-    ) -> None:
-        """Add a route: ``add_route("default", gateway="10.0.0.1", link="mv0")``."""
-        return await self._run(
-            _ops.add_route(dst, gateway=gateway, link=link, metric=metric, table=table, src=src)
-        )
-
-    async def delete_route(
-        self,
-        dst: object = "default",
-        *,
-        gateway: object = None,
-        link: LinkRef | None = None,
-        metric: int | None = None,
-        table: int | None = None,
-        src: object = None,
-    ) -> None:
-        """Delete a route; the arguments are those of :meth:`add_route`."""
-        return await self._run(
-            _ops.delete_route(dst, gateway=gateway, link=link, metric=metric, table=table, src=src)
-        )
-
-    async def routes(
-        self, *, family: int | None = None, link: LinkRef | None = None, table: int = 254
-    ) -> list[Route]:
-        """Routes of one table (main by default), optionally only via one link."""
-        return await self._run(_ops.routes(family=family, link=link, table=table))
-
     # -- events --------------------------------------------------------------------------
-    def watch(self, *, links: bool = True, addresses: bool = True) -> AsyncMonitor:
-        """An :class:`AsyncMonitor` of link/address events in this connection's namespace.
+    def watch(
+        self,
+        *,
+        links: bool = True,
+        addresses: bool = True,
+        routes: bool = False,
+        neighbours: bool = False,
+        rules: bool = False,
+    ) -> AsyncMonitor:
+        """An :class:`AsyncMonitor` of events in this connection's namespace (as
+        :meth:`macvlan.Connection.watch`).
 
         In the current namespace it listens from this call on; inside another
         namespace from ``async with`` (or the first event asked for) on, because
         its socket is opened there by a helper thread.
         """
-        return AsyncMonitor(Monitor.groups(links=links, addresses=addresses), self.netns)
+        groups = Monitor.groups(
+            links=links, addresses=addresses, routes=routes, neighbours=neighbours, rules=rules
+        )
+        return AsyncMonitor(groups, self.netns)
 
 
 class AsyncMonitor:

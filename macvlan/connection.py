@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
 from macvlan import _ops
+from macvlan._fronts_routing import RoutingMethods
 from macvlan._netlink.message import Message
 from macvlan._netlink.socket import NetlinkSocket
 from macvlan._ops import Batch, Dump, IfIndex, InNamespace, LinkRef, NetnsRef, Request
@@ -22,7 +23,6 @@ from macvlan.address import Address
 from macvlan.link import Link, MacaddrMode, MacLike, MacvlanFlags, MacvlanMode, MacvlanSpec
 from macvlan.monitor import Monitor
 from macvlan.namespace import Namespace
-from macvlan.route import Route
 
 __all__ = ["Connection", "LinkRef", "NetnsRef", "connect"]
 
@@ -38,7 +38,7 @@ def connect(netns: NetnsRef | None = None) -> Connection:
     return Connection(netns)
 
 
-class Connection:
+class Connection(RoutingMethods):
     """One rtnetlink socket in one network namespace (thread-safe; close it).
 
     ``parent``, ``link`` and ``ref`` arguments take a name, an index or a
@@ -134,10 +134,15 @@ class Connection:
         return self._run(_ops.link(ref))
 
     def links(
-        self, *, kind: str | None = None, parent: LinkRef | None = None, group: int | None = None
+        self,
+        *,
+        kind: str | None = None,
+        parent: LinkRef | None = None,
+        group: int | None = None,
+        mac: MacLike | None = None,
     ) -> list[Link]:
-        """All links, or those of one kind, parent or group (kind filtered in the kernel)."""
-        return self._run(_ops.links(kind=kind, parent=parent, group=group))
+        """All links, or those of one kind, parent, group or MAC (kind filtered in the kernel)."""
+        return self._run(_ops.links(kind=kind, parent=parent, group=group, mac=mac))
 
     def create_macvlan(
         self,
@@ -261,11 +266,21 @@ class Connection:
         txqueuelen: int | None = None,
         source_macs: Sequence[MacLike] | None = None,
         source_op: MacaddrMode = MacaddrMode.SET,
+        alias: str | None = None,
+        promisc: bool | None = None,
+        allmulti: bool | None = None,
+        bcqueuelen: int | None = None,
+        bc_cutoff: int | None = None,
     ) -> Link:
         """Change a link; returns its new state (read in ``netns`` after a move).
 
         ``source_macs`` with ``source_op`` (SET, ADD, DEL or FLUSH) edits a
-        source-mode macvlan's MAC list.
+        source-mode macvlan's MAC list.  ``alias`` sets the link's alias (``""``
+        removes it); ``promisc`` and ``allmulti`` switch promiscuous and
+        all-multicast mode; ``bcqueuelen`` and ``bc_cutoff`` change a macvlan's
+        broadcast queue.  ``bc_cutoff`` is one value per *parent*: the kernel keeps
+        it on the lower device's port, so setting it on one macvlan changes it for
+        every macvlan on that parent (the last writer wins).
         """
         return self._run(
             _ops.set_link(
@@ -281,6 +296,11 @@ class Connection:
                 txqueuelen=txqueuelen,
                 source_macs=source_macs,
                 source_op=source_op,
+                alias=alias,
+                promisc=promisc,
+                allmulti=allmulti,
+                bcqueuelen=bcqueuelen,
+                bc_cutoff=bc_cutoff,
             )
         )
 
@@ -309,47 +329,21 @@ class Connection:
         """Addresses of one link or of all (the kernel filters by link)."""
         return self._run(_ops.addresses(ref, family=family))
 
-    # -- routes --------------------------------------------------------------------------
-    def add_route(
-        self,
-        dst: object = "default",
-        *,
-        gateway: object = None,
-        link: LinkRef | None = None,
-        metric: int | None = None,
-        table: int | None = None,
-        src: object = None,
-    ) -> None:
-        """Add a route: ``add_route("default", gateway="10.0.0.1", link="mv0")``."""
-        return self._run(
-            _ops.add_route(dst, gateway=gateway, link=link, metric=metric, table=table, src=src)
-        )
-
-    def delete_route(
-        self,
-        dst: object = "default",
-        *,
-        gateway: object = None,
-        link: LinkRef | None = None,
-        metric: int | None = None,
-        table: int | None = None,
-        src: object = None,
-    ) -> None:
-        """Delete a route; the arguments are those of :meth:`add_route`."""
-        return self._run(
-            _ops.delete_route(dst, gateway=gateway, link=link, metric=metric, table=table, src=src)
-        )
-
-    def routes(
-        self, *, family: int | None = None, link: LinkRef | None = None, table: int = 254
-    ) -> list[Route]:
-        """Routes of one table (main by default), optionally only via one link."""
-        return self._run(_ops.routes(family=family, link=link, table=table))
-
     # -- events --------------------------------------------------------------------------
-    def watch(self, *, links: bool = True, addresses: bool = True) -> Monitor:
-        """A :class:`Monitor` of link/address events in this connection's namespace."""
-        groups = Monitor.groups(links=links, addresses=addresses)
+    def watch(
+        self,
+        *,
+        links: bool = True,
+        addresses: bool = True,
+        routes: bool = False,
+        neighbours: bool = False,
+        rules: bool = False,
+    ) -> Monitor:
+        """A :class:`Monitor` of events in this connection's namespace: links and
+        addresses unless told otherwise; routes, neighbours and rules when asked."""
+        groups = Monitor.groups(
+            links=links, addresses=addresses, routes=routes, neighbours=neighbours, rules=rules
+        )
         if self.netns is None:
             return Monitor(NetlinkSocket(groups))
         return Monitor(self.netns.run(NetlinkSocket, groups))

@@ -389,3 +389,14 @@ class SysctlNotFound(SysctlError):
 
 class SysctlValueRejected(SysctlError):
     """A value the kernel rejects for that sysctl."""
+
+
+# -- routes, rules, neighbours (issue 18) ------------------------------------------------
+class GatewayUnreachable(NetlinkError):
+    """The gateway is not reachable through a connected route (ENETUNREACH on a route,
+    ext-ack "Nexthop has invalid gateway"): ``onlink=True`` says it is on the link."""
+
+
+def retyped(err: NetlinkError, cls: type[NetlinkError]) -> NetlinkError:
+    """``err`` as the more specific ``cls`` (same errno, ext-ack text and request)."""
+    return cls(err.errno or 0, err.ext_ack, err.request)

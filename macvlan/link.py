@@ -26,6 +26,7 @@ from macvlan._netlink.constants import (
 )
 from macvlan._netlink.message import Message
 from macvlan._netlink.structs import IfInfoMsg
+from macvlan.linkprops import flag_changes
 from macvlan.mac import MacAddress
 
 if TYPE_CHECKING:
@@ -77,6 +78,9 @@ _LINKINFO, _IFALIAS, _GROUP, _LINK_NETNSID, _MIN_MTU, _MAX_MTU = (
     )
 )
 _INFO_KIND = ifla.INFO_KIND.number
+_PROMISCUITY, _ALLMULTI, _PROP_LIST = (
+    spec.number for spec in (ifla.PROMISCUITY, ifla.ALLMULTI, ifla.PROP_LIST_)
+)
 _MV_MODE, _MV_FLAGS, _MV_BCQ, _MV_BCQ_USED, _MV_CUTOFF = (
     spec.number
     for spec in (
@@ -136,6 +140,9 @@ _MODELLED = frozenset(
         ifla.IFALIAS,
         ifla.CARRIER,
         ifla.PERM_ADDRESS,
+        ifla.PROMISCUITY,
+        ifla.ALLMULTI,
+        ifla.PROP_LIST_,
     )
 )
 
@@ -206,7 +213,12 @@ class MacvlanInfo:
 
 @dataclass(frozen=True, slots=True)
 class Link:
-    """A snapshot of one network interface as the kernel reported it."""
+    """A snapshot of one network interface as the kernel reported it.
+
+    ``promiscuity`` and ``allmulti`` are the kernel's counters (how many users
+    asked for promiscuous / all-multicast mode; ``flags`` has ``Iff.PROMISC``
+    when the link itself was set so); ``altnames`` its alternative names.
+    """
 
     index: int
     name: str
@@ -225,6 +237,9 @@ class Link:
     max_mtu: int | None = None
     alias: str | None = None
     macvlan: MacvlanInfo | None = None
+    altnames: tuple[str, ...] = ()
+    promiscuity: int = 0
+    allmulti: int = 0
     attrs: Sequence[Attr[Any] | RawAttr] = field(default=(), repr=False, compare=False)
 
     @property
@@ -268,6 +283,11 @@ class Link:
         iff = _IFF_CACHE.get(flags)
         if iff is None:
             iff = _remember(_IFF_CACHE, flags, Iff(flags))
+        altnames: tuple[str, ...] = ()
+        if raw(_PROP_LIST) is not None:
+            props = attrs.get(ifla.PROP_LIST_)
+            if isinstance(props, AttrList):
+                altnames = tuple(props.get_all(ifla.PROP_ALT_IFNAME))
         return cls(
             index=body.index,
             name=_text(raw(_IFNAME)) or "",
@@ -288,6 +308,9 @@ class Link:
             max_mtu=u32_of(raw(_MAX_MTU)),
             alias=_text(raw(_IFALIAS)),
             macvlan=macvlan,
+            altnames=altnames,
+            promiscuity=u32_of(raw(_PROMISCUITY)) or 0,
+            allmulti=u32_of(raw(_ALLMULTI)) or 0,
             attrs=attrs,
         )
 
@@ -574,18 +597,25 @@ def set_link(
     txqueuelen: int | None = None,
     group: int | None = None,
     netns_fd: int | None = None,
+    alias: str | None = None,
     attrs: Sequence[Attr[Any] | RawAttr] = (),
+    promisc: bool | None = None,
+    allmulti: bool | None = None,
 ) -> Message:
-    """``RTM_NEWLINK`` without CREATE: change an existing link."""
+    """``RTM_NEWLINK`` without CREATE: change an existing link (and its UP,
+    PROMISC and ALLMULTI flags where given); ``alias`` ``""`` removes the alias."""
     check_link_args(name, mtu, txqueuelen, group)
+    flags, change = flag_changes(up=up, promisc=promisc, allmulti=allmulti)
     return requests.set_link(
         index,
-        up=up,
         name=name,
         mac=None if mac is None else mac.packed,
         mtu=mtu,
         txqueuelen=txqueuelen,
         group=group,
         netns_fd=netns_fd,
+        alias=alias,
+        flags=flags,
+        change=change,
         attrs=attrs,
     )

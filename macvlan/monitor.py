@@ -1,4 +1,5 @@
-"""Link and address events from the kernel's rtnetlink multicast groups."""
+"""Link, address, route, neighbour and rule events from the kernel's rtnetlink
+multicast groups."""
 
 from __future__ import annotations
 
@@ -12,10 +13,13 @@ from macvlan._netlink.message import AnyMessage, Message
 from macvlan._netlink.socket import NetlinkSocket
 from macvlan.address import Address
 from macvlan.link import Link
+from macvlan.neighbour import Neighbour
+from macvlan.route import Route
+from macvlan.rule import Rule
 
 
 class EventAction(enum.Enum):
-    """What happened to a link or an address."""
+    """What happened to a link, address, route, neighbour or rule."""
 
     NEW = "new"
     CHANGED = "changed"
@@ -38,7 +42,31 @@ class AddressEvent:
     address: Address
 
 
-Event = LinkEvent | AddressEvent
+@dataclass(frozen=True, slots=True)
+class RouteEvent:
+    """A route was added (or replaced) or removed; ``route`` is the route."""
+
+    action: EventAction
+    route: Route
+
+
+@dataclass(frozen=True, slots=True)
+class NeighbourEvent:
+    """A neighbour entry appeared or changed state (NEW) or went away (DELETED)."""
+
+    action: EventAction
+    neighbour: Neighbour
+
+
+@dataclass(frozen=True, slots=True)
+class RuleEvent:
+    """A policy rule was added or removed."""
+
+    action: EventAction
+    rule: Rule
+
+
+Event = LinkEvent | AddressEvent | RouteEvent | NeighbourEvent | RuleEvent
 
 
 def event_of(message: Message) -> Event | None:
@@ -54,6 +82,20 @@ def event_of(message: Message) -> Event | None:
         return AddressEvent(EventAction.NEW, Address.from_message(message))
     if message.type == RtmType.DELADDR:
         return AddressEvent(EventAction.DELETED, Address.from_message(message))
+    if message.type == RtmType.NEWROUTE:
+        return RouteEvent(EventAction.NEW, Route.from_message(message))
+    if message.type == RtmType.DELROUTE:
+        return RouteEvent(EventAction.DELETED, Route.from_message(message))
+    if message.type in (RtmType.NEWNEIGH, RtmType.DELNEIGH):
+        entry = Neighbour.from_message(message)
+        if entry is None:
+            return None
+        action = EventAction.NEW if message.type == RtmType.NEWNEIGH else EventAction.DELETED
+        return NeighbourEvent(action, entry)
+    if message.type == RtmType.NEWRULE:
+        return RuleEvent(EventAction.NEW, Rule.from_message(message))
+    if message.type == RtmType.DELRULE:
+        return RuleEvent(EventAction.DELETED, Rule.from_message(message))
     return None
 
 
@@ -69,7 +111,7 @@ def events_of(messages: Iterable[AnyMessage]) -> list[Event]:
 
 
 class Monitor:
-    """Iterate over link and address events.
+    """Iterate over link, address, route, neighbour and rule events.
 
     Raises :class:`macvlan.MonitorOverflow` when the kernel dropped events
     (``ENOBUFS``): dump again to resynchronise, then keep iterating.
@@ -79,13 +121,27 @@ class Monitor:
         self._sock = sock
 
     @classmethod
-    def groups(cls, *, links: bool = True, addresses: bool = True) -> list[int]:
-        """The rtnetlink multicast groups for link and/or address events."""
+    def groups(
+        cls,
+        *,
+        links: bool = True,
+        addresses: bool = True,
+        routes: bool = False,
+        neighbours: bool = False,
+        rules: bool = False,
+    ) -> list[int]:
+        """The rtnetlink multicast groups for the events asked for."""
         groups: list[int] = []
         if links:
             groups.append(RtnlGroup.LINK)
         if addresses:
             groups += (RtnlGroup.IPV4_IFADDR, RtnlGroup.IPV6_IFADDR)
+        if routes:
+            groups += (RtnlGroup.IPV4_ROUTE, RtnlGroup.IPV6_ROUTE)
+        if neighbours:
+            groups.append(RtnlGroup.NEIGH)
+        if rules:
+            groups += (RtnlGroup.IPV4_RULE, RtnlGroup.IPV6_RULE)
         return groups
 
     def fileno(self) -> int:

@@ -1,17 +1,24 @@
-"""Routes: the :class:`Route` snapshot and its requests (sans-IO)."""
+"""Routes: the :class:`Route` and :class:`NextHop` snapshots and their requests (sans-IO).
+
+A route read back names its fields as :meth:`Connection.add_route` takes them:
+``link`` (the outgoing link's index) and ``src`` (the preferred source address).
+``oif`` and ``prefsrc`` remain as read-only aliases.
+"""
 
 from __future__ import annotations
 
 import ipaddress
+import sys
 from dataclasses import dataclass
 from typing import Any
 
 from macvlan._netlink import requests, rta
-from macvlan._netlink.attr import AttrList
+from macvlan._netlink.attr import Attr, AttrList, RawAttr
 from macvlan._netlink.constants import (
     AddrFamily,
     NlmF,
     RtmType,
+    RtnhFlags,
     RtProto,
     RtScope,
     RtTable,
@@ -21,8 +28,25 @@ from macvlan._netlink.message import Message
 from macvlan._netlink.structs import RtMsg
 from macvlan.errors import ProtocolError
 
+__all__ = ["NextHop", "Route", "RouteType", "RtnhFlags"]
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 IpAddr = ipaddress.IPv4Address | ipaddress.IPv6Address
+#: The route types (``RTN_*``): ``RouteType.BLACKHOLE``, ``RouteType.UNREACHABLE``, ...
+RouteType = RtType
+
+_ORDER = sys.byteorder
+_V6_FAMILIES = (int(AddrFamily.INET6), 129)  # 129: RTNL_FAMILY_IP6MR
+_V4NET, _V6NET = ipaddress.IPv4Network, ipaddress.IPv6Network
+_TYPES = {int(t): t for t in RtType}
+_PROTOS = {int(p): p for p in RtProto}
+_SCOPES = {int(s): s for s in RtScope}
+_DST, _GATEWAY, _OIF, _PRIORITY, _PREFSRC, _TABLE, _MULTIPATH = (
+    s.number
+    for s in (rta.DST, rta.GATEWAY, rta.OIF, rta.PRIORITY, rta.PREFSRC, rta.TABLE, rta.MULTIPATH)
+)
+# Types whose routes have no next hop: the kernel drops, refuses or throws.
+_NO_NEXTHOP = frozenset({RtType.BLACKHOLE, RtType.UNREACHABLE, RtType.PROHIBIT, RtType.THROW})
 
 
 def to_network(value: object, family_hint: int | None = None) -> Network:
@@ -51,24 +75,111 @@ def to_ip(value: object, what: str) -> IpAddr:
         raise ValueError(f"{what} {value!r} is not an IP address") from None
 
 
+def to_route_type(value: object) -> RtType:
+    """A :class:`RouteType` from the enum or its name (``"blackhole"``)."""
+    if isinstance(value, RtType):
+        return value
+    if isinstance(value, str):
+        try:
+            return RtType[value.upper()]
+        except KeyError:
+            names = ", ".join(t.name.lower() for t in RtType if t)
+            raise ValueError(f"unknown route type {value!r}; expected one of {names}") from None
+    raise TypeError(f"a route type is a RouteType or its name, not {value!r}")
+
+
+def _u32(name: str, value: object, low: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, not {value!r}")
+    if not low <= value < 2**32:
+        raise ValueError(f"{name} {value!r} is outside {low}..{2**32 - 1}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class NextHop:
+    """One next hop of a multipath route.
+
+    Given to :meth:`Connection.add_route` (``nexthops=[NextHop("10.0.0.1", "mv0"), ...]``),
+    ``gateway`` may be a string and ``link`` a name or a :class:`Link`; read back
+    from the kernel they are an ip_address and a link index.
+    """
+
+    gateway: IpAddr | None = None
+    link: Any = None
+    weight: int = 1
+    flags: RtnhFlags = RtnhFlags.NONE
+
+    def __post_init__(self) -> None:
+        if self.gateway is not None and not isinstance(
+            self.gateway, ipaddress.IPv4Address | ipaddress.IPv6Address
+        ):
+            object.__setattr__(self, "gateway", to_ip(self.gateway, "gateway"))
+        if isinstance(self.weight, bool) or not isinstance(self.weight, int):
+            raise TypeError(f"weight must be an int, not {self.weight!r}")
+        if not 1 <= self.weight <= 256:
+            raise ValueError(f"weight {self.weight} is outside 1..256")
+        if not isinstance(self.flags, RtnhFlags):
+            object.__setattr__(self, "flags", RtnhFlags(_u32("flags", self.flags) & 0xFF))
+
+    @property
+    def onlink(self) -> bool:
+        """Whether the gateway is taken as on the link without a covering route."""
+        return bool(self.flags & RtnhFlags.ONLINK)
+
+    @classmethod
+    def from_rtnh(cls, hop: rta.RtNexthop) -> NextHop:
+        """The next hop in one decoded ``rtnexthop`` record."""
+        attrs = hop.attrs
+        gateway = attrs.get(rta.GATEWAY) if isinstance(attrs, AttrList) else None
+        return cls(
+            gateway=gateway,
+            link=hop.ifindex or None,
+            weight=hop.hops + 1,
+            flags=RtnhFlags(hop.flags),
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Route:
-    """One route, as the kernel reported it."""
+    """One route, as the kernel reported it.
+
+    ``link`` is the outgoing link's index and ``src`` the preferred source
+    address (``RTA_PREFSRC``).  A multipath route has its hops in ``nexthops``
+    (and ``gateway``/``link`` None); a one-hop route has ``nexthops == ()``.
+    """
 
     dst: Network
     gateway: IpAddr | None
-    oif: int | None
+    link: int | None
     table: int
     protocol: RtProto | int
     scope: RtScope | int
     type: RtType | int
     metric: int | None = None
-    prefsrc: IpAddr | None = None
+    src: IpAddr | None = None
+    nexthops: tuple[NextHop, ...] = ()
+    flags: RtnhFlags = RtnhFlags.NONE
 
     @property
     def is_default(self) -> bool:
         """True for a default route (prefix length 0)."""
         return self.dst.prefixlen == 0
+
+    @property
+    def onlink(self) -> bool:
+        """Whether the route was added ``onlink`` (``RTNH_F_ONLINK``)."""
+        return bool(self.flags & RtnhFlags.ONLINK)
+
+    @property
+    def oif(self) -> int | None:
+        """The outgoing link's index: the old name of :attr:`link`."""
+        return self.link
+
+    @property
+    def prefsrc(self) -> IpAddr | None:
+        """The preferred source address: the old name of :attr:`src`."""
+        return self.src
 
     @classmethod
     def from_message(cls, message: Message) -> Route:
@@ -77,35 +188,92 @@ class Route:
         attrs = message.attrs
         if not isinstance(body, RtMsg) or not isinstance(attrs, AttrList):
             raise ValueError(f"not a decoded route message: {message!r}")
-        dst = attrs.get(rta.DST)
+        raw = attrs.raw
+        v6 = body.family in _V6_FAMILIES
+        dst = raw(_DST)
+        size = 16 if v6 else 4
+        plen = body.dst_len
         if dst is None:
-            dst = ipaddress.ip_address("::" if body.family == AddrFamily.INET6 else "0.0.0.0")
-        table = attrs.get(rta.TABLE)
+            dst_int = 0
+        elif len(dst) == size:
+            dst_int = int.from_bytes(dst, "big")
+        else:
+            raise ProtocolError(f"route destination of {len(dst)} bytes in family {body.family}")
+        try:
+            network = (_V6NET if v6 else _V4NET)((dst_int, plen), strict=False)
+        except ValueError:
+            raise ProtocolError(f"route with impossible prefix length {plen}") from None
+        table = raw(_TABLE)
+        metric = raw(_PRIORITY)
+        oif = raw(_OIF)
+        hops: tuple[NextHop, ...] = ()
+        if raw(_MULTIPATH) is not None:
+            decoded = attrs.get(rta.MULTIPATH)
+            if decoded:
+                hops = tuple(NextHop.from_rtnh(h) for h in decoded)
         return cls(
-            dst=_network(dst, body.dst_len),
-            gateway=attrs.get(rta.GATEWAY),
-            oif=attrs.get(rta.OIF),
-            table=body.table if table is None else table,
-            protocol=_enum(RtProto, body.protocol),
-            scope=_enum(RtScope, body.scope),
-            type=_enum(RtType, body.type),
-            metric=attrs.get(rta.PRIORITY),
-            prefsrc=attrs.get(rta.PREFSRC),
+            network,
+            _addr(raw(_GATEWAY), size),
+            int.from_bytes(oif, _ORDER) or None if oif is not None and len(oif) == 4 else None,
+            int.from_bytes(table, _ORDER) if table is not None and len(table) == 4 else body.table,
+            _PROTOS.get(body.protocol, body.protocol),
+            _SCOPES.get(body.scope, body.scope),
+            _TYPES.get(body.type, body.type),
+            int.from_bytes(metric, _ORDER) if metric is not None and len(metric) == 4 else None,
+            _addr(raw(_PREFSRC), size),
+            hops,
+            _rtnh_flags(body.flags & 0xFF),
         )
 
 
-def _network(dst: IpAddr, prefixlen: int) -> Network:
-    try:
-        return ipaddress.ip_network((dst, prefixlen), strict=False)
-    except ValueError:
-        raise ProtocolError(f"route to {dst} with impossible prefix length {prefixlen}") from None
+_RTNH_FLAGS: dict[int, RtnhFlags] = {}
 
 
-def _enum(kind: Any, value: int) -> Any:
-    try:
-        return kind(value)
-    except ValueError:
-        return value
+def _rtnh_flags(bits: int) -> RtnhFlags:
+    flags = _RTNH_FLAGS.get(bits)
+    if flags is None:
+        flags = _RTNH_FLAGS[bits] = RtnhFlags(bits)
+    return flags
+
+
+# Gateways and source addresses repeat across a table: one object per address.
+_ADDRS: dict[bytes, IpAddr] = {}
+
+
+def _addr(raw: bytes | None, size: int) -> IpAddr | None:
+    """An address payload of the family's ``size`` (other sizes read as absent)."""
+    if raw is None or len(raw) != size:
+        return None
+    addr = _ADDRS.get(raw)
+    if addr is None:
+        if len(_ADDRS) >= 4096:
+            _ADDRS.clear()
+        addr = _ADDRS[raw] = (ipaddress.IPv4Address if size == 4 else ipaddress.IPv6Address)(raw)
+    return addr
+
+
+def _family(version: int) -> AddrFamily:
+    return AddrFamily.INET if version == 4 else AddrFamily.INET6
+
+
+def check_table(table: object) -> int:
+    """A routing table number (1..2**32-1); None means main."""
+    if table is None:
+        return int(RtTable.MAIN)
+    return _u32("table", table, 1)
+
+
+def multipath_attr(version: int, hops: list[tuple[NextHop, int]]) -> Attr[Any]:
+    """``RTA_MULTIPATH`` for next hops whose links are resolved to indexes (0: none)."""
+    records = []
+    for hop, ifindex in hops:
+        if hop.gateway is not None and hop.gateway.version != version:
+            raise ValueError(f"next hop gateway {hop.gateway} is not IPv{version}")
+        inner: list[Attr[Any] | RawAttr] = []
+        if hop.gateway is not None:
+            inner.append(rta.GATEWAY(hop.gateway))
+        records.append(rta.RtNexthop(int(hop.flags), hop.weight - 1, ifindex, tuple(inner)))
+    return rta.MULTIPATH(rta.Multipath(records))
 
 
 def route_message(
@@ -118,21 +286,41 @@ def route_message(
     table: int | None,
     src: IpAddr | None,
     flags: int = 0,
+    type: RtType | None = None,
+    onlink: bool = False,
+    multipath: Attr[Any] | None = None,
 ) -> Message:
-    """``RTM_NEWROUTE`` / ``RTM_DELROUTE`` for a unicast route."""
-    family = AddrFamily.INET if dst.version == 4 else AddrFamily.INET6
+    """``RTM_NEWROUTE`` / ``RTM_DELROUTE``, laid out as iproute2 lays them out.
+
+    ``type`` None means unicast for a new route and "any type" for a deletion.
+    """
     for addr, what in ((gateway, "gateway"), (src, "src")):
         if addr is not None and addr.version != dst.version:
             raise ValueError(f"{what} {addr} is not IPv{dst.version} like {dst}")
-    table = RtTable.MAIN if table is None else table
-    if not 0 < table < 2**32:
-        raise ValueError(f"table {table} is outside 1..{2**32 - 1}")
-    scope = RtScope.UNIVERSE if gateway is not None or oif is None else RtScope.LINK
-    if mtype == RtmType.DELROUTE:
+    table = check_table(table)
+    deleting = mtype == RtmType.DELROUTE
+    rtype = type if type is not None else (RtType.UNSPEC if deleting else RtType.UNICAST)
+    if rtype in _NO_NEXTHOP and (gateway is not None or oif is not None or multipath):
+        raise ValueError(f"a {rtype.name.lower()} route takes no gateway, link or next hops")
+    if multipath is not None and gateway is not None:
+        raise ValueError("give either a gateway or next hops, not both")
+    if onlink and gateway is None and multipath is None:
+        raise ValueError("onlink needs a gateway (it says the gateway is on the link)")
+    if metric is not None:
+        _u32("metric", metric)
+    if deleting:
         scope = RtScope.NOWHERE
+    elif rtype in (RtType.LOCAL, RtType.NAT):
+        scope = RtScope.HOST
+    elif rtype in (RtType.BROADCAST, RtType.MULTICAST, RtType.ANYCAST):
+        scope = RtScope.LINK
+    elif rtype == RtType.UNICAST and gateway is None and multipath is None:
+        scope = RtScope.LINK if oif is not None else RtScope.UNIVERSE
+    else:
+        scope = RtScope.UNIVERSE
     return requests.route(
         mtype,
-        family,
+        _family(dst.version),
         dst.prefixlen,
         dst=dst.network_address.packed,
         gateway=None if gateway is None else gateway.packed,
@@ -140,16 +328,22 @@ def route_message(
         metric=metric,
         prefsrc=None if src is None else src.packed,
         table=table,
-        protocol=RtProto.BOOT if mtype == RtmType.NEWROUTE else RtProto.UNSPEC,
+        protocol=RtProto.UNSPEC if deleting else RtProto.BOOT,
         scope=scope,
-        type=RtType.UNICAST,
+        type=rtype,
+        rtm_flags=RtnhFlags.ONLINK if onlink and multipath is None else 0,
         flags=flags,
+        attrs=() if multipath is None else (multipath,),
     )
 
 
-def new_route(dst: Network, **kw: Any) -> Message:
-    """``RTM_NEWROUTE`` that fails if the route exists; keywords as :func:`route_message`."""
-    return route_message(RtmType.NEWROUTE, dst, flags=NlmF.CREATE | NlmF.EXCL, **kw)
+def new_route(dst: Network, *, replace: bool = False, **kw: Any) -> Message:
+    """``RTM_NEWROUTE``: fails if the route exists, or replaces it (``replace``).
+
+    Keywords as :func:`route_message`.
+    """
+    flags = NlmF.CREATE | (NlmF.REPLACE if replace else NlmF.EXCL)
+    return route_message(RtmType.NEWROUTE, dst, flags=flags, **kw)
 
 
 def del_route(dst: Network, **kw: Any) -> Message:

@@ -1,5 +1,6 @@
 """Choose the packer backend at import: compiled (cffi) unless unavailable or
-``MACVLAN_PUREPYTHON=1``.  ``name`` says which one is in use."""
+``MACVLAN_PUREPYTHON=1``.  ``name`` says which one is in use, ``why`` why it is
+the pure-Python one (empty for the compiled one)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 pack: PackFn
 scan: ScanFn
 name: str
+why: str = ""
 
 
 def cffi_functions() -> tuple[PackFn, ScanFn] | None:
@@ -63,6 +65,19 @@ def cffi_functions() -> tuple[PackFn, ScanFn] | None:
     return cffi_pack, cffi_scan
 
 
+def _why_missing() -> str:
+    """Why the compiled module cannot be loaded, in words a user can act on."""
+    try:
+        from macvlan._netlink import _cpack  # noqa: F401
+    except ImportError as exc:
+        if exc.name == "_cffi_backend":
+            return "cffi is not installed (pip install cffi)"
+    return (
+        "the compiled module was not built (no C compiler when macvlan was installed?); "
+        "reinstall with a compiler for the fast path"
+    )
+
+
 _U64S: dict[int, struct.Struct] = {}  # "=<n>Q" by n, for op lists under 4,096
 
 
@@ -100,7 +115,11 @@ def use(backend: str) -> None:
     _attr._scan = scan
 
 
-if os.environ.get("MACVLAN_PUREPYTHON", "") not in ("", "0") or cffi_functions() is None:
+if os.environ.get("MACVLAN_PUREPYTHON", "") not in ("", "0"):
     use("python")
+    why = "MACVLAN_PUREPYTHON is set"
+elif cffi_functions() is None:
+    use("python")
+    why = _why_missing()
 else:
     use("cffi")

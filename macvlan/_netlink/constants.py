@@ -9,8 +9,10 @@ from __future__ import annotations
 import enum
 
 from macvlan._netlink.numbers import (
+    FIB_RULE_HDR_LEN,
     IFADDRMSG_LEN,
     IFINFOMSG_LEN,
+    NDMSG_LEN,
     NETLINK_ROUTE,
     NLA_F_NESTED,
     NLA_F_NET_BYTEORDER,
@@ -24,8 +26,10 @@ from macvlan._netlink.numbers import (
 )
 
 __all__ = [
+    "FIB_RULE_HDR_LEN",
     "IFADDRMSG_LEN",
     "IFINFOMSG_LEN",
+    "NDMSG_LEN",
     "NETLINK_ROUTE",
     "NLA_F_NESTED",
     "NLA_F_NET_BYTEORDER",
@@ -37,6 +41,7 @@ __all__ = [
     "RTMSG_LEN",
     "SOL_NETLINK",
     "AddrFamily",
+    "FrAct",
     "IfaFlags",
     "Iff",
     "MacaddrMode",
@@ -44,12 +49,16 @@ __all__ = [
     "MacvlanMode",
     "NlmF",
     "NlmsgType",
+    "NtfFlags",
+    "NudState",
     "OperState",
     "RtProto",
     "RtScope",
     "RtTable",
     "RtType",
+    "RtmFlags",
     "RtmType",
+    "RtnhFlags",
     "RtnlGroup",
     "SockOpt",
 ]
@@ -73,9 +82,18 @@ class RtmType(enum.IntEnum):
     NEWROUTE = 24
     DELROUTE = 25
     GETROUTE = 26
+    NEWNEIGH = 28
+    DELNEIGH = 29
+    GETNEIGH = 30
+    NEWRULE = 32
+    DELRULE = 33
+    GETRULE = 34
     NEWNSID = 88
     DELNSID = 89
     GETNSID = 90
+    NEWLINKPROP = 108
+    DELLINKPROP = 109
+    GETLINKPROP = 110
 
 
 class NlmF(enum.IntFlag):
@@ -120,10 +138,13 @@ class RtnlGroup(enum.IntEnum):
     """Multicast groups (the ``RTNLGRP_*`` numbers, for ADD_MEMBERSHIP)."""
 
     LINK = 1
+    NEIGH = 3
     IPV4_IFADDR = 5
     IPV4_ROUTE = 7
+    IPV4_RULE = 8
     IPV6_IFADDR = 9
     IPV6_ROUTE = 11
+    IPV6_RULE = 19
     NSID = 28
 
 
@@ -249,3 +270,71 @@ class IfaFlags(enum.IntFlag):
     NOPREFIXROUTE = 0x200
     MCAUTOJOIN = 0x400
     STABLE_PRIVACY = 0x800
+
+
+# -- routes, rules and neighbours (issue 18) ------------------------------------------
+class RtnhFlags(enum.IntFlag):
+    """``RTNH_F_*``: next-hop flags (``rtnh_flags``; also ``rtm_flags`` of one-hop routes)."""
+
+    NONE = 0
+    DEAD = 1
+    PERVASIVE = 2
+    ONLINK = 4
+    OFFLOAD = 8
+    LINKDOWN = 16
+    UNRESOLVED = 32
+    TRAP = 64
+
+
+class RtmFlags(enum.IntFlag):
+    """``RTM_F_*``: the upper bits of ``rtm_flags``."""
+
+    NONE = 0
+    NOTIFY = 0x100
+    CLONED = 0x200
+    EQUALIZE = 0x400
+    PREFIX = 0x800
+    LOOKUP_TABLE = 0x1000
+    FIB_MATCH = 0x2000
+    OFFLOAD = 0x4000
+    TRAP = 0x8000
+
+
+class FrAct(enum.IntEnum):
+    """``FR_ACT_*``: what a policy rule does (``fib_rule_hdr.action``)."""
+
+    UNSPEC = 0
+    TO_TBL = 1
+    GOTO = 2
+    NOP = 3
+    BLACKHOLE = 6
+    UNREACHABLE = 7
+    PROHIBIT = 8
+
+
+class NudState(enum.IntFlag):
+    """``NUD_*``: a neighbour entry's state (``ndm_state``, one bit each)."""
+
+    NONE = 0x00
+    INCOMPLETE = 0x01
+    REACHABLE = 0x02
+    STALE = 0x04
+    DELAY = 0x08
+    PROBE = 0x10
+    FAILED = 0x20
+    NOARP = 0x40
+    PERMANENT = 0x80
+
+
+class NtfFlags(enum.IntFlag):
+    """``NTF_*``: neighbour entry flags (``ndm_flags``)."""
+
+    NONE = 0
+    USE = 0x01
+    SELF = 0x02
+    MASTER = 0x04
+    PROXY = 0x08
+    EXT_LEARNED = 0x10
+    OFFLOADED = 0x20
+    STICKY = 0x40
+    ROUTER = 0x80

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import struct
 
-from macvlan._netlink import _backend, ifa, ifla, rta
+from macvlan._netlink import _backend, fra, ifa, ifla, nda, rta
 from macvlan._netlink.attr import (
     OP_MSG,
     OP_MSGEND,
@@ -26,7 +26,15 @@ from macvlan._netlink.attr import (
     flatten_attrs,
 )
 from macvlan._netlink.numbers import NLM_F_ACK_TLVS, NLM_F_CAPPED, NLMSG_DONE, NLMSG_ERROR
-from macvlan._netlink.structs import Body, IfAddrMsg, IfInfoMsg, RtGenMsg, RtMsg
+from macvlan._netlink.structs import (
+    Body,
+    FibRuleHdr,
+    IfAddrMsg,
+    IfInfoMsg,
+    NdMsg,
+    RtGenMsg,
+    RtMsg,
+)
 from macvlan.errors import ProtocolError
 
 TYPE_CHECKING = False
@@ -53,14 +61,25 @@ NETNSA_FD = NETNSA.attr(3, "FD", UInt(32))
 NETNSA_TARGET_NSID = NETNSA.attr(4, "TARGET_NSID", SInt32())
 NETNSA_CURRENT_NSID = NETNSA.attr(5, "CURRENT_NSID", SInt32())
 
-_BodyType = type[IfInfoMsg] | type[IfAddrMsg] | type[RtMsg] | type[RtGenMsg]
+_BodyType = (
+    type[IfInfoMsg]
+    | type[IfAddrMsg]
+    | type[RtMsg]
+    | type[RtGenMsg]
+    | type[NdMsg]
+    | type[FibRuleHdr]
+)
 _BODIES: dict[int, tuple[_BodyType, Schema]] = {}
-for _t in (16, 17, 18, 19):
+for _t in (16, 17, 18, 19, 108, 109, 110):
     _BODIES[_t] = (IfInfoMsg, ifla.IFLA)
 for _t in (20, 21, 22):
     _BODIES[_t] = (IfAddrMsg, ifa.IFA)
 for _t in (24, 25, 26):
     _BODIES[_t] = (RtMsg, rta.RTA)
+for _t in (28, 29, 30):
+    _BODIES[_t] = (NdMsg, nda.NDA)
+for _t in (32, 33, 34):
+    _BODIES[_t] = (FibRuleHdr, fra.FRA)
 for _t in (88, 89, 90):
     _BODIES[_t] = (RtGenMsg, NETNSA)
 

@@ -285,6 +285,7 @@ def set_link(
     txqueuelen: int | None = None,
     group: int | None = None,
     netns_fd: int | None = None,
+    alias: str | None = None,
     flags: int = 0,
     change: int = 0,
     attrs: Sequence[AnyAttr] = (),
@@ -292,13 +293,16 @@ def set_link(
     """``RTM_NEWLINK`` without ``NLM_F_CREATE``: change link ``index``.
 
     ``up`` sets or clears ``IFF_UP``; ``flags``/``change`` set other ``IFF_*`` bits
-    (``change`` says which); ``attrs`` are appended as given (an ``IFLA_LINKINFO``
-    from :func:`linkinfo`, ``IFLA_IFALIAS``, ...).
+    (``change`` says which); ``alias`` goes without a NUL, as ``ip`` sends it (``""``
+    then removes it); ``attrs`` are appended as given (an ``IFLA_LINKINFO`` from
+    :func:`linkinfo`, ...).
     """
     if up is not None:
         change |= IFF_UP
         flags = flags | IFF_UP if up else flags & ~IFF_UP
     out = _common(name, mac, mtu, txqueuelen, group, netns_fd)
+    if alias is not None:
+        out.append(ifla.IFALIAS.raw(alias.encode("utf-8", "surrogateescape")))
     out.extend(attrs)
     return Message(
         RTM_NEWLINK, 0, body=IfInfoMsg(index=index, flags=flags, change=change), attrs=out

@@ -161,7 +161,16 @@ class RtMsg(_Header):
         type: int = 0,
         flags: int = 0,
     ) -> None:
-        super().__init__(family, dst_len, src_len, tos, table, protocol, scope, type, flags)
+        setter = object.__setattr__  # field by field: dumps make one per route
+        setter(self, "family", family)
+        setter(self, "dst_len", dst_len)
+        setter(self, "src_len", src_len)
+        setter(self, "tos", tos)
+        setter(self, "table", table)
+        setter(self, "protocol", protocol)
+        setter(self, "scope", scope)
+        setter(self, "type", type)
+        setter(self, "flags", flags)
 
 
 class RtGenMsg(_Header):
@@ -177,4 +186,60 @@ class RtGenMsg(_Header):
         object.__setattr__(self, "family", family)
 
 
-Body = IfInfoMsg | IfAddrMsg | RtMsg | RtGenMsg
+class NdMsg(_Header):
+    """``struct ndmsg`` (neighbours)."""
+
+    __slots__ = ("family", "flags", "index", "state", "type")
+    _fields = ("family", "index", "state", "flags", "type")
+    _layout = struct.Struct("=B3xiHBB")
+    SIZE = 12
+    family: int
+    index: int
+    state: int
+    flags: int
+    type: int
+
+    def __init__(
+        self, family: int = 0, index: int = 0, state: int = 0, flags: int = 0, type: int = 0
+    ) -> None:
+        setter = object.__setattr__
+        setter(self, "family", family)
+        setter(self, "index", index)
+        setter(self, "state", state)
+        setter(self, "flags", flags)
+        setter(self, "type", type)
+
+
+class FibRuleHdr(_Header):
+    """``struct fib_rule_hdr`` (policy rules)."""
+
+    __slots__ = ("action", "dst_len", "family", "flags", "res1", "res2", "src_len", "table", "tos")
+    _fields = ("family", "dst_len", "src_len", "tos", "table", "res1", "res2", "action", "flags")
+    _layout = struct.Struct("=BBBBBBBBI")
+    SIZE = 12
+    family: int
+    dst_len: int
+    src_len: int
+    tos: int
+    table: int
+    res1: int
+    res2: int
+    action: int
+    flags: int
+
+    def __init__(
+        self,
+        family: int = 0,
+        dst_len: int = 0,
+        src_len: int = 0,
+        tos: int = 0,
+        table: int = 0,
+        res1: int = 0,
+        res2: int = 0,
+        action: int = 0,
+        flags: int = 0,
+    ) -> None:
+        super().__init__(family, dst_len, src_len, tos, table, res1, res2, action, flags)
+
+
+Body = IfInfoMsg | IfAddrMsg | RtMsg | RtGenMsg | NdMsg | FibRuleHdr

@@ -69,6 +69,10 @@ def link_json(link: Link, names: dict[int, str] | None = None) -> dict[str, Any]
         "txqlen": link.txqueuelen,
         "min_mtu": link.min_mtu,
         "max_mtu": link.max_mtu,
+        "ifalias": link.alias,
+        "altnames": list(link.altnames),
+        "promiscuity": link.promiscuity,
+        "allmulti": link.allmulti,
     }
     if link.parent_index is not None and link.netnsid is None and names:
         out["link"] = names.get(link.parent_index)
@@ -148,6 +152,8 @@ def cmd_link_add(args: argparse.Namespace, out: Output) -> int:
             up=args.up,
             flags=args.flags,
             bcqueuelen=args.bcqueuelen,
+            bc_cutoff=args.bc_cutoff,
+            source_macs=tuple(args.source_macs),
             txqueuelen=args.txqueuelen,
             group=args.group,
             kind=args.type,
@@ -169,6 +175,8 @@ def cmd_link_add(args: argparse.Namespace, out: Output) -> int:
                 netns=spec.netns,
                 flags=spec.flags,
                 bcqueuelen=spec.bcqueuelen,
+                bc_cutoff=spec.bc_cutoff,
+                source_macs=spec.source_macs,
                 txqueuelen=spec.txqueuelen,
                 group=spec.group,
             )
@@ -232,7 +240,7 @@ def cmd_link_del(args: argparse.Namespace, out: Output) -> int:
 def cmd_link_list(args: argparse.Namespace, out: Output) -> int:
     """``macvlan link list``: list links, optionally of one kind or one parent."""
     with _connect(args) as rt:
-        links = rt.links()
+        links = rt.links(mac=args.mac)
         parent_index = None if args.parent is None else rt.link(args.parent).index
     names = {link.index: link.name for link in links}
     chosen = [
@@ -276,11 +284,9 @@ def cmd_link_show(args: argparse.Namespace, out: Output) -> int:
 
 def cmd_link_set(args: argparse.Namespace, out: Output) -> int:
     """``macvlan link set``: change a link (up/down, MTU, MAC, name, namespace, ...)."""
-    changes: dict[str, Any] = {
-        key: getattr(args, key)
-        for key in ("up", "mtu", "name", "mode", "flags", "group", "txqueuelen")
-        if getattr(args, key) is not None
-    }
+    keys = ["up", "mtu", "name", "mode", "flags", "group", "txqueuelen", "alias", "promisc"]
+    keys += ["allmulti", "bcqueuelen", "bc_cutoff"]
+    changes: dict[str, Any] = {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
     if args.to_netns is not None:
         changes["netns"] = args.to_netns
     if args.mac is not None:
@@ -288,10 +294,14 @@ def cmd_link_set(args: argparse.Namespace, out: Output) -> int:
         if args.mac == "stable" and new_name is None:
             raise UsageError("--mac stable needs the link's name, not its index")
         changes["mac"] = _generated_mac(args.mac, new_name or "")
-    if not changes:
+    if not changes and not args.add_altname and not args.del_altname:
         raise UsageError("nothing to change: give --up/--down, --mtu, --mac, --name, ...")
     with _connect(args) as rt:
-        link = rt.set_link(args.link, **changes)
+        link = rt.set_link(args.link, **changes) if changes else rt.link(args.link)
+        for altname in args.add_altname:
+            link = rt.add_altname(link.index, altname)
+        for altname in args.del_altname:
+            link = rt.delete_altname(link.index, altname)
         names = _names(rt) if args.to_netns is None else {}
     data = link_json(link, names)
     out.emit(data, lambda: [link_line(data)])

@@ -46,6 +46,8 @@ from macvlan.cli.network import (
 )
 from macvlan.cli.output import PROG, Output
 from macvlan.cli.ping import cmd_ping
+from macvlan.cli.routing import add_commands as add_routing_commands
+from macvlan.cli.routing import add_link_options, cmd_link_stats
 from macvlan.errors import UsageError
 
 Command = Callable[[argparse.Namespace, Output], int]
@@ -64,10 +66,21 @@ def _common() -> _Parser:
     return common
 
 
+class _Version(argparse.Action):
+    """``--version``: ``macvlan X.Y.Z (netlink backend: cffi)``; for the pure-Python
+    backend also why (the codec is only loaded when asked, not to build the parser)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> NoReturn:
+        from macvlan import __version__
+        from macvlan._netlink import _backend
+
+        why = f"; slower: {_backend.why}" if _backend.name != "cffi" else ""
+        print(f"{PROG} {__version__} (netlink backend: {_backend.name}{why})")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The parser for the whole ``macvlan`` command line."""
-    from macvlan import __version__
-
     common = _common()
     parser = _Parser(
         prog=PROG,
@@ -79,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-n", "--netns", type=T_NS, help="run the command inside this named namespace (ip -n)"
     )
-    parser.add_argument("-V", "--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-V", "--version", action=_Version, nargs=0, help="print the version")
     objects = parser.add_subparsers(dest="object", metavar="OBJECT", required=True)
 
     def sub(
@@ -94,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     # link
     link = objects.add_parser("link", help="macvlan/macvtap links", parents=[common])
     lcmd = link.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    p = sub(lcmd, "add", cmd_link_add, "create a macvlan (or macvtap) link")
+    p = link_add = sub(lcmd, "add", cmd_link_add, "create a macvlan (or macvtap) link")
     p.add_argument("name", type=T_IFNAME, metavar="NAME")
     p.add_argument("--parent", "--link", required=True, type=T_LINK, help="the lower device")
     p.add_argument("--type", choices=("macvlan", "macvtap"), default="macvlan")
@@ -117,12 +130,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub(lcmd, "list", cmd_link_list, "list links")
     p.add_argument("--kind", help="e.g. macvlan, macvtap, veth")
+    p.add_argument("--mac", type=T_MAC, help="only the links with this MAC address")
     p.add_argument("--parent", type=T_LINK, help="only the children of this link")
 
     p = sub(lcmd, "show", cmd_link_show, "show one link with its addresses")
     p.add_argument("name", type=T_LINK, metavar="NAME")
 
-    p = sub(lcmd, "set", cmd_link_set, "change a link")
+    p = link_set = sub(lcmd, "set", cmd_link_set, "change a link")
     p.add_argument("link", type=T_LINK, metavar="NAME")
     updown = p.add_mutually_exclusive_group()
     updown.add_argument("--up", dest="up", action="store_const", const=True)
@@ -135,6 +149,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--flags", type=T_MFLAGS)
     p.add_argument("--group", type=T_U32)
     p.add_argument("--txqueuelen", type=T_U32)
+    link_stats = sub(lcmd, "stats", cmd_link_stats, "a link's counters (ip -s link)")
+    add_link_options(link_add, link_set, link_stats)
+
+    # route, rule, neigh
+    add_routing_commands(objects, sub, common)
 
     # netns
     netns = objects.add_parser("netns", help="named network namespaces", parents=[common])

@@ -34,24 +34,24 @@ if TYPE_CHECKING:
 def cmd_add(args: Args, raw: dict[str, object], data: bytes) -> dict[str, object]:
     """ADD (SPEC.md section 2); the result object, written for the config's version."""
     from macvlan.cni.ipam import Delegate
-    from macvlan.cni.netns import open_netns
 
     conf = NetConf(raw, args.cni_args)
-    netns = open_netns(args.netns, "ADD")
+    held = None
+    if conf.ipam_type and conf.ipam_type != "dhcp":
+        held = Delegate(args.path, conf.ipam_type, "ADD")  # starts; waits for its input
     try:
-        held = None
-        if conf.ipam_type and conf.ipam_type != "dhcp":
-            held = Delegate(args.path, conf.ipam_type, "ADD")  # starts; waits for its input
-        try:
-            from macvlan.cni.rtnl import Rtnl  # the netlink layer, while IPAM starts
+        from macvlan.cni.netns import open_netns  # the namespace and netlink layers,
+        from macvlan.cni.rtnl import Rtnl  # imported while the IPAM plugin starts
 
+        netns = open_netns(args.netns, "ADD")
+        try:
             with Rtnl() as host, Rtnl.inside(netns) as cont:
                 result = _add(args, conf, data, netns, host, cont, held)
         finally:
-            if held is not None:
-                held.cancel()  # only if it never got its input
+            os.close(netns)
     finally:
-        os.close(netns)
+        if held is not None:
+            held.cancel()  # only if it never got its input
     return result.to_json(conf.cni_version)
 
 

@@ -11,6 +11,8 @@ created; :class:`LanAttach` then writes the sysctls before the interface comes u
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
 import hashlib
 import ipaddress
 import re
@@ -26,7 +28,7 @@ from macvlan.network import slaac as slaac_
 from macvlan.network import sysctl
 from macvlan.network.dhcp.client import Client
 from macvlan.network.dhcp.lease import Lease
-from macvlan.network.dhcp.transport import acquire, announce
+from macvlan.network.dhcp.transport import acquire
 from macvlan.network.lanstore import Identity, LanOptions, Tables
 from macvlan.network.sysctl import SysctlKey
 
@@ -47,6 +49,8 @@ def network_options(
     slaac: object,
     sysctls: object,
     dhcp_timeout: object,
+    ra_timeout: object = 10.0,
+    arp_probe: object = 0.3,
     *,
     has_v6_subnet: bool,
 ) -> LanOptions:
@@ -61,17 +65,26 @@ def network_options(
     mode = slaac_.AddrGenMode.parse("eui64" if slaac is None else slaac)
     checked = sysctl.parse(sysctls)
     sysctl.check(checked)
-    if isinstance(dhcp_timeout, bool) or not isinstance(dhcp_timeout, int | float):
-        raise TypeError(f"dhcp_timeout must be a number of seconds, not {dhcp_timeout!r}")
-    if not 0.5 <= dhcp_timeout <= 600:
-        raise ValueError(f"dhcp_timeout={dhcp_timeout} is outside 0.5..600 s")
+    dhcp_s = _seconds("dhcp_timeout", dhcp_timeout, 0.5, 600)
+    ra_s = _seconds("ra_timeout", ra_timeout, 0.5, 600)
+    probe_s = _seconds("arp_probe", arp_probe, 0, 10)
     return LanOptions(
         ipam=str(ipam_),
         ipv6=None if ipv6 is None else str(ipv6),
         slaac=mode.value,
         sysctls=tuple((k.name, v) for k, v in checked.items()),
-        dhcp_timeout=float(dhcp_timeout),
+        dhcp_timeout=dhcp_s,
+        ra_timeout=ra_s,
+        probe_time=probe_s,
     )
+
+
+def _seconds(name: str, value: object, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{name} must be a number of seconds, not {value!r}")
+    if not low <= value <= high:
+        raise ValueError(f"{name}={value} is outside {low:g}..{high:g} s")
+    return float(value)
 
 
 def _client_id(value: object) -> bytes | None:
@@ -198,6 +211,7 @@ class LanAttach:
             self._lease(tables, there, index, mac, endpoint_id)
         if options.ipv6 == "ra":
             self.slaac = slaac_.wait(there, index, options.ra_timeout, route=not self.net.internal)
+        self._shim_routes()
         if self.lease is not None or self.slaac is not None:
             tables.set_lease(
                 endpoint_id,
@@ -206,6 +220,15 @@ class LanAttach:
                 "bound" if self.lease is not None else "none",
                 None if self.slaac is None else _slaac_dict(self.slaac),
             )
+
+    def _shim_routes(self) -> None:
+        """Host routes via the network's shim to the leased and SLAAC addresses."""
+        shim = self.net._shim_row()
+        if shim is None:
+            return
+        for addr in _addresses(self.lease, self.slaac):
+            if self.net._shim_route(shim, addr, add=True):
+                self.undo.append(functools.partial(self.net._shim_route, shim, addr, add=False))
 
     def _lease(
         self, tables: Tables, there: Connection, index: int, mac: MacAddress, endpoint_id: int
@@ -232,10 +255,18 @@ class LanAttach:
         check_in_subnets(net, lease)
         if lease.router is not None and not net.internal:
             there.add_route("default", gateway=lease.router, link=index)
-        announce(self.ns, self.ifname, mac, lease.address.ip)
         with net.store.transaction():
             tables.set_identity(net.name, self.name, Identity(cid, host, str(lease.address.ip)))
         self.lease = lease
+
+
+def _addresses(lease: Lease | None, slaac: slaac_.Slaac | dict[str, Any] | None) -> list[Any]:
+    out: list[Any] = [] if lease is None else [lease.address.ip]
+    if isinstance(slaac, slaac_.Slaac):
+        out.append(slaac.address.ip)
+    elif slaac is not None:
+        out.append(ipaddress.IPv6Interface(slaac["address"]).ip)
+    return out
 
 
 def check_in_subnets(net: Network, lease: Lease) -> None:
@@ -277,6 +308,8 @@ def extras(
         addresses: list[Any] = []
         gateways: list[Any] = []
         lease = record.lease
+        if lease is not None and record.state != "bound":
+            lease = dataclasses.replace(lease, lost=True)
         if lease is not None and record.state == "bound":
             addresses.append(lease.address)
             if lease.router is not None and not net.internal:
@@ -298,7 +331,14 @@ def before_detach(net: Network, row: EndpointRow) -> None:
         return
     tables = Tables(net.store)
     record = tables.record(row.id)
-    if record is None or record.lease is None or record.state != "bound":
+    if record is None:
+        return
+    shim = net._shim_row()
+    if shim is not None:
+        for addr in _addresses(record.lease, record.slaac):
+            with contextlib.suppress(Exception):
+                net._shim_route(shim, addr, add=False)
+    if record.lease is None or record.state != "bound":
         return
     ident = tables.identity(net.name, record.name)
     if ident is None:

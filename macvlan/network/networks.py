@@ -335,6 +335,8 @@ class Network:
         slaac: str | None = None,
         sysctls: object = None,
         dhcp_timeout: float = 10.0,
+        ra_timeout: float = 10.0,
+        arp_probe: float = 0.3,
     ) -> Network:
         """Create a network and record it in the store.
 
@@ -348,8 +350,9 @@ class Network:
         ``ipam="dhcp"``: endpoints take their IPv4 address from the LAN's DHCP
         server (a subnet, if given, only checks what it hands out); ``ipv6="ra"``:
         from its router advertisements (``slaac="eui64"`` or ``"stable-privacy"``);
-        ``sysctls``: per-endpoint defaults (see :meth:`attach`); ``dhcp_timeout``:
-        how long an attach waits for a lease.
+        ``sysctls``: per-endpoint defaults (see :meth:`attach`); ``dhcp_timeout``
+        and ``ra_timeout``: how long an attach waits for a lease and for SLAAC;
+        ``arp_probe``: how long it probes a leased address (0: not at all).
         """
         _check_name(name)
         mode_ = _mode(mode)
@@ -364,6 +367,8 @@ class Network:
             slaac,
             sysctls,
             dhcp_timeout,
+            ra_timeout,
+            arp_probe,
             has_v6_subnet=any(s.version == 6 for s in subnets_),
         )
         mtu_ = _check_mtu(mtu)

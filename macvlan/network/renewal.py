@@ -19,7 +19,6 @@ from macvlan.network.dhcp.lease import Lease
 from macvlan.network.dhcp.transport import (
     UdpTransport,
     acquire,
-    announce,
     exchange,
 )
 from macvlan.network.lanstore import Identity, Tables
@@ -163,7 +162,6 @@ def _renew_one(
                 )
             there.add_address(row.ifindex, fresh.address)
             _add_route(there, row.ifindex, fresh, net.internal)
-            announce(ns, ifname, row.mac, fresh.address.ip)
             tables.set_lease(row.id, name, fresh, "bound")
             return LeaseChange(row.id, LeaseOutcome.CHANGED, lease, fresh, f"NAK ({event.text})")
         what = "rebinding" if rebinding else "renewing"

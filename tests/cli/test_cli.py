@@ -120,8 +120,12 @@ def test_help_and_version() -> None:
     proc = run("--version")
     assert proc.returncode == 0
     import macvlan
+    import macvlan._netlink
 
-    assert proc.stdout.strip() == f"macvlan {macvlan.__version__}"
+    backend = macvlan._netlink.backend
+    assert proc.stdout.startswith(f"macvlan {macvlan.__version__} (netlink backend: {backend}")
+    if backend != "cffi":  # the pure-Python fallback says why, once, here
+        assert "slower: " in proc.stdout
 
 
 def test_import_is_light() -> None:

@@ -89,3 +89,34 @@ def test_cli_reports_refusals_without_writing(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "invalid plugin name 'a/b'" in proc.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_default_name_is_the_type_conflists_name(tmp_path: Path) -> None:
+    """Without --name it is ``macvlan``, what ``"type": "macvlan"`` (Podman's too) runs;
+    --name picks another."""
+    assert cli("cni", "install", str(tmp_path)).returncode == 0
+    assert cli("cni", "install", str(tmp_path), "--name", "macvlan-py").returncode == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["macvlan", "macvlan-py"]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [sys.executable, "-m", "macvlan.cni"],
+        [os.path.join(os.path.dirname(sys.executable), "macvlan-cni")],
+    ],
+    ids=["python -m macvlan.cni", "macvlan-cni"],
+)
+def test_the_other_ways_to_start_the_plugin_answer_version(command: list[str]) -> None:
+    if not os.path.exists(command[0]):
+        pytest.fail(f"{command[0]} is missing: the package is not installed with pip")
+    out = subprocess.run(
+        command,
+        input=b'{"cniVersion": "1.0.0"}',
+        capture_output=True,
+        cwd=REPO,
+        env={"CNI_COMMAND": "VERSION", "PATH": "/usr/bin:/bin"},
+        check=True,
+        timeout=60,
+    ).stdout
+    assert json.loads(out)["cniVersion"] == "1.0.0"

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from macvlan import _ops
+from macvlan import _ops, _ops_routing
 from macvlan._netlink import ifla
 from macvlan._netlink.constants import MacaddrMode, NlmF, RtmType
 from macvlan._netlink.message import Message, encode, iter_messages
@@ -158,7 +158,7 @@ def names_in(batch: Batch) -> list[str]:
         lambda: _ops.set_link("p0", mtu=10),
         lambda: _ops.delete_links(["p0", "x" * 16]),
         lambda: _ops.add_address("p0", "10.0.0.300/24"),
-        lambda: _ops.add_route("default"),
+        lambda: _ops_routing.add_route("default"),
         lambda: _ops.link(0),
     ],
 )

@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 import macvlan._netlink as nl
 from macvlan import ProtocolError
 from macvlan import link as link_module
-from macvlan._netlink import _backend, ifa, ifla, rta
+from macvlan._netlink import _backend, fra, ifa, ifla, nda, rta
 from macvlan._netlink import attr as A
 from macvlan._netlink import message as M
 from macvlan._netlink.constants import (
@@ -44,7 +44,7 @@ from macvlan._netlink.constants import (
     MacvlanMode,
     OperState,
 )
-from macvlan._netlink.structs import IfAddrMsg, IfInfoMsg, RtMsg
+from macvlan._netlink.structs import FibRuleHdr, IfAddrMsg, IfInfoMsg, NdMsg, RtMsg
 from macvlan.address import Address
 from macvlan.cni import errors as cni_errors
 from macvlan.cni import ip as cni_ip
@@ -53,7 +53,9 @@ from macvlan.cni import netconf as cni_netconf
 from macvlan.cni import result as cni_result
 from macvlan.cni import version as cni_version
 from macvlan.link import Link
+from macvlan.neighbour import Neighbour
 from macvlan.route import Route
+from macvlan.rule import Rule
 
 FUZZ_DIR = Path(__file__).resolve().parents[1] / "fuzz"
 sys.path.insert(0, str(FUZZ_DIR))
@@ -90,6 +92,7 @@ NESTING_CODECS: dict[str, A.Codec[Any]] = {
     "nested AF_SPEC": A.Nested(ifla.AF_SPEC),
     "INFO_DATA by kind": ifla.INFO_DATA.codec,
     "veth peer": ifla.PeerCodec(),
+    "route multipath": rta.MultipathCodec(),
 }
 ALL_CODECS = {**LEAF_CODECS, **NESTING_CODECS}
 
@@ -109,6 +112,8 @@ SCHEMAS: dict[str, A.Schema] = {
         ifa.IFA,
         rta.RTA,
         rta.RTAX,
+        nda.NDA,
+        fra.FRA,
         M.NLMSGERR,
         M.NETNSA,
     )
@@ -445,6 +450,23 @@ route_messages = st.builds(
     ).map(lambda t: bytes([t[0], t[1]]) + t[2]),
     schema_attrs(rta.RTA),
 )
+neigh_messages = st.builds(
+    message_bytes,
+    st.sampled_from([28, 29]),
+    st.binary(min_size=12, max_size=12),
+    schema_attrs(nda.NDA),
+)
+rule_messages = st.builds(
+    message_bytes,
+    st.sampled_from([32, 33]),
+    st.tuples(
+        st.sampled_from([2, 10]) | st.integers(0, 255),
+        st.integers(0, 255),
+        st.integers(0, 255),
+        st.binary(min_size=9, max_size=9),
+    ).map(lambda t: bytes([t[0], t[1], t[2]]) + t[3]),
+    schema_attrs(fra.FRA),
+)
 other_messages = st.builds(
     message_bytes,
     st.sampled_from([2, 3, 88]) | st.integers(0, 0xFFFF),
@@ -464,6 +486,8 @@ def build_snapshots(messages: list[Any], *, known_bug_ok: bool = True) -> list[s
             IfInfoMsg: Link.from_message,
             IfAddrMsg: Address.from_message,
             RtMsg: Route.from_message,
+            NdMsg: Neighbour.from_message,
+            FibRuleHdr: Rule.from_message,
         }.get(type(message.body))  # type: ignore[assignment]
         if builder is None:
             continue
@@ -484,7 +508,14 @@ def build_snapshots(messages: list[Any], *, known_bug_ok: bool = True) -> list[s
 @settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     st.lists(
-        link_messages | addr_messages | route_messages | other_messages, min_size=1, max_size=4
+        link_messages
+        | addr_messages
+        | route_messages
+        | neigh_messages
+        | rule_messages
+        | other_messages,
+        min_size=1,
+        max_size=4,
     )
 )
 def test_snapshots_of_decoded_random_messages(chunks: list[bytes]) -> None:

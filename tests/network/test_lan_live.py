@@ -21,6 +21,7 @@ from macvlan import (
     LeaseOutcome,
     LeaseTimeout,
     MacAddress,
+    SlaacTimeout,
     SysctlError,
     SysctlNotFound,
     SysctlValueRejected,
@@ -172,8 +173,9 @@ def test_silent_server_renew_then_rebind_fail_then_expiry_removes_address(
         assert addresses(blue.name) == []
         assert default_via(blue.name) == []
         (gone,) = net.endpoints()
-        assert gone.lease is not None and gone.lease.expired is False  # by the wall clock
-        assert gone.addresses == []  # but reported without its address: expired
+        assert gone.lease is not None and gone.lease.expired and gone.lease.lost
+        assert gone.lease.address == lease.address
+        assert gone.addresses == [] and gone.gateways == []
         rec = Tables(net.store).record(gone.id)
         assert rec is not None and rec.state == "expired"
         assert renew(net, now=lease.expires + 2) == []  # an expired lease is left alone
@@ -458,3 +460,65 @@ def test_asyncio_attach_renew_and_keep_without_blocking_the_loop(
         # 0.3 s of keeping went on: a blocked loop would count a handful of ticks
         assert ticks > 20
         assert no_links_left(blue.name)
+
+
+def test_no_router_advertisement_times_out_and_releases_the_lease(
+    lan: Lan, netns_factory: Any
+) -> None:
+    server = lan.dnsmasq()  # DHCP, but no RA on this LAN
+    blue = netns_factory("mvle")
+    with dhcp_net(lan, ipv6="ra", ra_timeout=1.5) as net:
+        with pytest.raises(SlaacTimeout, match="no router advertisement"):
+            net.attach(blue)
+        assert no_links_left(blue.name)
+        assert net.endpoints() == []
+        assert server.wait_for(lambda: server.lease_lines() == [])  # RELEASEd on rollback
+    store_clean(lan.tmp / "store.db")
+
+
+def test_bad_lan_keywords_are_refused_before_anything(lan: Lan, netns_factory: Any) -> None:
+    store = lan.tmp / "store.db"
+    kw: dict[str, Any] = {"parent": "p0", "netns": lan.host, "store": store}
+    with pytest.raises(ValueError, match="ipam must be"):
+        Network.create("x", ipam="static", subnet="10.77.3.0/24", **kw)
+    with pytest.raises(ValueError, match="ipv6 must be"):
+        Network.create("x", ipam="dhcp", ipv6="slaac", **kw)
+    with pytest.raises(ValueError, match="give no IPv6 subnet"):
+        Network.create("x", ipam="dhcp", ipv6="ra", subnet="fd79::/64", **kw)
+    with pytest.raises(ValueError, match="slaac must be"):
+        Network.create("x", ipam="dhcp", slaac="random", **kw)
+    with pytest.raises(ValueError, match="dhcp_timeout"):
+        Network.create("x", ipam="dhcp", dhcp_timeout=0, **kw)
+    with pytest.raises(Exception, match="needs a subnet"):
+        Network.create("x", **kw)
+    with Store(store) as st:
+        assert st.networks() == []
+    blue = netns_factory("mvle")
+    with (
+        Network.create("static", subnet="10.77.4.0/24", **kw) as net,
+        pytest.raises(ValueError, match="need a DHCP network"),
+    ):
+        net.attach(blue, hostname="blue")
+    with dhcp_net(lan) as net:
+        with pytest.raises(ValueError, match="not a valid host name"):
+            net.attach(blue, hostname="bad_name!")
+        with pytest.raises(ValueError, match="2 to 255 bytes"):
+            net.attach(blue, client_id=b"x")
+        assert no_links_left(blue.name)
+
+
+def test_host_shim_reaches_a_dhcp_endpoint(lan: Lan, netns_factory: Any) -> None:
+    lan.dnsmasq()
+    blue = netns_factory("mvle")
+    with dhcp_net(lan, subnet="10.77.0.0/24") as net:
+        net.host_shim("10.77.0.254")
+        ep = net.attach(blue)
+        assert ep.lease is not None
+        dst = str(ep.lease.address.ip)
+        routes = [r["dst"] for r in ip_json("route", "show", netns=lan.host.name)]
+        assert dst in routes
+        ping = ["ip", "netns", "exec", lan.host.name, "ping", "-c1", "-W1", dst]
+        assert subprocess.run(ping, capture_output=True, check=False).returncode == 0
+        net.detach(ep)
+        assert dst not in [r["dst"] for r in ip_json("route", "show", netns=lan.host.name)]
+        net.remove()

@@ -24,7 +24,9 @@ class Lease:
     """A DHCPv4 lease; times are epoch seconds (``math.inf`` for an infinite lease).
 
     ``renew_at`` is T1 (renew with the server), ``rebind_at`` T2 (ask any server),
-    ``expires`` the end of the lease.
+    ``expires`` the end of the lease.  ``lost`` is set on a lease the endpoint no
+    longer holds (it ran out, or the server refused it and gave no other): its
+    address and route are gone.
     """
 
     address: ipaddress.IPv4Interface
@@ -35,11 +37,12 @@ class Lease:
     renew_at: float
     rebind_at: float
     expires: float
+    lost: bool = False
 
     @property
     def expired(self) -> bool:
-        """Whether the lease has run out (now)."""
-        return time.time() >= self.expires
+        """Whether the lease is over: lost, or past :attr:`expires` by the clock."""
+        return self.lost or time.time() >= self.expires
 
     def to_dict(self) -> dict[str, Any]:
         """The lease as JSON-able data (None for the times of an infinite lease)."""
@@ -52,6 +55,8 @@ class Lease:
             "renew_at": _time(self.renew_at),
             "rebind_at": _time(self.rebind_at),
             "expires": _time(self.expires),
+            "expired": self.expired,
+            "lost": self.lost,
         }
 
     @classmethod
@@ -67,4 +72,5 @@ class Lease:
             renew_at=_untime(data.get("renew_at")),
             rebind_at=_untime(data.get("rebind_at")),
             expires=_untime(data.get("expires")),
+            lost=bool(data.get("lost", False)),
         )

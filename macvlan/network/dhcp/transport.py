@@ -14,9 +14,10 @@ import errno
 import ipaddress
 import selectors
 import socket
+import threading
 import time
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Iterator
+from typing import Any, Self, TypeVar
 
 from macvlan.errors import DhcpProtocolError, LeaseDeclined, LeaseTimeout
 from macvlan.mac import MacAddress
@@ -32,6 +33,7 @@ _BROADCAST = ipaddress.IPv4Address("255.255.255.255")
 _ZERO = ipaddress.IPv4Address(0)
 _ETHER_BROADCAST = b"\xff" * 6
 _PACKET_OUTGOING = 4
+_ETH_P_ALL = 0x0003
 _SO_BINDTODEVICE = getattr(socket, "SO_BINDTODEVICE", 25)
 
 _T = TypeVar("_T")
@@ -56,7 +58,19 @@ class Transport:
         self._selector.close()
         self.sock.close()
 
-    def __enter__(self) -> Transport:
+    def _frames(self, until: float) -> Iterator[tuple[bytes, tuple[Any, ...]]]:
+        """Frames (payload, address) as they come, until ``until`` (monotonic)."""
+        while True:
+            left = until - time.monotonic()
+            if left <= 0 or not self._selector.select(left):
+                return
+            while True:
+                try:
+                    yield self.sock.recvfrom(65535)
+                except BlockingIOError:
+                    break
+
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -90,13 +104,16 @@ class Transport:
 
 
 class PacketTransport(Transport):
-    """Whole IPv4 datagrams through a packet socket on ``ifname`` (no address needed)."""
+    """Whole IPv4 datagrams (and ARP) through one packet socket on ``ifname``; no
+    address needed.  Closing a packet socket waits out an RCU grace period in the
+    kernel (``synchronize_net``, about 10 ms here), so one socket serves the whole
+    exchange and the ARP probe, and it is closed by a helper thread."""
 
     def __init__(self, ns: Namespace | None, ifname: str) -> None:
         def make() -> socket.socket:
-            sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_IP))
+            sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(_ETH_P_ALL))
             try:
-                sock.bind((ifname, ETH_P_IP))
+                sock.bind((ifname, _ETH_P_ALL))
             except BaseException:
                 sock.close()
                 raise
@@ -110,9 +127,26 @@ class PacketTransport(Transport):
         packet = udp_packet(_ZERO, _BROADCAST, CLIENT_PORT, SERVER_PORT, item.message.encode())
         self.sock.sendto(packet, (self.ifname, ETH_P_IP, 0, 0, _ETHER_BROADCAST))
 
+    def close(self) -> None:
+        """Close the socket in a helper thread (see the class)."""
+        self._selector.close()
+        threading.Thread(target=self.sock.close, name="macvlan-packet-close", daemon=True).start()
+
+    def send_arp(self, arp: Arp) -> None:
+        """Broadcast one ARP packet."""
+        self.sock.sendto(arp.encode(), (self.ifname, ETH_P_ARP, 0, 0, _ETHER_BROADCAST))
+
+    def arps(self, until: float) -> Iterator[Arp]:
+        """ARP packets other hosts send, until ``until`` (monotonic)."""
+        for data, where in self._frames(until):
+            if where[1] == ETH_P_ARP and where[2] != _PACKET_OUTGOING:
+                arp = Arp.decode(data)
+                if arp is not None:
+                    yield arp
+
     def _payload(self) -> bytes | None:
         data, where = self.sock.recvfrom(65535)
-        if where[2] == _PACKET_OUTGOING:
+        if where[1] != ETH_P_IP or where[2] == _PACKET_OUTGOING:
             return None
         datagram = parse_udp(data)
         if datagram is None or datagram.dport != CLIENT_PORT or datagram.sport != SERVER_PORT:
@@ -187,7 +221,8 @@ def acquire(
     timeout: float,
     probe_time: float,
 ) -> Lease:
-    """DISCOVER to ACK, then an ARP probe of the address (DECLINE if it answers).
+    """DISCOVER to ACK, then an ARP probe of the address (DECLINE if it answers)
+    and an ARP announcement of it.
 
     Raises :class:`LeaseTimeout`, :class:`~macvlan.errors.LeaseRefused` (NAK) or
     :class:`LeaseDeclined`.
@@ -208,19 +243,19 @@ def acquire(
             )
         lease = event.lease
         if probe_time > 0:
-            conflict = probe(ns, ifname, client.mac, lease.address.ip, probe_time)
+            conflict = probe(transport, client.mac, lease.address.ip, probe_time)
             if conflict is not None:
                 transport.send(client.decline(lease, time.time()))
                 raise LeaseDeclined(
                     f"DHCP server {lease.server} offered {lease.address.ip}, but "
                     f"{conflict.sender_mac} answers ARP for it; declined"
                 )
+        announce(transport, client.mac, lease.address.ip)
         return lease
 
 
 def probe(
-    ns: Namespace | None,
-    ifname: str,
+    transport: PacketTransport,
     mac: MacAddress,
     address: ipaddress.IPv4Address,
     duration: float,
@@ -230,60 +265,22 @@ def probe(
     """RFC 5227 probes for ``address``; the ARP packet of a host that has it, or
     None if nobody answered within ``duration`` seconds (the RFC's own timing,
     1-2 s between 3 probes, is shortened: an attach cannot wait 7 s)."""
-
-    def make() -> socket.socket:
-        sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_ARP))
-        try:
-            sock.bind((ifname, ETH_P_ARP))
-        except BaseException:
-            sock.close()
-            raise
-        return sock
-
-    sock = _inside(ns, make)
-    try:
-        sock.setblocking(False)
-        with selectors.DefaultSelector() as sel:
-            sel.register(sock, selectors.EVENT_READ)
-            start = time.monotonic()
-            end = start + duration
-            sends = [start + duration * i / (count + 1) for i in range(count)]
-            packet = Arp.probe(mac, address).encode()
-            while True:
-                now = time.monotonic()
-                while sends and sends[0] <= now:
-                    sends.pop(0)
-                    sock.sendto(packet, (ifname, ETH_P_ARP, 0, 0, _ETHER_BROADCAST))
-                wake = min([end, *sends[:1]])
-                if now >= end:
-                    return None
-                if not sel.select(wake - now):
-                    continue
-                while True:
-                    try:
-                        data, where = sock.recvfrom(2048)
-                    except BlockingIOError:
-                        break
-                    if where[2] == _PACKET_OUTGOING:
-                        continue
-                    arp = Arp.decode(data)
-                    if arp is not None and arp.conflicts(address, mac):
-                        return arp
-    finally:
-        sock.close()
+    start = time.monotonic()
+    end = start + duration
+    sends = [start + duration * i / (count + 1) for i in range(count)]
+    while True:
+        now = time.monotonic()
+        while sends and sends[0] <= now:
+            sends.pop(0)
+            transport.send_arp(Arp.probe(mac, address))
+        if now >= end:
+            return None
+        for arp in transport.arps(min([end, *sends[:1]])):
+            if arp.conflicts(address, mac):
+                return arp
 
 
-def announce(
-    ns: Namespace | None, ifname: str, mac: MacAddress, address: ipaddress.IPv4Address
-) -> None:
+def announce(transport: PacketTransport, mac: MacAddress, address: ipaddress.IPv4Address) -> None:
     """One gratuitous ARP for ``address`` (RFC 5227 announcement), best effort."""
-
-    def send() -> None:
-        with socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_ARP)) as sock:
-            sock.sendto(
-                Arp.announcement(mac, address).encode(),
-                (ifname, ETH_P_ARP, 0, 0, _ETHER_BROADCAST),
-            )
-
     with contextlib.suppress(OSError):
-        _inside(ns, send)
+        transport.send_arp(Arp.announcement(mac, address))

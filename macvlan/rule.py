@@ -1,0 +1,211 @@
+"""Policy-routing rules (``ip rule``): the :class:`Rule` snapshot and its requests
+(sans-IO)."""
+
+from __future__ import annotations
+
+import ipaddress
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from macvlan._names import check_ifname
+from macvlan._netlink import fra
+from macvlan._netlink.attr import Attr, AttrList
+from macvlan._netlink.constants import AddrFamily, FrAct, NlmF, RtmType, RtTable
+from macvlan._netlink.message import Message
+from macvlan._netlink.structs import FibRuleHdr
+from macvlan.errors import ProtocolError
+
+__all__ = ["FrAct", "Rule", "RuleAction"]
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+#: What a rule does: ``RuleAction.TO_TBL`` (look up ``table``), ``BLACKHOLE``, ...
+RuleAction = FrAct
+
+_ORDER = sys.byteorder
+_ACTIONS = {int(a): a for a in FrAct}
+FIB_RULE_INVERT = 0x2
+
+
+def to_action(value: object) -> FrAct:
+    """A :class:`RuleAction` from the enum or its name (``"blackhole"``, ``"lookup"``)."""
+    if isinstance(value, FrAct):
+        return value
+    if isinstance(value, str):
+        name = {"lookup": "TO_TBL", "table": "TO_TBL"}.get(value.lower(), value.upper())
+        try:
+            return FrAct[name]
+        except KeyError:
+            names = "lookup, " + ", ".join(a.name.lower() for a in FrAct if a > 1)
+            raise ValueError(f"unknown rule action {value!r}; expected one of {names}") from None
+    raise TypeError(f"a rule action is a RuleAction or its name, not {value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One policy-routing rule, as the kernel reported it.
+
+    ``iif`` and ``oif`` are link names (rules match names, and the link need
+    not exist yet).  ``fwmask`` is None when the kernel reports no mask.
+    """
+
+    family: AddrFamily | int
+    priority: int
+    table: int
+    action: FrAct | int
+    src: Network | None = None
+    dst: Network | None = None
+    iif: str | None = None
+    oif: str | None = None
+    fwmark: int | None = None
+    fwmask: int | None = None
+    invert: bool = False
+    tos: int = 0
+
+    @classmethod
+    def from_message(cls, message: Message) -> Rule:
+        """Build a snapshot from an ``RTM_NEWRULE`` message."""
+        body = message.body
+        attrs = message.attrs
+        if not isinstance(body, FibRuleHdr) or not isinstance(attrs, AttrList):
+            raise ValueError(f"not a decoded rule message: {message!r}")
+        table = attrs.get(fra.TABLE)
+        return cls(
+            family=AddrFamily(body.family) if body.family in (2, 10) else body.family,
+            priority=attrs.get(fra.PRIORITY) or 0,  # the kernel leaves out a 0
+            table=body.table if table is None else table,
+            action=_ACTIONS.get(body.action, body.action),
+            src=_prefix(attrs.get(fra.SRC), body.src_len),
+            dst=_prefix(attrs.get(fra.DST), body.dst_len),
+            iif=attrs.get(fra.IIFNAME),
+            oif=attrs.get(fra.OIFNAME),
+            fwmark=attrs.get(fra.FWMARK),
+            fwmask=attrs.get(fra.FWMASK),
+            invert=bool(body.flags & FIB_RULE_INVERT),
+            tos=body.tos,
+        )
+
+
+def _prefix(addr: Any, length: int) -> Network | None:
+    if addr is None:
+        return None
+    try:
+        return ipaddress.ip_network((addr, length), strict=False)
+    except ValueError:
+        raise ProtocolError(f"rule prefix {addr}/{length} is impossible") from None
+
+
+def to_prefix(value: object, what: str) -> Network:
+    """A prefix from ``"10.0.0.0/24"``, a bare address (a host) or an ip_network."""
+    if isinstance(value, ipaddress.IPv4Network | ipaddress.IPv6Network):
+        return value
+    if isinstance(value, ipaddress.IPv4Address | ipaddress.IPv6Address):
+        return ipaddress.ip_network(value)
+    if not isinstance(value, str):
+        raise TypeError(f"{what} is a prefix like '10.0.0.0/24', not {value!r}")
+    try:
+        return ipaddress.ip_network(value, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"{what} {value!r} is not a prefix: {exc}") from None
+
+
+def _u32(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, not {value!r}")
+    if not 0 <= value < 2**32:
+        raise ValueError(f"{name} {value!r} is outside 0..{2**32 - 1}")
+    return value
+
+
+def rule_message(
+    mtype: RtmType,
+    *,
+    priority: int | None = None,
+    table: int | None = None,
+    src: Network | None = None,
+    dst: Network | None = None,
+    iif: str | None = None,
+    oif: str | None = None,
+    fwmark: int | None = None,
+    fwmask: int | None = None,
+    action: FrAct | None = None,
+    family: int | None = None,
+    invert: bool = False,
+    flags: int = 0,
+) -> Message:
+    """``RTM_NEWRULE`` / ``RTM_DELRULE`` laid out as iproute2 lays them out.
+
+    Without ``action`` a rule with a table looks it up (``FR_ACT_TO_TBL``).
+    The family comes from ``src``/``dst``, else ``family``, else IPv4.
+    """
+    versions = {p.version for p in (src, dst) if p is not None}
+    if len(versions) > 1:
+        raise ValueError(f"src {src} and dst {dst} are of different IP versions")
+    fam = (
+        _family(versions.pop())
+        if versions
+        else AddrFamily(family)
+        if family is not None
+        else AddrFamily.INET
+    )
+    if family is not None and fam != family:
+        raise ValueError(f"family {family} does not match the prefixes given")
+    if fam not in (AddrFamily.INET, AddrFamily.INET6):
+        raise ValueError(f"a rule's family is INET or INET6, not {family!r}")
+    adding = mtype == RtmType.NEWRULE
+    if table is not None:
+        _u32("table", table)
+    if action is None:  # a deletion without one matches any action, as ip sends it
+        action = FrAct.TO_TBL if table is not None and adding else FrAct.UNSPEC
+    if adding and action == FrAct.UNSPEC:
+        raise ValueError("a rule needs a table to look up or an action (blackhole, ...)")
+    if adding and action == FrAct.TO_TBL and not table:
+        raise ValueError("a lookup rule needs table=")
+    if fwmask is not None and fwmark is None:
+        raise ValueError("fwmask needs fwmark")
+    attrs: list[Attr[Any]] = []
+    if priority is not None:
+        attrs.append(fra.PRIORITY(_u32("priority", priority)))
+    if src is not None:
+        attrs.append(fra.SRC(src.network_address))
+    if dst is not None:
+        attrs.append(fra.DST(dst.network_address))
+    if fwmark is not None:
+        attrs.append(fra.FWMARK(_u32("fwmark", fwmark)))
+    if fwmask is not None:
+        attrs.append(fra.FWMASK(_u32("fwmask", fwmask)))
+    if iif is not None:
+        attrs.append(fra.IIFNAME(check_ifname(iif)))
+    if oif is not None:
+        attrs.append(fra.OIFNAME(check_ifname(oif)))
+    table_ = table or 0
+    if table_ > 255:
+        attrs.append(fra.TABLE(table_))
+    body = FibRuleHdr(
+        family=fam,
+        dst_len=dst.prefixlen if dst is not None else 0,
+        src_len=src.prefixlen if src is not None else 0,
+        table=table_ if table_ <= 255 else RtTable.UNSPEC,
+        action=action,
+        flags=FIB_RULE_INVERT if invert else 0,
+    )
+    return Message(mtype, flags, body=body, attrs=attrs)
+
+
+def new_rule(**kw: Any) -> Message:
+    """``RTM_NEWRULE`` (``NLM_F_CREATE|NLM_F_EXCL``, as ``ip rule add``)."""
+    return rule_message(RtmType.NEWRULE, flags=NlmF.CREATE | NlmF.EXCL, **kw)
+
+
+def del_rule(**kw: Any) -> Message:
+    """``RTM_DELRULE``: the kernel deletes the first rule matching every field given."""
+    return rule_message(RtmType.DELRULE, **kw)
+
+
+def dump_rules(family: int = 0) -> Message:
+    """``RTM_GETRULE`` dump (0: IPv4 and IPv6)."""
+    return Message(RtmType.GETRULE, 0, body=FibRuleHdr(family=family))
+
+
+def _family(version: int) -> AddrFamily:
+    return AddrFamily.INET if version == 4 else AddrFamily.INET6
