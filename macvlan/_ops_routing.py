@@ -25,13 +25,17 @@ from macvlan.errors import (
     RouteNotFound,
     RuleExists,
     RuleNotFound,
-    retyped,
 )
 from macvlan.link import Link, MacLike, to_mac
 from macvlan.neighbour import Neighbour
 from macvlan.route import NextHop, Route
 from macvlan.rule import Rule
 from macvlan.stats import LinkStats, get_stats
+
+
+def retyped(err: NetlinkError, cls: type[NetlinkError]) -> NetlinkError:
+    """``err`` as the more specific ``cls`` (same errno, ext-ack text and request)."""
+    return cls(err.errno or 0, err.ext_ack, err.request)
 
 
 def _route_error(err: NetlinkError) -> NetlinkError:

@@ -290,7 +290,7 @@ class ParentInUse(NetworkConfigError):
 
 
 class NetworkNotFound(LookupError):
-    """No network of that name in the store."""
+    """No network of that name in the store (or it is being created or removed)."""
 
 
 class NetworkInUse(RuntimeError):
@@ -328,7 +328,11 @@ class PoolExhausted(RuntimeError):
 
 
 class UnsafeStore(PermissionError):
-    """The store file or its directory could be written by another user."""
+    """The store file or its directory could be written by another user, or is no file."""
+
+
+class StoreError(RuntimeError):
+    """The network store cannot be used: corrupted, or of a newer schema."""
 
 
 # -- the command line and the demo (macvlan.cli, macvlan.demo) -------------------------
@@ -395,8 +399,3 @@ class SysctlValueRejected(SysctlError):
 class GatewayUnreachable(NetlinkError):
     """The gateway is not reachable through a connected route (ENETUNREACH on a route,
     ext-ack "Nexthop has invalid gateway"): ``onlink=True`` says it is on the link."""
-
-
-def retyped(err: NetlinkError, cls: type[NetlinkError]) -> NetlinkError:
-    """``err`` as the more specific ``cls`` (same errno, ext-ack text and request)."""
-    return cls(err.errno or 0, err.ext_ack, err.request)

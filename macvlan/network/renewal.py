@@ -99,7 +99,10 @@ def renew(net: Network, *, force: bool = False, now: float | None = None) -> lis
         lease = record.lease
         if not force and moment < lease.renew_at and moment < lease.expires:
             continue
-        change = _renew_one(net, tables, row, record.name, lease, moment)
+        try:
+            change = _renew_one(net, tables, row, record.name, lease, moment)
+        except (OSError, ValueError) as exc:  # one endpoint's trouble stops no other
+            change = LeaseChange(row.id, LeaseOutcome.FAILED, lease, None, f"{exc}")
         if change is not None:
             changes.append(change)
     return changes
@@ -128,7 +131,8 @@ def _renew_one(
         client = Client(row.mac, client_id, hostname)
         rebinding = now >= lease.rebind_at
         first = client.rebind(lease, time.time()) if rebinding else client.renew(lease, time.time())
-        timeout = min(_ATTEMPT, max(lease.expires - time.time(), 0.5))
+        until = lease.expires if rebinding else lease.rebind_at  # renewing stops at T2
+        timeout = min(_ATTEMPT, max(until - time.time(), 0.5))
         try:
             with UdpTransport(ns, ifname) as transport:
                 event = exchange(transport, client, first, timeout, first_wait=0.5)
@@ -201,6 +205,7 @@ class LeaseKeeper:
         self.net = net
         self.on_change = on_change
         self.changes: list[LeaseChange] = []
+        self.errors: list[Exception] = []  # passes that failed as a whole (retried)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -208,20 +213,31 @@ class LeaseKeeper:
         """Renew until :meth:`stop` is called."""
         retry: dict[int, float] = {}
         while not self._stop.is_set():
-            now = time.time()
-            for change in renew(self.net, now=now):
-                if change.outcome is LeaseOutcome.FAILED:
-                    left = min(change.old.rebind_at, change.old.expires) - now
-                    retry[change.endpoint] = now + max(1.0, min(_RETRY, left / 2))
-                else:
-                    retry.pop(change.endpoint, None)
-                self.changes.append(change)
-                if self.on_change is not None:
-                    self.on_change(change)
-            due = next_due(self.net, time.time())
-            if retry:
-                due = min(due, *retry.values())
-            self._stop.wait(max(0.2, due - time.time()) if not math.isinf(due) else _IDLE)
+            try:
+                self._pass(retry)
+            except Exception as exc:  # e.g. the store busy past its timeout: try again
+                self.errors.append(exc)
+                self._stop.wait(_RETRY)
+
+    def _pass(self, retry: dict[int, float]) -> None:
+        """One renewal pass, then the wait until the next lease is due."""
+        now = time.time()
+        for ep in [ep for ep, when in retry.items() if when <= now]:
+            del retry[ep]  # due now: tried in this pass (and put back if it fails again)
+        for change in renew(self.net, now=now):
+            if change.outcome is LeaseOutcome.FAILED:
+                old = change.old
+                left = (old.rebind_at if now < old.rebind_at else old.expires) - now
+                retry[change.endpoint] = now + max(1.0, min(_RETRY, left / 2))
+            else:
+                retry.pop(change.endpoint, None)
+            self.changes.append(change)
+            if self.on_change is not None:
+                self.on_change(change)
+        due = next_due(self.net, time.time())
+        if retry:
+            due = min(due, *retry.values())
+        self._stop.wait(max(0.2, due - time.time()) if not math.isinf(due) else _IDLE)
 
     def start(self) -> LeaseKeeper:
         """Run in a daemon thread."""

@@ -202,7 +202,7 @@ def test_neighbours_against_ip(lan: Any) -> None:
     with pytest.raises(NeighbourExists):
         rt.add_neighbour("mv0", "10.80.0.7", "02:00:00:00:00:08")
     rt.add_neighbour("mv0", "10.80.0.7", "02:00:00:00:00:08", replace=True)
-    theirs = ip_neigh(lan, "dev", "mv0")
+    theirs = ip_neigh(lan, "dev", "mv0", "nud", "all")  # (ip hides NOARP ones otherwise)
     assert theirs["10.80.0.7"]["lladdr"] == "02:00:00:00:00:08"
     assert theirs["10.80.0.7"]["state"] == ["PERMANENT"]
     ours = {str(n.ip): n for n in rt.neighbours("mv0")}

@@ -94,7 +94,7 @@ def test_lease_from_dnsmasq_applied_and_in_its_lease_file(lan: Lan, netns_factor
         assert abs(lease.expires - (time.time() + 120)) < 10
         assert addresses(blue.name) == [str(lease.address)]
         assert default_via(blue.name) == [ROUTER_IP]
-        assert ep.addresses == [lease.address] and ep.gateways == [lease.router]
+        assert ep.addresses == (lease.address,) and ep.gateways == (lease.router,)
         line = server.wait_for(lambda: server.lease_for(ep.mac))
         assert line is not None, server.lease_lines()
         assert line[2] == str(lease.address.ip) and line[3] == "blue-1"
@@ -175,7 +175,7 @@ def test_silent_server_renew_then_rebind_fail_then_expiry_removes_address(
         (gone,) = net.endpoints()
         assert gone.lease is not None and gone.lease.expired and gone.lease.lost
         assert gone.lease.address == lease.address
-        assert gone.addresses == [] and gone.gateways == []
+        assert gone.addresses == () and gone.gateways == ()
         rec = Tables(net.store).record(gone.id)
         assert rec is not None and rec.state == "expired"
         assert renew(net, now=lease.expires + 2) == []  # an expired lease is left alone
@@ -522,3 +522,31 @@ def test_host_shim_reaches_a_dhcp_endpoint(lan: Lan, netns_factory: Any) -> None
         net.detach(ep)
         assert dst not in [r["dst"] for r in ip_json("route", "show", netns=lan.host.name)]
         net.remove()
+
+
+def test_real_time_silent_server_the_keeper_lets_the_lease_expire(
+    lan: Lan, netns_factory: Any
+) -> None:
+    from macvlan import LeaseKeeper
+
+    server = lan.udhcpd(lease=4, min_lease=1)
+    blue = netns_factory("mvle")
+    with dhcp_net(lan) as net:
+        ep = net.attach(blue)
+        assert ep.lease is not None and ep.lease.lease_time == 4
+        server.stop()
+        with LeaseKeeper(net) as keeper:
+            end = time.monotonic() + 8
+            while time.monotonic() < end and not any(
+                c.outcome is LeaseOutcome.EXPIRED for c in keeper.changes
+            ):
+                time.sleep(0.1)
+        outcomes = [c.outcome for c in keeper.changes]
+        assert outcomes[-1] is LeaseOutcome.EXPIRED, keeper.changes
+        assert LeaseOutcome.FAILED in outcomes  # renewing, then rebinding, got no answer
+        assert any("rebinding" in c.detail for c in keeper.changes)
+        assert time.time() >= ep.lease.expires
+        assert addresses(blue.name) == [] and default_via(blue.name) == []
+        (gone,) = net.endpoints()
+        assert gone.lease is not None and gone.lease.expired
+        net.detach(gone)
