@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from macvlan import cni
 from macvlan._names import check_ifname
 from macvlan.cni import ipam as _cni_ipam
 from macvlan.cni.add import create_macvlan
@@ -41,6 +42,7 @@ from macvlan.cni.result import Route as CniRoute
 from macvlan.cni.version import SUPPORTED_VERSIONS, check_version, config_version
 
 REPO = Path(__file__).resolve().parents[2]
+REPO_PACKAGE = Path(cni.__file__).resolve().parent.parent
 
 
 def conf(**extra: Any) -> dict[str, Any]:
@@ -618,6 +620,27 @@ def test_launcher_version_agrees_with_the_plugin_on_unusual_input(
 ) -> None:
     status, out, _ = launcher_version(tmp_path, stdin)
     assert (status, out) == plugin_version(stdin)
+
+
+def test_launcher_without_the_module_file_imports_it(tmp_path: Path) -> None:
+    """Should version.py not be where the launcher was told (a zipped install, a
+    moved tree), VERSION still answers, through the package."""
+    from macvlan.cni.install import install
+
+    path = Path(install(str(tmp_path)))
+    text = path.read_text()
+    version_py = str(Path(REPO_PACKAGE, "cni", "version.py"))
+    assert repr(version_py) in text
+    path.write_text(text.replace(repr(version_py), repr(str(tmp_path / "gone.py"))))
+    proc = subprocess.run(
+        [str(path)],
+        input=b'{"cniVersion":"1.0.0"}',
+        capture_output=True,
+        env={"CNI_COMMAND": "VERSION"},
+        check=False,
+        timeout=60,
+    )
+    assert (proc.returncode, proc.stdout.decode()) == plugin_version(b'{"cniVersion":"1.0.0"}')
 
 
 def plugin_version(stdin: bytes) -> tuple[int, str]:
