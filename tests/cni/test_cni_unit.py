@@ -428,6 +428,36 @@ def test_delegate_gets_our_environment_and_stdin(
     assert "a note" in capfd.readouterr().err
 
 
+def test_a_held_delegate_does_nothing_until_given_its_input(tmp_path: Path) -> None:
+    """ADD starts the IPAM plugin early but gives it its input only once the link is
+    made; cancelled before that, it has done nothing (it never read a configuration)."""
+    fake_plugin(
+        tmp_path,
+        "ipamx",
+        f"cat > {tmp_path}/stdin; echo ran >> {tmp_path}/ran\n"
+        'printf \'{"cniVersion": "1.0.0", "ips": [{"address": "10.1.0.5/16"}]}\'\n',
+    )
+    held = _cni_ipam.Delegate(str(tmp_path), "ipamx", "ADD")
+    assert not held.sent
+    held.cancel()
+    assert held.wait_quietly() is None  # cancelled: no exit status to speak of
+    assert not (tmp_path / "ran").exists() and not (tmp_path / "stdin").exists()
+    with pytest.raises(ChildProcessError):
+        os.waitpid(held._pid, os.WNOHANG)  # reaped
+    held = _cni_ipam.Delegate(str(tmp_path), "ipamx", "ADD")
+    held.send(b'{"x": 1}')
+    assert [str(i.address) for i in held.result().ips] == ["10.1.0.5/16"]
+    assert (held.status, (tmp_path / "stdin").read_bytes()) == (0, b'{"x": 1}')
+    held.cancel()  # given its input: cancel changes nothing
+    assert (tmp_path / "ran").read_text() == "ran\n"
+    with pytest.raises(RuntimeError, match="was given its input"):
+        held.send(b"{}")
+    unsent = _cni_ipam.Delegate(str(tmp_path), "ipamx", "ADD")
+    with pytest.raises(RuntimeError, match="no input yet"):
+        unsent.result()
+    unsent.cancel()
+
+
 def test_delegate_error_keeps_the_plugins_code(tmp_path: Path) -> None:
     fake_plugin(tmp_path, "ipamx", 'echo \'{"code": 11, "msg": "busy", "details": "d"}\'; exit 1\n')
     with pytest.raises(CniError) as info:
