@@ -196,6 +196,8 @@ class AsyncConnection(AsyncRoutingMethods):
             if sock.loop is not asyncio.get_running_loop():
                 op.close()
                 raise RuntimeError(f"{self!r} belongs to another event loop")
+            if top:
+                await sock.admit()  # a burst of operations starts over several turns
             value: Any = None
             error: BaseException | None = None
             deferred: BaseException | None = None  # a cancellation held until the next step
