@@ -70,9 +70,6 @@ __all__ = [
 
 T = TypeVar("T")
 
-# Looked up at call time, as in macvlan.connection (a test stands in a kernel without echo).
-_echo = _ops.echo
-
 
 def connect(netns: NetnsRef | None = None) -> AsyncConnection:
     """An asyncio rtnetlink connection in the current namespace or in ``netns``.
@@ -323,7 +320,6 @@ class AsyncConnection(AsyncRoutingMethods):
                 txqueuelen=txqueuelen,
                 group=group,
                 kind="macvlan",
-                echo_fn=_echo,
             )
         )
 
@@ -361,13 +357,12 @@ class AsyncConnection(AsyncRoutingMethods):
                 txqueuelen=txqueuelen,
                 group=group,
                 kind="macvtap",
-                echo_fn=_echo,
             )
         )
 
     async def create_macvlans(self, specs: Iterable[MacvlanSpec]) -> list[Link]:
         """Create many links pipelined on this socket; all or none, in spec order."""
-        return await self._run(_ops.create_macvlans(specs, _echo))
+        return await self._run(_ops.create_macvlans(specs))
 
     async def create_veth(
         self,
@@ -386,6 +381,12 @@ class AsyncConnection(AsyncRoutingMethods):
                 name, peer, peer_netns=peer_netns, mtu=mtu, mac=mac, peer_mac=peer_mac, up=up
             )
         )
+
+    async def create_vlan(
+        self, name: str, parent: LinkRef, vlan_id: int, *, protocol: int | None = None
+    ) -> Link:
+        """Create 802.1Q VLAN ``vlan_id`` on ``parent`` (needs the kernel's 8021q module)."""
+        return await self._run(_ops.create_vlan(name, parent, vlan_id, protocol=protocol))
 
     async def set_link(
         self,

@@ -37,10 +37,6 @@ __all__ = ["Connection", "LinkRef", "NetnsRef", "connect"]
 
 T = TypeVar("T")
 
-# The creating message's NLM_F_ECHO is added by this function, looked up at call
-# time so that a test can stand in for a kernel that does not echo new links.
-_echo = _ops.echo
-
 
 def connect(netns: NetnsRef | None = None) -> Connection:
     """Open an rtnetlink connection in the current namespace or in ``netns``.
@@ -193,7 +189,6 @@ class Connection(RoutingMethods):
                 txqueuelen=txqueuelen,
                 group=group,
                 kind="macvlan",
-                echo_fn=_echo,
             )
         )
 
@@ -231,7 +226,6 @@ class Connection(RoutingMethods):
                 txqueuelen=txqueuelen,
                 group=group,
                 kind="macvtap",
-                echo_fn=_echo,
             )
         )
 
@@ -242,7 +236,7 @@ class Connection(RoutingMethods):
         links this call created (here and in other namespaces) are deleted again and
         the first error is raised.
         """
-        return self._run(_ops.create_macvlans(specs, _echo))
+        return self._run(_ops.create_macvlans(specs))
 
     def create_veth(
         self,
@@ -261,6 +255,12 @@ class Connection(RoutingMethods):
                 name, peer, peer_netns=peer_netns, mtu=mtu, mac=mac, peer_mac=peer_mac, up=up
             )
         )
+
+    def create_vlan(
+        self, name: str, parent: LinkRef, vlan_id: int, *, protocol: int | None = None
+    ) -> Link:
+        """Create 802.1Q VLAN ``vlan_id`` on ``parent`` (needs the kernel's 8021q module)."""
+        return self._run(_ops.create_vlan(name, parent, vlan_id, protocol=protocol))
 
     def set_link(
         self,

@@ -290,7 +290,7 @@ class ParentInUse(NetworkConfigError):
 
 
 class NetworkNotFound(LookupError):
-    """No network of that name in the store."""
+    """No network of that name in the store (or it is being created or removed)."""
 
 
 class NetworkInUse(RuntimeError):
@@ -328,7 +328,11 @@ class PoolExhausted(RuntimeError):
 
 
 class UnsafeStore(PermissionError):
-    """The store file or its directory could be written by another user."""
+    """The store file or its directory could be written by another user, or is no file."""
+
+
+class StoreError(RuntimeError):
+    """The network store cannot be used: corrupted, or of a newer schema."""
 
 
 # -- the command line and the demo (macvlan.cli, macvlan.demo) -------------------------

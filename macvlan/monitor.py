@@ -145,13 +145,16 @@ class Monitor:
         return groups
 
     def fileno(self) -> int:
-        """The socket's descriptor, for ``select`` or an event loop."""
+        """The socket's descriptor, for ``poll`` or an event loop."""
         return self._sock.fileno()
 
     def poll(self, timeout: float | None = None) -> list[Event]:
         """The events that arrive within ``timeout`` seconds (None: wait for some)."""
-        ready, _, _ = select.select([self._sock], [], [], timeout)
-        if not ready:
+        # poll, not select: select fails on descriptors above 1024
+        poller = select.poll()
+        poller.register(self._sock.fileno(), select.POLLIN)
+        wait = -1 if timeout is None else max(0, int(timeout * 1000 + 0.999))
+        if not poller.poll(wait):
             return []
         return events_of(self._sock.recv_messages())
 

@@ -461,10 +461,13 @@ class Namespace:
         never changes namespace.
         """
         target = self.fd
+        here = os.stat(_THIS_THREAD)  # the helper thread starts where the caller is
+        move = (here.st_dev, here.st_ino) != (self._dev, self._ino)
 
         def call() -> _T:
-            with _permission_hint():
-                _syscalls.setns(target, _syscalls.CLONE_NEWNET)
+            if move:  # no setns into the namespace it is in: CAP_NET_ADMIN alone suffices
+                with _permission_hint():
+                    _syscalls.setns(target, _syscalls.CLONE_NEWNET)
             return fn(*args, **kwargs)
 
         return _call_in_helper_thread(call, f"macvlan-netns-run-{self._name or self._ino}")

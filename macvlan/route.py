@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from macvlan._netlink import rta
+from macvlan._netlink import requests, rta
 from macvlan._netlink.attr import Attr, AttrList, RawAttr
 from macvlan._netlink.constants import (
     AddrFamily,
@@ -417,21 +417,8 @@ def route_message(
         raise ValueError("give either a gateway or next hops, not both")
     if onlink and gateway is None and multipath is None:
         raise ValueError("onlink needs a gateway (it says the gateway is on the link)")
-    attrs: list[Attr[Any]] = []
-    if dst.prefixlen:
-        attrs.append(rta.DST(dst.network_address))
-    if gateway is not None:
-        attrs.append(rta.GATEWAY(gateway))
-    if oif is not None:
-        attrs.append(rta.OIF(oif))
     if metric is not None:
-        attrs.append(rta.PRIORITY(_u32("metric", metric)))
-    if src is not None:
-        attrs.append(rta.PREFSRC(src))
-    if table > 255:
-        attrs.append(rta.TABLE(table))
-    if multipath is not None:
-        attrs.append(multipath)
+        _u32("metric", metric)
     if deleting:
         scope = RtScope.NOWHERE
     elif rtype in (RtType.LOCAL, RtType.NAT):
@@ -442,16 +429,23 @@ def route_message(
         scope = RtScope.LINK if oif is not None else RtScope.UNIVERSE
     else:
         scope = RtScope.UNIVERSE
-    body = RtMsg(
-        family=_family(dst.version),
-        dst_len=dst.prefixlen,
-        table=table if table <= 255 else RtTable.UNSPEC,
+    return requests.route(
+        mtype,
+        _family(dst.version),
+        dst.prefixlen,
+        dst=dst.network_address.packed,
+        gateway=None if gateway is None else gateway.packed,
+        oif=oif,
+        metric=metric,
+        prefsrc=None if src is None else src.packed,
+        table=table,
         protocol=RtProto.UNSPEC if deleting else RtProto.BOOT,
         scope=scope,
         type=rtype,
-        flags=RtnhFlags.ONLINK if onlink and multipath is None else 0,
+        rtm_flags=RtnhFlags.ONLINK if onlink and multipath is None else 0,
+        flags=flags,
+        attrs=() if multipath is None else (multipath,),
     )
-    return Message(mtype, flags, body=body, attrs=attrs)
 
 
 def new_route(dst: Network, *, replace: bool = False, **kw: Any) -> Message:
@@ -468,9 +462,4 @@ def del_route(dst: Network, **kw: Any) -> Message:
     return route_message(RtmType.DELROUTE, dst, **kw)
 
 
-def dump_routes(family: int = 0, table: int = RtTable.MAIN) -> Message:
-    """``RTM_GETROUTE`` dump asking for one table (0: all) and family (0: both)."""
-    attrs = [rta.TABLE(table)] if table else []
-    return Message(
-        RtmType.GETROUTE, 0, body=RtMsg(family=family, table=min(table, 255)), attrs=attrs
-    )
+dump_routes = requests.dump_routes

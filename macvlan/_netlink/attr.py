@@ -629,10 +629,11 @@ class AttrList(Sequence["Attr[Any] | RawAttr"]):
 
     def _build_index(self) -> dict[int, int]:
         """Attribute number -> position of its first occurrence (built once)."""
-        types = self._entries[-3::-3]  # reversed, so that the first occurrence wins
-        if types and max(types) > NLA_TYPE_MASK:  # flag bits (NLA_F_NESTED) come off
-            types = [t & NLA_TYPE_MASK for t in types]
-        index = self._index = dict(zip(types, range(len(types) - 1, -1, -1), strict=False))
+        entries = self._entries
+        # backwards, so that the first occurrence wins; flag bits (NLA_F_NESTED) come off
+        index = self._index = {
+            entries[i] & NLA_TYPE_MASK: i // 3 for i in range(len(entries) - 3, -1, -3)
+        }
         return index
 
     def get(self, spec: AttrSpec[T]) -> T | None:

@@ -97,6 +97,13 @@ class IfInfoMsg(_Header):
         setter(self, "flags", flags)
         setter(self, "change", change)
 
+    def pack(self) -> bytes:
+        """The 16 bytes of the struct (one per link request: no generic field walk)."""
+        try:
+            return self._layout.pack(self.family, self.type, self.index, self.flags, self.change)
+        except struct.error as exc:
+            raise ValueError(f"bad field in {self!r}: {exc}") from None
+
 
 class IfAddrMsg(_Header):
     """``struct ifaddrmsg`` (addresses)."""

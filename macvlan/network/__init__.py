@@ -4,9 +4,9 @@ the SQLite store, the attach/detach/remove steps, reconcile and the host shim.""
 from __future__ import annotations
 
 from macvlan.network.dhcp.lease import Lease
+from macvlan.network.endpoint import Endpoint, Reconciled
 from macvlan.network.networks import (
     AddressTaken,
-    Endpoint,
     EndpointNotFound,
     IpamError,
     MacInUse,
@@ -17,7 +17,6 @@ from macvlan.network.networks import (
     NetworkNotFound,
     ParentInUse,
     PoolExhausted,
-    Reconciled,
 )
 from macvlan.network.renewal import LeaseChange, LeaseKeeper, LeaseOutcome
 

@@ -5,8 +5,9 @@ from sets of used ones; :mod:`macvlan.network.store` keeps the sets and
 :mod:`macvlan.network` runs allocations inside store transactions.
 
 Addresses are never handed out if they are the subnet's network address, its IPv4
-broadcast address (except in /31 and /32), its gateway or one of its auxiliary
-addresses.  Dynamic allocation draws from ``ip_range`` (the whole subnet when
+broadcast address, its gateway or one of its auxiliary addresses (IPv4 /31 and /32
+and IPv6 /127 and /128 have no network or broadcast address: RFC 3021, RFC 6164).
+Dynamic allocation draws from ``ip_range`` (the whole subnet when
 unset) and goes round-robin from the last address handed out, as Docker does, so
 a freed address is not reused at once.
 """
@@ -178,7 +179,7 @@ class Subnet:
 
     def _structural(self) -> set[int]:
         net = self.network
-        if net.version == 4 and net.prefixlen >= 31:
+        if net.prefixlen >= net.max_prefixlen - 1:  # /31, /32 (RFC 3021), /127, /128 (RFC 6164)
             return set()
         out = {int(net.network_address)}
         if net.version == 4:

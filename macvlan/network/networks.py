@@ -19,38 +19,59 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import errno
-import ipaddress
 import os
-import re
-import threading
-import zlib
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from macvlan.connection import Connection
 from macvlan.errors import (
+    AddressTaken,
     EndpointNotFound,
+    IpamError,
     LinkExists,
-    LinkNotFound,
-    NamespaceNotFound,
+    MacInUse,
     NetworkConfigError,
     NetworkExists,
     NetworkInUse,
     NetworkNotFound,
     ParentInUse,
+    PoolExhausted,
 )
-from macvlan.link import Link, MacvlanMode, check_ifname, check_mode
-from macvlan.mac import MacAddress
+from macvlan.link import Link, MacvlanMode, check_ifname
 from macvlan.namespace import Namespace
-from macvlan.network import ipam, lan
 from macvlan.network import ipam as _ipam  # create() has a keyword named ipam
-from macvlan.network.attach import Attach, MacInUse
-from macvlan.network.ipam import AddressTaken, IpamError, PoolExhausted, Subnet
+from macvlan.network import lan, lifecycle, proof
+from macvlan.network.attach import Attach
+from macvlan.network.checks import (
+    check_free as _check_free,
+)
+from macvlan.network.checks import (
+    check_mac as _check_mac,
+)
+from macvlan.network.checks import (
+    check_metric as _check_metric,
+)
+from macvlan.network.checks import (
+    check_mtu as _check_mtu,
+)
+from macvlan.network.checks import (
+    check_name as _check_name,
+)
+from macvlan.network.checks import (
+    endpoint_ifname as _check_ifname,
+)
+from macvlan.network.checks import (
+    network_mode as _mode,
+)
+from macvlan.network.checks import (
+    resolve_parent as _resolve_parent,
+)
+from macvlan.network.context import Context
+from macvlan.network.endpoint import Endpoint, Reconciled, endpoint_of
+from macvlan.network.ipam import Subnet
 from macvlan.network.lanstore import Tables
-from macvlan.network.nsref import current_identity, open_namespace, ref_of, reopen, visible_macs
+from macvlan.network.nsref import current_identity, open_namespace, ref_of, unpin
 from macvlan.network.reconcile import reconcile
-from macvlan.network.shim import host_len, make_shim, shim_name, shim_route, shim_row
+from macvlan.network.shim import make_shim, shim_name, shim_route
 from macvlan.network.store import (
     EndpointKind,
     EndpointRow,
@@ -61,11 +82,9 @@ from macvlan.network.store import (
     owner_alive,
     owner_token,
 )
-from macvlan.network.teardown import delete_link
-from macvlan.network.vlan import VlanParent, new_vlan, parse_vlan_parent
+from macvlan.network.vlan import VlanParent, parse_vlan_parent
 
 if TYPE_CHECKING:
-    from macvlan.network.dhcp.lease import Lease
     from macvlan.network.lanstore import LanOptions
     from macvlan.network.renewal import LeaseChange
 
@@ -85,87 +104,27 @@ __all__ = [
     "Reconciled",
 ]
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
-
-
-@dataclass(frozen=True, slots=True)
-class Endpoint:
-    """What an attach did: the link, its addresses and where it lives."""
-
-    network: str
-    namespace: str  # name under /run/netns (or the path the namespace was opened from)
-    ifname: str
-    mac: MacAddress
-    addresses: list[ipam.IPInterface]
-    index: int | None  # ifindex inside the namespace
-    id: int  # the endpoint's key in the store
-    gateways: list[ipam.IPAddress]  # the default routes it got
-    kind: EndpointKind = EndpointKind.CONTAINER
-    lease: Lease | None = None  # the DHCP lease (None on networks without DHCP)
-
-
-@dataclass(frozen=True, slots=True)
-class Reconciled:
-    """What :meth:`Network.reconcile` cleaned up."""
-
-    records_removed: int = 0
-    links_deleted: int = 0
-
-
-def _check_name(name: object) -> str:
-    if not isinstance(name, str):
-        raise TypeError(f"a network name is a str, not {name!r}")
-    if not _NAME.match(name):
-        raise NetworkConfigError(
-            f"network name {name!r} must start with a letter or digit and hold only "
-            "letters, digits, '_', '.' and '-' (at most 128)"
-        )
-    return name
-
-
-def _check_mtu(mtu: object) -> int | None:
-    if mtu is None:
-        return None
-    if isinstance(mtu, bool) or not isinstance(mtu, int):
-        raise TypeError(f"mtu must be an int, not {mtu!r}")
-    if not 68 <= mtu <= 65535:
-        raise NetworkConfigError(f"mtu={mtu} is outside 68..65535")
-    return mtu
-
-
-def _check_mac(mac: object) -> MacAddress:
-    value = mac if isinstance(mac, MacAddress) else MacAddress(mac)  # type: ignore[arg-type]
-    if not value.is_unicast or int(value) == 0:
-        raise NetworkConfigError(f"MAC {mac!r} is not a unicast address")
-    return value
-
-
-def _mode(mode: object) -> MacvlanMode:
-    value = check_mode(mode)
-    if value == MacvlanMode.SOURCE:
-        raise NetworkConfigError("mode 'source' needs per-link source MAC lists; not for networks")
-    return value
-
-
-def _link_group(name: str) -> int:
-    """A link group number tagging this network's links (2**30 .. 2**31 - 1)."""
-    return 1 << 30 | zlib.crc32(name.encode()) & ((1 << 30) - 1)
-
 
 class Network:
     """A macvlan network kept in a store; get one with :meth:`create`, :meth:`open`
-    or :meth:`list`, and :meth:`close` it (or use it as a context manager)."""
+    or :meth:`list`, and :meth:`close` it (or use it as a context manager).
 
-    def __init__(self, row: NetworkRow, store: Store, *, owns_store: bool) -> None:
-        self._row = row
+    The steps (:mod:`~macvlan.network.attach`, :mod:`~macvlan.network.lifecycle`,
+    :mod:`~macvlan.network.reconcile`, :mod:`~macvlan.network.shim`) work on its
+    :attr:`context`; this class checks arguments and hands over.
+    """
+
+    def __init__(self, row: NetworkRow, store: Store, *, owns_store: bool = True) -> None:
+        self.context = Context(store, row)
         self.store = store
         self._owns_store = owns_store
-        self._host: Connection | None = None
-        self._hostns: Namespace | None = None
-        self._parent_ix: int | None = None
         self._closed = False
-        self._lock = threading.RLock()
         self._lan: LanOptions | None = None
+        self.context.before_detach = lambda row: lan.before_detach(self, row)
+
+    @property
+    def _row(self) -> NetworkRow:
+        return self.context.row
 
     # -- what it is ----------------------------------------------------------------------
     @property
@@ -190,7 +149,7 @@ class Network:
 
     @property
     def link_group(self) -> int:
-        """The link group that tags this network's links (see :meth:`reconcile`)."""
+        """The link group that tags this network's links (with their alias)."""
         return self._row.link_group
 
     @property
@@ -249,10 +208,7 @@ class Network:
         if self._closed:
             return
         self._closed = True
-        if self._host is not None:
-            self._host.close()
-        if self._hostns is not None:
-            self._hostns.close()
+        self.context.close()
         if self._owns_store:
             self.store.close()
 
@@ -265,52 +221,16 @@ class Network:
     @property
     def host(self) -> Connection:
         """A connection in the namespace where the parent lives."""
-        if self._closed:
-            raise ValueError(f"network {self.name!r}: this object is closed")
-        with self._lock:
-            if self._host is None:
-                self._host = Connection(self.host_namespace)
-            return self._host
+        return self.context.host
 
     @property
     def host_namespace(self) -> Namespace:
         """The namespace where the parent lives."""
-        with self._lock:
-            if self._hostns is None:
-                ref = self._row.netns
-                if ref is None:
-                    self._hostns = Namespace.current()
-                else:
-                    ns = reopen(ref)
-                    if ns is None:
-                        raise NamespaceNotFound(
-                            errno.ENOENT,
-                            f"network {self.name!r}: its namespace {ref.label!r} is gone",
-                            ref.path,
-                        )
-                    self._hostns = ns
-            return self._hostns
+        return self.context.host_namespace
 
-    def _host_namespace_or_none(self) -> Namespace | None:
-        """The parent's namespace, or None if it is gone (and the shim with it)."""
-        try:
-            return self.host_namespace
-        except NamespaceNotFound:
-            return None
-
-    def _parent_index(self) -> int:
-        if self._parent_ix is None:
-            self._parent_ix = self.host.link(self.parent).index
-        return self._parent_ix
-
-    def _forget_parent_index(self) -> None:
-        self._parent_ix = None
-
-    def _parent_mac(self) -> MacAddress:
-        mac = self.host.link(self.parent).mac
-        if mac is None:
-            raise NetworkConfigError(f"parent {self.parent!r} has no MAC address")
-        return mac
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ValueError(f"network {self.name!r}: this object is closed")
 
     # -- creating, finding ---------------------------------------------------------------
     @classmethod
@@ -342,9 +262,10 @@ class Network:
         ``parent`` is an existing link, or ``BASE.ID`` to create VLAN ``ID`` on
         ``BASE`` (removed with the last network using it).  ``subnets`` takes a list
         of dicts (``subnet``, ``gateway``, ``ip_range``, ``aux_addresses``) for dual
-        stack.  ``netns`` is where the parent lives (default: here).  ``internal``
-        networks get no default routes.  Everything is checked before anything is
-        created.
+        stack.  ``netns`` is where the parent lives (default: here; a namespace given
+        by descriptor or /proc path is pinned so that other processes find it).
+        ``internal`` networks get no default routes.  Everything is checked before
+        anything is created.
 
         ``ipam="dhcp"``: endpoints take their IPv4 address from the LAN's DHCP
         server (a subnet, if given, only checks what it hands out); ``ipv6="ra"``:
@@ -377,32 +298,37 @@ class Network:
             raise TypeError(f"parent must be a link name, index or Link, not {parent!r}")
         vlan = parse_vlan_parent(check_ifname(parent)) if isinstance(parent, str) else None
         hostns, owned = (None, False) if netns is None else open_namespace(netns)
-        ref = None if hostns is None else ref_of(hostns)
         st = Store(store)
         try:
             with Connection(hostns) as host:
                 parent_name, base = _resolve_parent(host, parent, vlan, mtu_)
-            dev, ino = current_identity() if ref is None else (ref.dev, ref.ino)
-            row = NetworkRow(
-                name=name,
-                parent=parent_name,
-                parent_key=f"{dev}:{ino}:{parent_name}",
-                netns=ref,
-                mode=int(mode_),
-                mtu=mtu_,
-                internal=internal,
-                subnets=subnets_,
-                link_group=_link_group(name),
-                state=NetworkState.CREATING if base else NetworkState.READY,
-                owner=owner_token() if base else None,
-            )
             with st.transaction():
-                _check_free(st, row)
+                ref = None if hostns is None else ref_of(hostns, st.id)
+                dev, ino = current_identity() if ref is None else (ref.dev, ref.ino)
+                row = NetworkRow(
+                    name=name,
+                    parent=parent_name,
+                    parent_key=f"{dev}:{ino}:{parent_name}",
+                    netns=ref,
+                    mode=int(mode_),
+                    mtu=mtu_,
+                    internal=internal,
+                    subnets=subnets_,
+                    link_group=proof.group(st.id, name),
+                    state=NetworkState.CREATING if base else NetworkState.READY,
+                    owner=owner_token() if base else None,
+                )
+                try:
+                    _check_free(st, row)
+                except BaseException:
+                    if ref is not None and not st.namespace_users(ref.dev, ref.ino):
+                        unpin(st.id, ref)
+                    raise
                 st.add_network(row)
                 Tables(st).set_options(name, options)
                 if base is not None:
                     st.add_vlan(row.parent_key, row.owner)
-            net = cls(row, st, owns_store=True)
+            net = cls(row, st)
         except BaseException:
             st.close()
             raise
@@ -418,10 +344,7 @@ class Network:
         made = False
         try:
             try:
-                self.host._request(
-                    new_vlan(vlan.name, base.index, vlan.vlan_id),
-                    f"create VLAN {vlan.name!r} on {vlan.base!r} (needs the 8021q module)",
-                )
+                self.host.create_vlan(vlan.name, base.index, vlan.vlan_id)
                 made = True
             except LinkExists:
                 pass  # another process made it meanwhile; it is recorded as ours too
@@ -432,14 +355,14 @@ class Network:
                     self.host.delete_link(vlan.name, missing_ok=True)
             with self.store.transaction():
                 self.store.delete_network(self.name)
-                if not _users(self.store, self._row.parent_key):
+                if not lifecycle.parent_users(self.store, self._row.parent_key):
                     self.store.delete_vlan(self._row.parent_key)
             self.close()
             raise
         with self.store.transaction():
             self.store.set_network_state(self.name, NetworkState.READY, None)
             self.store.set_vlan_owner(self._row.parent_key, None)
-        self._row = self.store.network(self.name) or self._row
+        self.context.row = self.store.network(self.name) or self._row
 
     @classmethod
     def open(cls, name: str, store: str | os.PathLike[str] | None = None) -> Network:
@@ -454,10 +377,14 @@ class Network:
         except BaseException:
             st.close()
             raise
-        net = cls(row, st, owns_store=True)
+        net = cls(row, st)
         try:
-            if row.state is not NetworkState.READY and not owner_alive(row.owner):
-                net._finish_abandoned()
+            if row.state is not NetworkState.READY:
+                if owner_alive(row.owner):
+                    raise NetworkNotFound(
+                        f"network {name!r} is being {row.state.value[:-3]}ed by process {row.owner}"
+                    )
+                lifecycle.finish_abandoned(net.context)
                 raise NetworkNotFound(
                     f"network {name!r} was left half-{row.state.value[:-3]}ed by a process "
                     "that died; the leftovers are removed"
@@ -470,13 +397,14 @@ class Network:
 
     @classmethod
     def list(cls, store: str | os.PathLike[str] | None = None) -> builtins.list[Network]:
-        """Every ready network in the store."""
+        """Every ready network in the store (close each; the store is closed with the
+        last of them)."""
         st = Store(store)
-        return [
-            cls(row, st, owns_store=False)
-            for row in st.networks()
-            if row.state is NetworkState.READY
-        ]
+        try:
+            rows = [row for row in st.networks() if row.state is NetworkState.READY]
+            return [cls(row, st.share()) for row in rows]
+        finally:
+            st.close()
 
     # -- endpoints ---------------------------------------------------------------------
     def attach(
@@ -487,6 +415,7 @@ class Network:
         mac: object = None,
         *,
         nodad: bool = False,
+        gateway_metric: int | None = None,
         client_id: str | bytes | None = None,
         hostname: str | None = None,
         sysctls: object = None,
@@ -496,14 +425,16 @@ class Network:
         ``ip``: an address, or one per IP version, to ask for (else allocated);
         ``mac``: the MAC to use (else a random locally administered one, unique in
         the store and on the parent); ``nodad``: skip IPv6 duplicate address
-        detection.  On a DHCP network the endpoint takes a lease (``client_id`` and
-        ``hostname`` are sent, and kept for later attaches of the same namespace
-        and ``ifname``); ``sysctls`` maps keys like ``net.ipv6.conf.IFNAME.accept_ra``
-        to values, written before the interface comes up.  If any step fails,
-        every earlier one is undone.
+        detection; ``gateway_metric``: the metric of its default routes (else the
+        kernel's default, or the next free one if another network's default route
+        is there already: the first network wins).  On a DHCP network the endpoint
+        takes a lease (``client_id`` and ``hostname`` are sent, and kept for later
+        attaches of the same namespace and ``ifname``); ``sysctls`` maps keys like
+        ``net.ipv6.conf.IFNAME.accept_ra`` to values, written before the interface
+        comes up.  If any step fails, every earlier one is undone.
         """
-        self._check_ready()
-        check_ifname(ifname)
+        self._check_open()
+        _check_ifname(ifname)
         requests = _ipam.parse_requests(ip, self.subnets)
         extra = lan.prepare(self, client_id, hostname, sysctls)
         given = None if mac is None else _check_mac(mac)
@@ -514,17 +445,29 @@ class Network:
             )
         if not isinstance(nodad, bool):
             raise TypeError(f"nodad must be a bool, not {nodad!r}")
+        metric = _check_metric(gateway_metric)
+        self.context.check_ready()  # a clear error before a namespace is opened
         ns, owned = open_namespace(namespace)
         try:
-            return Attach(self, ns, ref_of(ns), ifname, requests, given, nodad, lan=extra).run()
+            attach = Attach(self.context, ns, ifname, requests, given, nodad, metric)
+            attach.v4_from_dhcp = self.lan_options.dhcp
+            if extra is not None:
+                label = ns.name or ns.path
+                attach.lan = lan.LanAttach(self, extra, ns, label, ifname, attach.undo)
+            row = attach.run()
         finally:
             if owned:
                 ns.close()
+        return self._endpoint(row)
+
+    def _endpoint(self, row: EndpointRow) -> Endpoint:
+        lease, more, via = lan.extras(self, [row]).get(row.id, (None, [], []))
+        return endpoint_of(self.context, row, lease, more, via)
 
     def endpoints(self) -> builtins.list[Endpoint]:
         """The attached endpoints (the host shim is :attr:`shim`)."""
         return [
-            self._endpoint_of(r)
+            self._endpoint(r)
             for r in self.store.endpoints(self.name, EndpointKind.CONTAINER)
             if r.state is EndpointState.ACTIVE
         ]
@@ -532,132 +475,54 @@ class Network:
     @property
     def shim(self) -> Endpoint | None:
         """The host shim endpoint (see :meth:`host_shim`), or None."""
-        row = self._shim_row()
-        return None if row is None else self._endpoint_of(row)
+        row = self.context.shim_row()
+        return None if row is None else endpoint_of(self.context, row)
+
+    def _shim_row(self) -> EndpointRow | None:
+        """The active shim's record (for the LAN hooks)."""
+        return self.context.shim_row()
+
+    def _shim_route(self, shim: EndpointRow, addr: _ipam.IPAddress, *, add: bool) -> bool:
+        """Add or delete a host route via the shim (for the LAN hooks)."""
+        return shim_route(self.context, shim, addr, add=add)
 
     def detach(self, endpoint: Endpoint | int, *, wait: bool = False) -> None:
         """Delete the endpoint's link and free its addresses and MAC.
 
         Returns once the kernel has announced the link's deletion; ``wait=True``
         also waits out the kernel's RCU grace period.  An endpoint whose namespace
-        is gone just loses its record.
+        is gone just loses its record.  Only a link that carries this endpoint's
+        proof (its alias) is deleted.
         """
+        self._check_open()
         ep_id = endpoint.id if isinstance(endpoint, Endpoint) else endpoint
         if isinstance(ep_id, bool) or not isinstance(ep_id, int):
             raise TypeError(f"detach() takes an Endpoint or its id, not {endpoint!r}")
-        row = self.store.endpoint(ep_id)
-        if row is None or row.network != self.name:
-            raise EndpointNotFound(f"network {self.name!r} has no endpoint {endpoint!r}")
-        self._detach_row(row, wait)
-
-    def _detach_row(self, row: EndpointRow, wait: bool = False) -> None:
-        self.store.set_endpoint(row.id, EndpointState.DETACHING, owner_token())
-        lan.before_detach(self, row)  # DHCPRELEASE while the link still exists
-        self._teardown(row, wait)
-        self.store.delete_endpoint(row.id)
-
-    def _teardown(self, row: EndpointRow, wait: bool) -> bool:
-        """Delete the row's link (and its shim routes); True if a link was deleted."""
-        if row.kind is EndpointKind.SHIM:
-            host = self._host_namespace_or_none()
-            return host is not None and delete_link(host, row.ifindex, row.mac, wait=wait)
-        shim = self._shim_row()
-        if shim is not None:
-            for _, addr in row.addresses:
-                with contextlib.suppress(Exception):
-                    self._shim_route(shim, addr, add=False)
-        if row.netns is None:
-            return False
-        ns = reopen(row.netns)
-        if ns is None:
-            return False  # the namespace is gone, and its links with it
-        with ns:
-            return delete_link(ns, row.ifindex, row.mac, wait=wait)
-
-    def _endpoint_of(self, row: EndpointRow) -> Endpoint:
-        gateways = []
-        if not self.internal and row.kind is EndpointKind.CONTAINER:
-            gateways = [gw for i, _ in row.addresses if (gw := self.subnets[i].gateway) is not None]
-        if row.netns is not None:
-            where = row.netns.label
-        else:
-            where = self.netns or "(the parent's namespace)"
-        interfaces = [
-            self.subnets[i].interface(a)
-            if row.kind is EndpointKind.CONTAINER
-            else ipaddress.ip_interface((a, host_len(a)))
-            for i, a in row.addresses
-        ]
-        lease, more, via = lan.extras(self, [row]).get(row.id, (None, [], []))
-        return Endpoint(
-            network=self.name,
-            namespace=where,
-            ifname=row.ifname,
-            mac=row.mac,
-            addresses=interfaces + more,
-            index=row.ifindex,
-            id=row.id,
-            gateways=gateways + via,
-            kind=row.kind,
-            lease=lease,
-        )
-
-    # -- checks used by the attach steps -------------------------------------------------
-    def _check_ready(self) -> None:
-        if self._closed:
-            raise ValueError(f"network {self.name!r}: this object is closed")
-        current = self.store.network(self.name)
-        if current is None:
-            raise NetworkNotFound(f"network {self.name!r} is no longer in the store")
-        if current.state is not NetworkState.READY:
-            raise NetworkNotFound(f"network {self.name!r} is being {current.state.value[:-3]}ed")
-
-    def _check_capacity(self) -> None:
-        """Inside the allocation transaction: passthru takes one endpoint only."""
-        if self.mode != MacvlanMode.PASSTHRU:
-            return
-        taken = self.store.endpoints(self.name, EndpointKind.CONTAINER)
-        if taken:
-            raise ParentInUse(
-                f"passthru network {self.name!r} already has its one endpoint "
-                f"({taken[0].ifname!r} in {taken[0].netns.label if taken[0].netns else '?'!r})"
-            )
-
-    def _check_mac_free(self, mac: MacAddress) -> None:
-        if int(mac) in self.store.macs():
-            raise MacInUse(f"MAC {mac} is already used by an endpoint in the store")
-        where = visible_macs(self.host).get(mac)
-        if where is not None:
-            raise MacInUse(f"MAC {mac} is already used by link {where}")
+        lifecycle.detach(self.context, ep_id, wait)
 
     def host_shim(self, ip: object = None, *, ifname: str | None = None) -> Endpoint:
         """A bridge-mode macvlan on the parent, in the parent's namespace, with ``ip``
         (allocated if None) and host routes to every endpoint: the remedy for "the
         host cannot reach its macvlan children".  Removed with the network.
         """
-        self._check_ready()
+        self._check_open()
+        self.context.check_ready()
         if self.mode == MacvlanMode.PASSTHRU:
             raise NetworkConfigError(
                 f"network {self.name!r} is passthru: its parent has room for no shim"
             )
-        name = check_ifname(ifname or shim_name(self.name))
+        name = _check_ifname(ifname or shim_name(self.name))
         requests = _ipam.parse_requests(ip, self.subnets)
-        existing = self._shim_row()
+        existing = self.context.shim_row()
         if existing is not None:
             have = {a for _, a in existing.addresses}
             if set(requests.values()) <= have:
-                return self._endpoint_of(existing)
+                return endpoint_of(self.context, existing)
             raise NetworkConfigError(
                 f"network {self.name!r} already has a host shim {existing.ifname!r} "
                 f"with {sorted(map(str, have))}"
             )
-        return self._endpoint_of(make_shim(self, name, requests))
-
-    def _shim_row(self) -> EndpointRow | None:
-        return shim_row(self)
-
-    def _shim_route(self, shim: EndpointRow, addr: _ipam.IPAddress, *, add: bool) -> bool:
-        return shim_route(self, shim, addr, add=add)
+        return endpoint_of(self.context, make_shim(self.context, name, requests))
 
     # -- leases ----------------------------------------------------------------------
     def renew(self, *, force: bool = False) -> builtins.list[LeaseChange]:
@@ -666,100 +531,30 @@ class Network:
         ``force`` renews all now.  What changed, one :class:`LeaseChange` each."""
         from macvlan.network.renewal import renew
 
-        self._check_ready()
+        self._check_open()
+        self.context.check_ready()
         return renew(self, force=force)
 
     # -- removal and repair ------------------------------------------------------------
     def remove(self, force: bool = False) -> None:
         """Delete the network: its shim, its VLAN sub-interface if it was the last
-        user, and its record.  Refused while endpoints exist unless ``force``, which
-        detaches them first."""
-        if self._closed:
-            raise ValueError(f"network {self.name!r}: this object is closed")
-        rows = self.store.endpoints(self.name)
-        containers = [r for r in rows if r.kind is EndpointKind.CONTAINER]
-        if containers and not force:
-            names = ", ".join(
-                f"{r.ifname} in {r.netns.label if r.netns else '?'}" for r in containers
-            )
-            raise NetworkInUse(
-                f"network {self.name!r} has {len(containers)} endpoint(s) ({names}); "
-                "detach them or use remove(force=True)"
-            )
-        self.store.set_network_state(self.name, NetworkState.REMOVING, owner_token())
-        self._remove_all(rows)
+        user, and its record.  Refused while endpoints exist (pending ones too)
+        unless ``force``, which detaches them first; if a step fails the network is
+        left ready, with what was detached detached."""
+        self._check_open()
+        lifecycle.remove(self.context, force)
         self.close()
-
-    def _remove_all(self, rows: builtins.list[EndpointRow]) -> None:
-        ordered = [r for r in rows if r.kind is EndpointKind.CONTAINER]
-        ordered += [r for r in rows if r.kind is EndpointKind.SHIM]
-        for row in ordered:
-            self._detach_row(row)
-        key = self._row.parent_key
-        with self.store.transaction():
-            self.store.delete_network(self.name)
-            drop_vlan = self.store.vlan_owned(key) and not _users(self.store, key)
-        if drop_vlan:
-            if self._host_namespace_or_none() is not None:
-                self.host.delete_link(self.parent, missing_ok=True)
-            self.store.delete_vlan(key)
-
-    def _finish_abandoned(self) -> None:
-        """Complete the removal (or undo the creation) a dead process left half done."""
-        self._remove_all(self.store.endpoints(self.name))
 
     def reconcile(self) -> Reconciled:
         """Bring the store and the kernel back in line after crashes.
 
-        Pending or detaching endpoints whose process died lose their link (if it was
-        made) and their record; active records whose namespace or link is gone are
-        dropped; links tagged with this network's link group that no record
-        claims are deleted.  Operations of live processes are left alone.
+        Pending or detaching endpoints whose process died lose their link (if it
+        carries their proof) and their record; active records whose namespace no
+        longer exists anywhere, or whose link is gone, are dropped with their host
+        routes; links whose alias names this store and network but no record are
+        deleted.  Nothing without this store's proof is touched, and operations of
+        live processes are left alone.
         """
-        records, links = reconcile(self)
+        self._check_open()
+        records, links = reconcile(self.context)
         return Reconciled(records, links)
-
-
-def _users(store: Store, parent_key: str) -> int:
-    return sum(1 for n in store.networks() if n.parent_key == parent_key)
-
-
-def _resolve_parent(
-    host: Connection, parent: str | int | Link, vlan: VlanParent | None, mtu: int | None
-) -> tuple[str, Link | None]:
-    """The parent's name, and the base link when a VLAN parent must be created."""
-    try:
-        link = host.link(parent)
-    except LinkNotFound:
-        link = None
-    if link is None:
-        if vlan is None:
-            raise NetworkConfigError(f"parent link {parent!r} does not exist")
-        try:
-            base = host.link(vlan.base)
-        except LinkNotFound:
-            raise NetworkConfigError(
-                f"parent {parent!r} does not exist, nor its VLAN base {vlan.base!r}"
-            ) from None
-        if mtu is not None and mtu > base.mtu:
-            raise NetworkConfigError(f"mtu={mtu} exceeds the MTU {base.mtu} of {vlan.base!r}")
-        return vlan.name, base
-    if mtu is not None and mtu > link.mtu:
-        raise NetworkConfigError(f"mtu={mtu} exceeds the MTU {link.mtu} of parent {link.name!r}")
-    return link.name, None
-
-
-def _check_free(store: Store, row: NetworkRow) -> None:
-    """Inside the creating transaction: the name, the subnets and the parent are free."""
-    if store.network(row.name) is not None:
-        raise NetworkExists(f"network {row.name!r} already exists in store {store.path!r}")
-    others = store.networks()
-    ipam.check_disjoint(row.subnets, {o.name: o.subnets for o in others})
-    for other in others:
-        if other.parent_key != row.parent_key:
-            continue
-        if MacvlanMode.PASSTHRU in (row.mode, other.mode):
-            raise ParentInUse(
-                f"parent {row.parent!r} is used by network {other.name!r}; a passthru "
-                "network takes its parent for itself alone"
-            )

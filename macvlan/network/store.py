@@ -12,21 +12,31 @@ process can tell an operation in progress from one whose process died.
 from __future__ import annotations
 
 import contextlib
-import enum
 import errno
 import json
 import os
+import re
+import secrets
 import sqlite3
 import stat
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from macvlan.errors import UnsafeStore
+from macvlan.errors import StoreError, UnsafeStore
 from macvlan.mac import MacAddress
 from macvlan.network.ipam import IPAddress, Subnet
+from macvlan.network.rows import (
+    EndpointKind,
+    EndpointRow,
+    EndpointState,
+    NetworkRow,
+    NetworkState,
+    NsRef,
+    owner_alive,
+    owner_token,
+)
 
 __all__ = [
     "DEFAULT_PATH",
@@ -37,6 +47,7 @@ __all__ = [
     "NetworkState",
     "NsRef",
     "Store",
+    "StoreError",
     "UnsafeStore",
     "owner_alive",
     "owner_token",
@@ -45,10 +56,14 @@ __all__ = [
 DEFAULT_DIR = "/var/lib/macvlan"
 DEFAULT_PATH = os.path.join(DEFAULT_DIR, "networks.db")
 ENV_PATH = "MACVLAN_STORE"
-_SCHEMA_VERSION = 1
+_SCHEMA_VERSION = 2  # 2: the meta table with the store's random id
 _BUSY_TIMEOUT_MS = 60_000
 
 _SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS networks (
     name TEXT PRIMARY KEY,
     parent TEXT NOT NULL,
@@ -97,126 +112,6 @@ CREATE TABLE IF NOT EXISTS cursors (
 """
 
 
-class NetworkState(enum.Enum):
-    """Where a network's record is in its life: being created, ready, being removed."""
-
-    CREATING = "creating"
-    READY = "ready"
-    REMOVING = "removing"
-
-
-class EndpointState(enum.Enum):
-    """Where an endpoint is in its life: its link being made, in use, its link being deleted."""
-
-    PENDING = "pending"  # row written, link maybe being created
-    ACTIVE = "active"
-    DETACHING = "detaching"  # link maybe being deleted
-
-
-class EndpointKind(enum.Enum):
-    """An interface attached to the network, or the network's host shim."""
-
-    CONTAINER = "container"
-    SHIM = "shim"
-
-
-@dataclass(frozen=True, slots=True)
-class NsRef:
-    """How to find a namespace again: its name under /run/netns or a path, and its
-    identity (device, inode) to tell it from a namespace later opened there."""
-
-    name: str | None
-    path: str
-    dev: int
-    ino: int
-
-    def to_json(self) -> str:
-        """The reference as JSON text, which :meth:`from_json` reads back."""
-        return json.dumps([self.name, self.path, self.dev, self.ino])
-
-    @classmethod
-    def from_json(cls, text: str | None) -> NsRef | None:
-        """The reference from :meth:`to_json` text, or None for None."""
-        if text is None:
-            return None
-        name, path, dev, ino = json.loads(text)
-        return cls(name, path, int(dev), int(ino))
-
-    @property
-    def label(self) -> str:
-        """The namespace's name, else its path."""
-        return self.name or self.path
-
-
-@dataclass(frozen=True, slots=True)
-class NetworkRow:
-    """A network's record in the store."""
-
-    name: str
-    parent: str
-    parent_key: str
-    netns: NsRef | None  # the namespace the parent lives in; None: the caller's
-    mode: int
-    mtu: int | None
-    internal: bool
-    subnets: tuple[Subnet, ...]
-    link_group: int
-    state: NetworkState = NetworkState.READY
-    owner: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class EndpointRow:
-    """An endpoint's record in the store, with its allocated addresses."""
-
-    id: int
-    network: str
-    kind: EndpointKind
-    state: EndpointState
-    netns: NsRef | None  # None: the network's parent namespace (shims)
-    ifname: str
-    ifindex: int | None
-    mac: MacAddress
-    owner: str | None
-    addresses: tuple[tuple[int, IPAddress], ...]  # (subnet index, address)
-
-
-# -- owners: which process is changing a row --------------------------------------
-def _start_time(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read()
-    except OSError:
-        return None
-    # the command name is in parentheses and may hold spaces; fields follow ')'
-    fields = data[data.rindex(b")") + 2 :].split()
-    return int(fields[19])  # field 22 overall: starttime
-
-
-_OWN: dict[int, str] = {}
-
-
-def owner_token() -> str:
-    """``pid:starttime`` of this process (a pid alone can be reused)."""
-    pid = os.getpid()
-    token = _OWN.get(pid)
-    if token is None:
-        token = _OWN[pid] = f"{pid}:{_start_time(pid)}"
-    return token
-
-
-def owner_alive(token: str | None) -> bool:
-    """Whether the process named by an owner token still runs."""
-    if not token:
-        return False
-    pid_text, _, start = token.partition(":")
-    try:
-        pid = int(pid_text)
-    except ValueError:
-        return False
-    return str(_start_time(pid)) == start
-
-
 # -- address keys: fixed-width hex sorts like the numbers ------------------------------
 def address_key(addr: IPAddress) -> str:
     return f"{int(addr):08x}" if addr.version == 4 else f"{int(addr):032x}"
@@ -236,7 +131,8 @@ def _check_dir(path: str) -> None:
         raise NotADirectoryError(f"store directory {path!r} is not a directory")
     if st.st_uid not in (os.geteuid(), 0):
         raise UnsafeStore(f"store directory {path!r} belongs to uid {st.st_uid}, not us or root")
-    if st.st_mode & 0o022 and not st.st_mode & stat.S_ISVTX:
+    if st.st_mode & 0o022:
+        # sticky or not: another user could create ``<store>-wal`` there first
         raise UnsafeStore(
             f"store directory {path!r} is writable by other users "
             f"(mode {stat.S_IMODE(st.st_mode):o}); use a private directory"
@@ -244,6 +140,8 @@ def _check_dir(path: str) -> None:
 
 
 def _check_file(path: str, st: os.stat_result) -> None:
+    if stat.S_ISLNK(st.st_mode):
+        raise UnsafeStore(f"store {path!r} is a symbolic link; give the real path")
     if not stat.S_ISREG(st.st_mode):
         raise UnsafeStore(f"store {path!r} is not a regular file")
     if st.st_uid != os.geteuid():
@@ -261,7 +159,12 @@ def _prepare(path: str) -> None:
             os.makedirs(directory, mode=0o700)
     _check_dir(directory)
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        _check_file(path, os.lstat(path))  # before anything opens it read-write
+        flags = os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+    except FileNotFoundError:
+        flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags, 0o600)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise UnsafeStore(f"store {path!r} is a symbolic link; give the real path") from None
@@ -273,6 +176,20 @@ def _prepare(path: str) -> None:
     for suffix in ("-wal", "-shm"):
         with contextlib.suppress(FileNotFoundError):
             _check_file(path + suffix, os.lstat(path + suffix))
+
+
+@contextlib.contextmanager
+def _corruption(path: str) -> Iterator[None]:
+    """Turn SQLite's "not a database" / "malformed" errors into :class:`StoreError`."""
+    try:
+        yield
+    except sqlite3.DatabaseError as exc:
+        if type(exc) is not sqlite3.DatabaseError:  # IntegrityError, OperationalError, ...
+            raise
+        raise StoreError(f"store {path!r} is corrupted or not a store: {exc}") from exc
+
+
+_ID = re.compile(r"^[0-9a-f]{16}$")
 
 
 def store_path(path: str | os.PathLike[str] | None) -> str:
@@ -293,6 +210,7 @@ class Store:
         _prepare(self.path)
         self._lock = threading.RLock()
         self._depth = 0
+        self._users = 1
         db = sqlite3.connect(
             self.path,
             timeout=_BUSY_TIMEOUT_MS / 1000,
@@ -300,29 +218,45 @@ class Store:
             check_same_thread=False,
         )
         try:
-            db.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-            db.execute("PRAGMA journal_mode = WAL")
-            db.execute("PRAGMA synchronous = NORMAL")
-            db.execute("PRAGMA foreign_keys = ON")
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version > _SCHEMA_VERSION:
-                raise RuntimeError(
-                    f"store {self.path!r} has schema {version}; this library knows "
-                    f"{_SCHEMA_VERSION}"
-                )
-            if version < _SCHEMA_VERSION:
-                db.executescript(
-                    f"BEGIN IMMEDIATE;{_SCHEMA}PRAGMA user_version = {_SCHEMA_VERSION};COMMIT;"
-                )
+            with _corruption(self.path):
+                db.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+                db.execute("PRAGMA journal_mode = WAL")
+                db.execute("PRAGMA synchronous = NORMAL")
+                db.execute("PRAGMA foreign_keys = ON")
+                version = db.execute("PRAGMA user_version").fetchone()[0]
+                if version > _SCHEMA_VERSION:
+                    raise StoreError(
+                        f"store {self.path!r} has schema {version}; this library knows "
+                        f"{_SCHEMA_VERSION}"
+                    )
+                if version < _SCHEMA_VERSION:
+                    made = secrets.token_hex(8)
+                    db.executescript(
+                        f"BEGIN IMMEDIATE;{_SCHEMA}"
+                        f"INSERT OR IGNORE INTO meta (key, value) VALUES ('id', '{made}');"
+                        f"PRAGMA user_version = {_SCHEMA_VERSION};COMMIT;"
+                    )
+                row = db.execute("SELECT value FROM meta WHERE key = 'id'").fetchone()
+                if row is None or not _ID.match(row[0]):
+                    raise StoreError(f"store {self.path!r} has no valid id (meta table)")
         except BaseException:
             db.close()
             raise
+        self.id: str = row[0]
         self._db = db
 
-    def close(self) -> None:
-        """Close the database connection."""
+    def share(self) -> Store:
+        """Count one more user of this store; each user calls :meth:`close` once."""
         with self._lock:
-            self._db.close()
+            self._users += 1
+        return self
+
+    def close(self) -> None:
+        """Close the database connection once its last user has closed it."""
+        with self._lock:
+            self._users -= 1
+            if self._users <= 0:
+                self._db.close()
 
     def __enter__(self) -> Store:
         return self
@@ -344,7 +278,8 @@ class Store:
                 finally:
                     self._depth -= 1
                 return
-            self._db.execute("BEGIN IMMEDIATE")
+            with _corruption(self.path):
+                self._db.execute("BEGIN IMMEDIATE")
             self._depth = 1
             try:
                 yield
@@ -356,17 +291,17 @@ class Store:
             self._db.execute("COMMIT")
 
     def _all(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
-        with self._lock:
+        with self._lock, _corruption(self.path):
             return self._db.execute(sql, args).fetchall()
 
     def _run(self, sql: str, args: Sequence[Any] = ()) -> int:
         """Run a statement; the number of rows it changed."""
-        with self._lock:
+        with self._lock, _corruption(self.path):
             return self._db.execute(sql, args).rowcount
 
     def _insert(self, sql: str, args: Sequence[Any]) -> int:
         """Run an INSERT; the new row's id."""
-        with self._lock:
+        with self._lock, _corruption(self.path):
             rowid = self._db.execute(sql, args).lastrowid
         assert rowid is not None
         return rowid
@@ -562,6 +497,46 @@ class Store:
     def delete_endpoint(self, ep: int) -> None:
         """Remove an endpoint and free its addresses and MAC."""
         self._run("DELETE FROM endpoints WHERE id = ?", (ep,))
+
+    def claim_endpoint(
+        self,
+        ep: int,
+        was: EndpointState,
+        was_owner: str | None,
+        state: EndpointState,
+        owner: str | None,
+    ) -> bool:
+        """Move an endpoint from (``was``, ``was_owner``) to (``state``, ``owner``) in one
+        statement; False if someone changed it first."""
+        return (
+            self._run(
+                "UPDATE endpoints SET state = ?, owner = ? WHERE id = ? AND state = ?"
+                " AND owner IS ?",
+                (state.value, owner, ep, was.value, was_owner),
+            )
+            > 0
+        )
+
+    def drop_endpoint(self, ep: int, state: EndpointState, owner: str | None) -> bool:
+        """Remove an endpoint only if it is still in ``state`` with ``owner``."""
+        return (
+            self._run(
+                "DELETE FROM endpoints WHERE id = ? AND state = ? AND owner IS ?",
+                (ep, state.value, owner),
+            )
+            > 0
+        )
+
+    def namespace_users(self, dev: int, ino: int) -> int:
+        """How many network and endpoint records name the namespace (dev, ino)."""
+        texts = [t for (t,) in self._all("SELECT netns FROM endpoints WHERE netns IS NOT NULL")]
+        texts += [t for (t,) in self._all("SELECT netns FROM networks WHERE netns IS NOT NULL")]
+        count = 0
+        for text in texts:
+            ref = NsRef.from_json(text)
+            if ref is not None and (ref.dev, ref.ino) == (dev, ino):
+                count += 1
+        return count
 
     # -- what is in use -------------------------------------------------------------------
     def used_addresses(self, network: str) -> dict[int, set[int]]:

@@ -94,7 +94,7 @@ def test_lease_from_dnsmasq_applied_and_in_its_lease_file(lan: Lan, netns_factor
         assert abs(lease.expires - (time.time() + 120)) < 10
         assert addresses(blue.name) == [str(lease.address)]
         assert default_via(blue.name) == [ROUTER_IP]
-        assert ep.addresses == [lease.address] and ep.gateways == [lease.router]
+        assert ep.addresses == (lease.address,) and ep.gateways == (lease.router,)
         line = server.wait_for(lambda: server.lease_for(ep.mac))
         assert line is not None, server.lease_lines()
         assert line[2] == str(lease.address.ip) and line[3] == "blue-1"
@@ -175,7 +175,7 @@ def test_silent_server_renew_then_rebind_fail_then_expiry_removes_address(
         (gone,) = net.endpoints()
         assert gone.lease is not None and gone.lease.expired and gone.lease.lost
         assert gone.lease.address == lease.address
-        assert gone.addresses == [] and gone.gateways == []
+        assert gone.addresses == () and gone.gateways == ()
         rec = Tables(net.store).record(gone.id)
         assert rec is not None and rec.state == "expired"
         assert renew(net, now=lease.expires + 2) == []  # an expired lease is left alone

@@ -533,9 +533,9 @@ def test_a_crash_during_detach_is_recovered_on_the_next_open(
     net.attach(c)
     code = """
 import os, sys
-from macvlan.network import networks
-networks.delete_link = lambda *a, **k: os._exit(3)
-net = networks.Network.open("lan", sys.argv[1])
+from macvlan.network import Network, lifecycle
+lifecycle.delete_link = lambda *a, **k: os._exit(3)
+net = Network.open("lan", sys.argv[1])
 net.detach(net.endpoints()[0])
 """
     done = subprocess.run(
@@ -556,13 +556,19 @@ def test_reconcile_drops_records_without_links_and_links_without_records(
     kept = net.attach(c1)
     subprocess.run(["ip", "-n", c0.name, "link", "del", "eth0"], check=True)
     host = net.netns or ""
-    stray = f"link add stray link p0 address 02:de:ad:00:00:01 group {net.link_group} type macvlan"
-    subprocess.run(["ip", "-n", host, *stray.split()], check=True)
-    subprocess.run(["ip", "-n", host, "link", "set", "stray", "netns", c1.name], check=True)
-    assert len(macvlans(c1.name)) == 2
+    # a stray carries this store's proof for an endpoint that has no record; a link of
+    # the same group without the proof is not ours to delete
+    proof = f"macvlan:{net.store.id}:lan:999999"
+    for name, mac in (("stray", "02:de:ad:00:00:01"), ("guess", "02:de:ad:00:00:02")):
+        add = f"link add {name} link p0 address {mac} group {net.link_group} type macvlan"
+        subprocess.run(["ip", "-n", host, *add.split()], check=True)
+        if name == "stray":
+            subprocess.run(["ip", "-n", host, "link", "set", name, "alias", proof], check=True)
+        subprocess.run(["ip", "-n", host, "link", "set", name, "netns", c1.name], check=True)
+    assert len(macvlans(c1.name)) == 3
     result = net.reconcile()
     assert (result.records_removed, result.links_deleted) == (1, 1)
-    assert [link["ifname"] for link in macvlans(c1.name)] == ["eth0"]
+    assert sorted(link["ifname"] for link in macvlans(c1.name)) == ["eth0", "guess"]
     assert [ep.id for ep in net.endpoints()] == [kept.id]
     assert gone.id not in {ep.id for ep in net.endpoints()}
 
@@ -611,7 +617,7 @@ def test_dual_stack_with_nodad(
         assert "tentative" not in v6[0] and "nodad" in v6[0]
         routes6 = ip_json("-6", "route", "show", "default", netns=c0.name)
         assert [r["gateway"] for r in routes6] == ["fd00:34::1"]
-        assert e0.gateways == [ipaddress_of("10.34.0.1"), ipaddress_of("fd00:34::1")]
+        assert e0.gateways == (ipaddress_of("10.34.0.1"), ipaddress_of("fd00:34::1"))
         assert ping(c0.name, "fd00:34::50")
         assert ping(c0.name, "10.34.0.50")
         net.remove(force=True)
@@ -631,7 +637,7 @@ def test_ipv6_only_and_internal_networks_have_no_default_route(
     ) as net:
         (c,) = containers(1)
         ep = net.attach(c, nodad=True)
-        assert ep.addresses[0].version == 6 and ep.gateways == []
+        assert ep.addresses[0].version == 6 and ep.gateways == ()
         assert ip_json("-6", "route", "show", "default", netns=c.name) == []
         v4 = ip_json("-4", "addr", "show", "dev", "eth0", netns=c.name)
         assert [a for link in v4 for a in link["addr_info"]] == []
@@ -783,13 +789,14 @@ import os, sys
 from macvlan.network import Network
 net = Network.open("lan", sys.argv[1])
 calls = []
-original = net._detach_row
-def crash(row, wait=False):
+from macvlan.network import lifecycle
+original = lifecycle.detach_row
+def crash(ctx, row, wait=False):
     if calls:
         os._exit(3)   # half the endpoints detached, the network still recorded
     calls.append(row)
-    original(row, wait)
-net._detach_row = crash
+    return original(ctx, row, wait)
+lifecycle.detach_row = crash
 net.remove(force=True)
 """
 

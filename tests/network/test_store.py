@@ -73,7 +73,7 @@ def test_files_are_private(tmp_path: Path) -> None:
 def test_wal_mode_and_schema(store: Store) -> None:
     db = sqlite3.connect(store.path)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 2
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"networks", "endpoints", "allocations", "cursors", "vlans"} <= tables
     db.close()
@@ -91,8 +91,9 @@ def test_refuses_a_store_other_users_can_write(tmp_path: Path) -> None:
     os.chmod(shared, 0o777)
     with pytest.raises(UnsafeStore, match=r"directory .* is writable by other users"):
         Store(shared / "db")
-    os.chmod(shared, 0o1777)  # sticky, like /tmp: others cannot replace our file
-    Store(shared / "db").close()
+    os.chmod(shared, 0o1777)  # sticky, like /tmp: others can still create <store>-wal first
+    with pytest.raises(UnsafeStore, match=r"directory .* is writable by other users"):
+        Store(shared / "db")
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give a file to another user")
