@@ -29,13 +29,11 @@ from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias, TypeVar
 
-from macvlan import address as _address
 from macvlan import link as _link
 from macvlan._netlink import requests
 from macvlan._netlink.attr import Attr, RawAttr
 from macvlan._netlink.constants import Iff, MacaddrMode, MacvlanFlags, MacvlanMode, NlmF, RtmType
 from macvlan._netlink.message import Message
-from macvlan.address import Address
 from macvlan.errors import DumpInterrupted, LinkNotFound, NetlinkError
 from macvlan.link import (
     MACVLAN_KINDS,
@@ -50,6 +48,10 @@ from macvlan.link import (
 from macvlan.linkprops import check_alias
 from macvlan.mac import MacAddress
 from macvlan.namespace import Namespace
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from macvlan.address import Address
 
 T = TypeVar("T")
 _ECHO = int(NlmF.ECHO)  # a plain int: IntFlag arithmetic is slow
@@ -776,9 +778,11 @@ def _restore_groups(moved: Sequence[Link]) -> Op[None]:
         yield Batch(messages)
 
 
-# -- addresses ---------------------------------------------------------------------------
+# -- addresses (macvlan.address, and ipaddress with it, load on first use) ----------------
 def add_address(ref: LinkRef, address: object, *, nodad: bool = False) -> Op[None]:
     """Add ``"10.0.0.2/24"`` or ``"fd00::2/64"`` to a link (IPv6: ``nodad`` skips DAD)."""
+    from macvlan import address as _address
+
     interface = _address.to_interface(address)
     _address.new_address(0, interface, nodad=nodad)  # validate before the lookup
     ix = yield from index(ref)
@@ -787,6 +791,8 @@ def add_address(ref: LinkRef, address: object, *, nodad: bool = False) -> Op[Non
 
 
 def delete_address(ref: LinkRef, address: object) -> Op[None]:
+    from macvlan import address as _address
+
     interface = _address.to_interface(address)
     ix = yield from index(ref)
     yield Request(_address.del_address(ix, interface), f"delete address {interface} from link {ix}")
@@ -794,6 +800,9 @@ def delete_address(ref: LinkRef, address: object) -> Op[None]:
 
 def addresses(ref: LinkRef | None = None, *, family: int | None = None) -> Op[list[Address]]:
     """Addresses of one link or of all (the kernel filters by link)."""
+    from macvlan import address as _address
+    from macvlan.address import Address
+
     ix = 0 if ref is None else (yield from index(ref))
     replies: list[Message] = yield Dump(_address.dump_addresses(ix, family or 0), "list addresses")
     out = [Address.from_message(r) for r in replies if r.type == RtmType.NEWADDR]

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import ipaddress
 import struct
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
-from macvlan._netlink import nda
-from macvlan._netlink.attr import Attr, AttrList
-from macvlan._netlink.constants import AddrFamily, NlmF, NtfFlags, NudState, RtmType
+from macvlan._netlink import nda, requests
+from macvlan._netlink.attr import AttrList
+from macvlan._netlink.constants import AddrFamily, NtfFlags, NudState, RtmType
 from macvlan._netlink.message import Message, iter_messages
 from macvlan._netlink.structs import NdMsg
 from macvlan.mac import MacAddress
@@ -181,20 +181,12 @@ def _family(ip: IpAddr) -> int:
 
 def new_neighbour(index: int, ip: IpAddr, mac: MacAddress, *, replace: bool = False) -> Message:
     """``RTM_NEWNEIGH`` for a permanent entry (``ip neigh add|replace ... nud permanent``)."""
-    flags = NlmF.CREATE | (NlmF.REPLACE if replace else NlmF.EXCL)
-    body = NdMsg(family=_family(ip), index=index, state=NudState.PERMANENT)
-    attrs: list[Attr[Any]] = [nda.DST(ip), nda.LLADDR(mac.packed)]
-    return Message(RtmType.NEWNEIGH, flags, body=body, attrs=attrs)
+    return requests.new_neighbour(index, _family(ip), ip.packed, mac.packed, replace=replace)
 
 
 def del_neighbour(index: int, ip: IpAddr) -> Message:
     """``RTM_DELNEIGH`` for the entry of ``ip`` on link ``index``."""
-    # ip sends NUD_PERMANENT here too; the kernel does not look at the state
-    body = NdMsg(family=_family(ip), index=index, state=NudState.PERMANENT)
-    return Message(RtmType.DELNEIGH, 0, body=body, attrs=[nda.DST(ip)])
+    return requests.del_neighbour(index, _family(ip), ip.packed)
 
 
-def dump_neighbours(index: int = 0, family: int = 0) -> Message:
-    """``RTM_GETNEIGH`` dump; the kernel filters by link (``NDA_IFINDEX``)."""
-    attrs = [nda.IFINDEX(index)] if index else []
-    return Message(RtmType.GETNEIGH, 0, body=NdMsg(family=family), attrs=attrs)
+dump_neighbours = requests.dump_neighbours

@@ -25,6 +25,10 @@ links                     :func:`get_link`, :func:`dump_links`, :func:`new_macvl
 addresses                 :func:`new_address`, :func:`del_address`,
                           :func:`dump_addresses`
 routes                    :func:`route`, :func:`dump_routes`
+neighbours                :func:`new_neighbour`, :func:`del_neighbour`,
+                          :func:`dump_neighbours`
+rules                     :func:`rule`, :func:`dump_rules`
+link properties           :func:`link_props` (alternative names)
 ========================  ======================================================
 
 >>> from macvlan._netlink import requests
@@ -37,23 +41,30 @@ from __future__ import annotations
 
 import struct
 
-from macvlan._netlink import ifa, ifla, rta
+from macvlan._netlink import fra, ifa, ifla, nda, rta
 from macvlan._netlink.message import Message
 from macvlan._netlink.numbers import (
     IFF_UP,
+    NLM_F_APPEND,
     NLM_F_CREATE,
     NLM_F_ECHO,
     NLM_F_EXCL,
+    NLM_F_REPLACE,
     RTEXT_FILTER_SKIP_STATS,
     RTM_DELADDR,
     RTM_DELLINK,
+    RTM_DELNEIGH,
     RTM_GETADDR,
     RTM_GETLINK,
+    RTM_GETNEIGH,
     RTM_GETROUTE,
+    RTM_GETRULE,
     RTM_NEWADDR,
     RTM_NEWLINK,
+    RTM_NEWLINKPROP,
+    RTM_NEWNEIGH,
 )
-from macvlan._netlink.structs import IfAddrMsg, IfInfoMsg, RtMsg
+from macvlan._netlink.structs import FibRuleHdr, IfAddrMsg, IfInfoMsg, NdMsg, RtMsg
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -68,16 +79,24 @@ __all__ = [
     "del_address",
     "del_group",
     "del_link",
+    "del_neighbour",
     "dump_addresses",
     "dump_links",
+    "dump_neighbours",
     "dump_routes",
+    "dump_rules",
+    "echo",
     "get_link",
+    "link_props",
+    "linkinfo",
     "macvlan_data",
     "new_address",
     "new_macvlan",
+    "new_neighbour",
     "new_veth",
     "new_vlan",
     "route",
+    "rule",
     "set_link",
     "source_macs",
 ]
@@ -94,9 +113,9 @@ _PLAIN_LINKINFO: dict[tuple[str, int | None, int], Attr[Any]] = {}
 
 
 # -- links -------------------------------------------------------------------------------
-def get_link(ref: int | str, *, netnsid: int | None = None) -> Message:
-    """``RTM_GETLINK`` for one link by index or name (statistics left out)."""
-    attrs: list[AnyAttr] = [_SKIP_STATS]
+def get_link(ref: int | str, *, netnsid: int | None = None, stats: bool = False) -> Message:
+    """``RTM_GETLINK`` for one link by index or name (statistics only if ``stats``)."""
+    attrs: list[AnyAttr] = [] if stats else [_SKIP_STATS]
     index = 0
     if isinstance(ref, int):
         index = ref
@@ -309,6 +328,13 @@ def set_link(
     )
 
 
+def link_props(message_type: int, index: int, altnames: Sequence[str]) -> Message:
+    """``RTM_NEWLINKPROP`` / ``RTM_DELLINKPROP`` adding or removing alternative names."""
+    props: list[AnyAttr] = [ifla.PROP_ALT_IFNAME(name) for name in altnames]
+    flags = CREATE_EXCL | NLM_F_APPEND if message_type == RTM_NEWLINKPROP else 0
+    return Message(message_type, flags, body=IfInfoMsg(index=index), attrs=[ifla.PROP_LIST_(props)])
+
+
 def del_link(ref: int | str) -> Message:
     """``RTM_DELLINK`` by index or name."""
     if isinstance(ref, int):
@@ -413,3 +439,86 @@ def dump_routes(family: int = 0, table: int = 254) -> Message:
     """``RTM_GETROUTE`` dump asking for one table (0: all) and family (0: both)."""
     attrs = [rta.TABLE(table)] if table else []
     return Message(RTM_GETROUTE, 0, body=RtMsg(family=family, table=min(table, 255)), attrs=attrs)
+
+
+# -- neighbours --------------------------------------------------------------------------
+NUD_PERMANENT = 0x80
+
+
+def new_neighbour(
+    index: int, family: int, dst: bytes, lladdr: bytes, *, replace: bool = False
+) -> Message:
+    """``RTM_NEWNEIGH`` for a permanent entry (``ip neigh add|replace ... nud permanent``)."""
+    flags = NLM_F_CREATE | (NLM_F_REPLACE if replace else NLM_F_EXCL)
+    body = NdMsg(family=family, index=index, state=NUD_PERMANENT)
+    return Message(RTM_NEWNEIGH, flags, body=body, attrs=[nda.DST.raw(dst), nda.LLADDR(lladdr)])
+
+
+def del_neighbour(index: int, family: int, dst: bytes) -> Message:
+    """``RTM_DELNEIGH`` for the entry of ``dst`` on link ``index``."""
+    # ip sends NUD_PERMANENT here too; the kernel does not look at the state
+    body = NdMsg(family=family, index=index, state=NUD_PERMANENT)
+    return Message(RTM_DELNEIGH, 0, body=body, attrs=[nda.DST.raw(dst)])
+
+
+def dump_neighbours(index: int = 0, family: int = 0) -> Message:
+    """``RTM_GETNEIGH`` dump; the kernel filters by link (``NDA_IFINDEX``)."""
+    attrs = [nda.IFINDEX(index)] if index else []
+    return Message(RTM_GETNEIGH, 0, body=NdMsg(family=family), attrs=attrs)
+
+
+# -- policy rules ------------------------------------------------------------------------
+def rule(
+    message_type: int,
+    family: int,
+    *,
+    action: int,
+    priority: int | None = None,
+    src: bytes | None = None,
+    src_len: int = 0,
+    dst: bytes | None = None,
+    dst_len: int = 0,
+    fwmark: int | None = None,
+    fwmask: int | None = None,
+    iifname: str | None = None,
+    oifname: str | None = None,
+    table: int = 0,
+    rule_flags: int = 0,
+    flags: int = 0,
+) -> Message:
+    """``RTM_NEWRULE`` / ``RTM_DELRULE`` laid out as iproute2 lays them out.
+
+    ``action`` is the ``FR_ACT_*`` number, ``rule_flags`` the header's
+    (``FIB_RULE_INVERT``); a table above 255 goes in ``FRA_TABLE``.
+    """
+    attrs: list[AnyAttr] = []
+    if priority is not None:
+        attrs.append(fra.PRIORITY(priority))
+    if src is not None:
+        attrs.append(fra.SRC.raw(src))
+    if dst is not None:
+        attrs.append(fra.DST.raw(dst))
+    if fwmark is not None:
+        attrs.append(fra.FWMARK(fwmark))
+    if fwmask is not None:
+        attrs.append(fra.FWMASK(fwmask))
+    if iifname is not None:
+        attrs.append(fra.IIFNAME(iifname))
+    if oifname is not None:
+        attrs.append(fra.OIFNAME(oifname))
+    if table > 255:
+        attrs.append(fra.TABLE(table))
+    body = FibRuleHdr(
+        family=family,
+        dst_len=dst_len,
+        src_len=src_len,
+        table=table if table <= 255 else 0,
+        action=action,
+        flags=rule_flags,
+    )
+    return Message(message_type, flags, body=body, attrs=attrs)
+
+
+def dump_rules(family: int = 0) -> Message:
+    """``RTM_GETRULE`` dump (0: IPv4 and IPv6)."""
+    return Message(RTM_GETRULE, 0, body=FibRuleHdr(family=family))
