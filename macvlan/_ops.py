@@ -8,6 +8,7 @@ effect                    the driver sends back
 ========================  ==================================================
 ``Request(message)``      the answers (``list[Message]``)
 ``Dump(message)``         the dumped messages (``list[Message]``)
+``ParsedDump(...)``       the values parsed from the dumped bytes
 ``Batch(messages)``       per message ``(answers, NetlinkError | None)``
 ``IfIndex(name)``         the index of the link ``name`` (or LinkNotFound)
 ``InNamespace(ns, op)``   what ``op`` returns, run on a connection inside ``ns``
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Generator, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias, TypeVar
 
@@ -77,6 +78,19 @@ class Dump:
 
 
 @dataclass(frozen=True, slots=True)
+class ParsedDump:
+    """Run a dump whose answers become values without a :class:`Message` each
+    (``parse(data, start, end, out)``, see ``NetlinkSocket.dump_parsed``); a driver
+    without that path dumps messages and hands them to ``build``.  Answered with
+    the values."""
+
+    message: Message
+    parse: Callable[[bytes, int, int, list[Any]], None]
+    build: Callable[[list[Message]], list[Any]]
+    what: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Batch:
     """Pipeline many requests; answered with ``(replies, error or None)`` for each."""
 
@@ -106,7 +120,7 @@ class InNamespace:
     op: Op[Any]
 
 
-Effect: TypeAlias = Request | Dump | Batch | IfIndex | InNamespace
+Effect: TypeAlias = Request | Dump | ParsedDump | Batch | IfIndex | InNamespace
 Op: TypeAlias = Generator[Effect, Any, T]
 
 
