@@ -16,9 +16,14 @@ time (user + system: the kernel's work happens inside each tool's own
 ``sendmsg``) is printed beside the wall-clock time, since load on a small machine
 moves the latter.  Everything is checked against ``ip -o link show``.
 
-Last line: ``RATIOS aio_create_vs_pyroute2_async=X aio_vs_sync=Y`` where X is
-pyroute2's time over ours and Y is the synchronous path's time over the asyncio
-one (> 1 means the asyncio path is faster).  Run as root:
+While the asyncio tools work, a ticker task yields to the loop over and over; the
+longest time between two of its turns is the longest stall any other task saw
+(the longest over the rounds is reported, ours and pyroute2's).
+
+Last line: ``RATIOS aio_create_vs_pyroute2_async=X aio_vs_sync=Y stall_ms=S
+stall_vs_pyroute2=R`` where X is pyroute2's time over ours, Y the synchronous
+path's time over the asyncio one (> 1 means the asyncio path is faster), S our
+longest stall in milliseconds (goal: 10) and R pyroute2's over ours.  Run as root:
 ``python benchmarks/bench_aio.py``.
 """
 
@@ -28,6 +33,7 @@ import asyncio
 import contextlib
 import os
 import sys
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
@@ -46,13 +52,48 @@ NAMES = [f"mv{i}" for i in range(N)]
 MACS = [f"02:4e:00:00:{i >> 8:02x}:{i & 0xFF:02x}" for i in range(N)]
 
 
-async def measure(work: Callable[[], Awaitable[Any]]) -> tuple[float, float, Any]:
-    """(wall seconds, CPU seconds, result) of one awaited call."""
+STALLS: dict[str, list[float]] = {"aio": [], "pyroute2": [], "idle": []}
+
+
+async def idle(seconds: float) -> None:
+    """The floor for stalls: the same ticker on a loop with nothing else to do (what
+    the machine's scheduler and other load impose), for as long as a round takes."""
+
+    async def nothing() -> None:
+        await asyncio.sleep(seconds)
+
+    await measure(nothing, "idle")
+
+
+async def measure(work: Callable[[], Awaitable[Any]], tool: str) -> tuple[float, float, Any]:
+    """(wall seconds, CPU seconds, result) of one awaited call.
+
+    Meanwhile a ticker task yields to the loop over and over and records the longest
+    time between two of its turns: the longest stall another task on the loop saw.
+    """
     loop = asyncio.get_running_loop()
+    done = False
+    longest = 0.0
+
+    async def ticker() -> None:
+        nonlocal longest
+        last = time.perf_counter()
+        while not done:
+            await asyncio.sleep(0)
+            now = time.perf_counter()
+            longest = max(longest, now - last)
+            last = now
+
+    tick = asyncio.ensure_future(ticker())
+    await asyncio.sleep(0)
     cpu = cpu_seconds()
     start = loop.time()
     result = await work()
-    return loop.time() - start, cpu_seconds() - cpu, result
+    wall = loop.time() - start
+    done = True
+    await tick
+    STALLS[tool].append(longest)
+    return wall, cpu_seconds() - cpu, result
 
 
 async def bench_aio(ns: Namespace) -> tuple[float, float]:
@@ -71,7 +112,7 @@ async def bench_aio(ns: Namespace) -> tuple[float, float]:
                 )
             )
 
-        wall, cpu, links = await measure(work)
+        wall, cpu, links = await measure(work, "aio")
         assert [link.name for link in links] == NAMES
         assert [str(link.mac) for link in links] == MACS
         assert ip_count(str(ns.name)) == N
@@ -112,7 +153,7 @@ async def bench_pyroute2(ns: Namespace) -> tuple[float, float]:
         async def work() -> list[Any]:
             return await asyncio.gather(*(add(n, m) for n, m in zip(NAMES, MACS, strict=True)))
 
-        wall, cpu, _ = await measure(work)
+        wall, cpu, _ = await measure(work, "pyroute2")
     assert ip_count(str(ns.name)) == N
     return wall, cpu
 
@@ -142,6 +183,7 @@ def main() -> None:
         for _ in range(ROUNDS):
             runs["aio"].append(asyncio.run(bench_aio(ns_aio)))
             clear(ns_aio)
+            asyncio.run(idle(runs["aio"][-1][0]))
             runs["sync"].append(bench_sync(ns_sync))
             clear(ns_sync)
             runs["pyroute2"].append(asyncio.run(bench_pyroute2(ns_pr)))
@@ -157,9 +199,19 @@ def main() -> None:
         f"cpu ratios: vs pyroute2 async {results['pyroute2'][1] / aio_cpu:.2f}, "
         f"sync/aio {results['sync'][1] / aio_cpu:.2f}"
     )
+    stall = {tool: max(values) for tool, values in STALLS.items()}
+    for tool, values in STALLS.items():
+        print(
+            f"longest event-loop stall, {tool}: {stall[tool] * 1e3:.1f} ms "
+            f"(rounds: {', '.join(f'{v * 1e3:.1f}' for v in values)} ms)"
+        )
+    print(f"goal stall <= 10 ms: {'met' if stall['aio'] <= 0.010 else 'MISSED'} (an idle loop's")
+    print(f"  longest over the same time, the machine's own floor: {stall['idle'] * 1e3:.1f} ms)")
     print(
         f"RATIOS aio_create_vs_pyroute2_async={results['pyroute2'][0] / aio_wall:.2f} "
-        f"aio_vs_sync={results['sync'][0] / aio_wall:.2f}"
+        f"aio_vs_sync={results['sync'][0] / aio_wall:.2f} "
+        f"stall_ms={stall['aio'] * 1e3:.1f} "
+        f"stall_vs_pyroute2={stall['pyroute2'] / stall['aio']:.2f}"
     )
 
 

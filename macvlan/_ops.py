@@ -8,6 +8,7 @@ effect                    the driver sends back
 ========================  ==================================================
 ``Request(message)``      the answers (``list[Message]``)
 ``Dump(message)``         the dumped messages (``list[Message]``)
+``ParsedDump(...)``       the values parsed from the dumped bytes
 ``Batch(messages)``       per message ``(answers, NetlinkError | None)``
 ``IfIndex(name)``         the index of the link ``name`` (or LinkNotFound)
 ``InNamespace(ns, op)``   what ``op`` returns, run on a connection inside ``ns``
@@ -28,13 +29,11 @@ from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias, TypeVar
 
-from macvlan import address as _address
 from macvlan import link as _link
-from macvlan._netlink import ifla
+from macvlan._netlink import requests
 from macvlan._netlink.attr import Attr, RawAttr
 from macvlan._netlink.constants import Iff, MacaddrMode, MacvlanFlags, MacvlanMode, NlmF, RtmType
 from macvlan._netlink.message import Message
-from macvlan.address import Address
 from macvlan.errors import DumpInterrupted, LinkNotFound, NetlinkError
 from macvlan.link import (
     MACVLAN_KINDS,
@@ -49,6 +48,10 @@ from macvlan.link import (
 from macvlan.linkprops import check_alias
 from macvlan.mac import MacAddress
 from macvlan.namespace import Namespace
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from macvlan.address import Address
 
 T = TypeVar("T")
 _ECHO = int(NlmF.ECHO)  # a plain int: IntFlag arithmetic is slow
@@ -71,6 +74,19 @@ class Dump:
     """Run a dump request; answered with the dumped messages."""
 
     message: Message
+    what: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedDump:
+    """Run a dump whose answers become values without a :class:`Message` each
+    (``parse(data, start, end, out)``, see ``NetlinkSocket.dump_parsed``); a driver
+    without that path dumps messages and hands them to ``build``.  Answered with
+    the values."""
+
+    message: Message
+    parse: Callable[[bytes, int, int, list[Any]], None]
+    build: Callable[[list[Message]], list[Any]]
     what: str = ""
 
 
@@ -104,10 +120,8 @@ class InNamespace:
     op: Op[Any]
 
 
-Effect: TypeAlias = Request | Dump | Batch | IfIndex | InNamespace
+Effect: TypeAlias = Request | Dump | ParsedDump | Batch | IfIndex | InNamespace
 Op: TypeAlias = Generator[Effect, Any, T]
-#: Turns a creating message into one that asks the kernel to echo the new link.
-EchoFn: TypeAlias = Callable[[Message, int], Message]
 
 
 # -- helpers without I/O ---------------------------------------------------------------
@@ -129,18 +143,6 @@ def temp_name() -> str:
 def random_group() -> int:
     """A link group number well above the ones people pick by hand."""
     return int.from_bytes(os.urandom(4), "little") % (2**31 - 2**20) + 2**20
-
-
-def echo(message: Message, parent_index: int) -> Message:
-    """``message`` with its parent index filled in and ``NLM_F_ECHO`` set, so that the
-    kernel answers a creation with the new link itself (Linux 6.3+)."""
-    attrs = message.attrs
-    if message.get(ifla.LINK) != parent_index:
-        attrs = [
-            Attr(ifla.LINK, parent_index) if isinstance(a, Attr) and a.spec is ifla.LINK else a
-            for a in attrs
-        ]
-    return Message(message.type, message.flags | _ECHO, body=message.body, attrs=attrs)
 
 
 def echoed_link(replies: Sequence[Message], name: str) -> Link | None:
@@ -347,10 +349,10 @@ def explain(err: NetlinkError, spec: MacvlanSpec, parent_ix: int) -> Op[NetlinkE
     return with_reason(err, why)
 
 
-def create_here(spec: MacvlanSpec, message: Message, parent_ix: int, echo_fn: EchoFn) -> Op[Link]:
+def create_here(spec: MacvlanSpec, message: Message, parent_ix: int) -> Op[Link]:
     try:
         replies: list[Message] = yield Request(
-            echo_fn(message, parent_ix), f"create {spec.kind} {spec.name!r}"
+            requests.echo(message, parent_ix), f"create {spec.kind} {spec.name!r}"
         )
     except NetlinkError as exc:
         raise (yield from explain(exc, spec, parent_ix)) from None
@@ -377,13 +379,13 @@ def create_there(spec: MacvlanSpec, parent_ix: int, ns: Namespace) -> Op[Link]:
     return made
 
 
-def create(spec: MacvlanSpec, echo_fn: EchoFn = echo) -> Op[Link]:
+def create(spec: MacvlanSpec) -> Op[Link]:
     """Create one macvlan/macvtap from ``spec``, here or in ``spec.netns``."""
     known = known_index(spec.parent)  # a Link or an index: no lookup, one message
     message = check_spec(spec, known or 0)
     if spec.netns is None:
         parent_ix = known or (yield from parent_index(spec.parent))
-        return (yield from create_here(spec, message, parent_ix, echo_fn))
+        return (yield from create_here(spec, message, parent_ix))
     ns, owned = open_namespace(spec.netns)
     try:
         parent_ix = yield from parent_index(spec.parent)
@@ -410,7 +412,6 @@ def create_macvlan(
     txqueuelen: int | None = None,
     group: int | None = None,
     kind: str = "macvlan",
-    echo_fn: EchoFn = echo,
 ) -> Op[Link]:
     """Create a macvlan (or, with ``kind="macvtap"``, a macvtap) on ``parent``."""
     spec = MacvlanSpec(
@@ -429,10 +430,10 @@ def create_macvlan(
         kind,
         netns,
     )
-    return (yield from create(spec, echo_fn))
+    return (yield from create(spec))
 
 
-def create_macvlans(specs: Iterable[MacvlanSpec], echo_fn: EchoFn = echo) -> Op[list[Link]]:
+def create_macvlans(specs: Iterable[MacvlanSpec]) -> Op[list[Link]]:
     """Create many links pipelined; all or none, in spec order.
 
     Every spec is checked before anything is sent.  If any creation fails, the
@@ -464,7 +465,7 @@ def create_macvlans(specs: Iterable[MacvlanSpec], echo_fn: EchoFn = echo) -> Op[
             key = parent_key(spec.parent)
             if key not in parents:
                 parents[key] = yield from parent_index(spec.parent)
-        return (yield from _create_many(specs, messages, where, parents, echo_fn))
+        return (yield from _create_many(specs, messages, where, parents))
     finally:
         for ns in opened:
             ns.close()
@@ -475,11 +476,10 @@ def _create_many(
     messages: list[Message],
     where: list[Namespace | None],
     parents: dict[Any, int],
-    echo_fn: EchoFn,
 ) -> Op[list[Link]]:
     here = [i for i, ns in enumerate(where) if ns is None]
     results: list[tuple[list[Message], NetlinkError | None]] = yield Batch(
-        [echo_fn(messages[i], parents[parent_key(specs[i].parent)]) for i in here],
+        [requests.echo(messages[i], parents[parent_key(specs[i].parent)]) for i in here],
         [f"create {specs[i].kind} {specs[i].name!r}" for i in here],
     )
     made: dict[int, Link | None] = {}
@@ -548,6 +548,17 @@ def create_veth(
     return (yield from link(name))
 
 
+def create_vlan(
+    name: str, parent: LinkRef, vlan_id: int, *, protocol: int | None = None
+) -> Op[Link]:
+    """Create 802.1Q VLAN ``vlan_id`` on ``parent`` as ``name`` (needs the 8021q module)."""
+    _link.new_vlan(name, 0, vlan_id, protocol=protocol)  # refuse bad input before any I/O
+    parent_ix = yield from index(parent)
+    message = _link.new_vlan(name, parent_ix, vlan_id, protocol=protocol)
+    yield Request(message, f"create VLAN {name!r} (id {vlan_id}; needs the 8021q module)")
+    return (yield from link(name))
+
+
 # -- changing links ------------------------------------------------------------------------
 def set_link(
     ref: LinkRef,
@@ -597,22 +608,10 @@ def set_link(
             "namespace move; move the link first"
         )
     mac_ = to_mac(mac)
-    if name is not None:
-        check_ifname(name)
+    _link.check_link_args(name, mtu, txqueuelen, group)
     ns, owned = (None, False) if netns is None else open_namespace(netns)
     try:
-        attrs: list[Attr[Any] | RawAttr] = list(
-            _link.common_attrs(
-                name=name,
-                mac=mac_,
-                mtu=mtu,
-                txqueuelen=txqueuelen,
-                group=group,
-                netns_fd=None if ns is None else ns.fd,
-            )
-        )
-        if alias_ is not None:  # without a NUL, as ip sends it: "" then removes the alias
-            attrs.append(ifla.IFALIAS.raw(alias_.encode("utf-8", "surrogateescape")))
+        attrs: list[Attr[Any] | RawAttr] = []
         current = yield from link(ref)
         if mode_ is not None or flags_ is not None or macs is not None or bc_data:
             if current.kind not in MACVLAN_KINDS or current.macvlan is None:
@@ -630,9 +629,20 @@ def set_link(
                     "or out of passthru mode; delete it and create it again"
                 )
             data = _link.macvlan_data(mode_, flags_, bcqueuelen, bc_cutoff, macs, source_op)
-            attrs.append(ifla.LINKINFO([ifla.INFO_KIND(current.kind), ifla.INFO_DATA(data)]))
+            attrs.append(requests.linkinfo(current.kind, data))
         message = _link.set_link(
-            current.index, up=up, attrs=attrs, promisc=promisc, allmulti=allmulti
+            current.index,
+            up=up,
+            name=name,
+            mac=mac_,
+            mtu=mtu,
+            txqueuelen=txqueuelen,
+            group=group,
+            netns_fd=None if ns is None else ns.fd,
+            alias=alias_,
+            attrs=attrs,
+            promisc=promisc,
+            allmulti=allmulti,
         )
         try:
             yield Request(message, f"change link {current.name!r}")
@@ -657,11 +667,11 @@ def _more_sources(
 
     If an ADD fails half-way, the addresses this call added are deleted again.
     """
-    kind = ifla.INFO_KIND(current.kind or "macvlan")
+    kind = current.kind or "macvlan"
 
     def message(mode: MacaddrMode, mac: MacAddress) -> Message:
-        data = ifla.INFO_DATA(_link.source_mac_attrs(mode, [mac]))
-        return _link.set_link(current.index, attrs=[ifla.LINKINFO([kind, data])])
+        data = _link.source_mac_attrs(mode, [mac])
+        return requests.set_link(current.index, attrs=[requests.linkinfo(kind, data)])
 
     what = f"change source MACs of {current.name!r}"
     results: list[tuple[list[Message], NetlinkError | None]] = yield Batch(
@@ -742,7 +752,7 @@ def delete_links(refs: Iterable[LinkRef], *, missing_ok: bool = False) -> Op[int
     group = random_group()
     while group in used_groups:
         group = random_group()
-    messages = [_link.set_link(x.index, attrs=[ifla.GROUP(group)]) for x in targets]
+    messages = [requests.set_link(x.index, group=group) for x in targets]
     results: list[tuple[list[Message], NetlinkError | None]] = yield Batch(
         messages, [f"group link {x.name!r}" for x in targets]
     )
@@ -763,14 +773,16 @@ def delete_links(refs: Iterable[LinkRef], *, missing_ok: bool = False) -> Op[int
 
 
 def _restore_groups(moved: Sequence[Link]) -> Op[None]:
-    messages = [_link.set_link(x.index, attrs=[ifla.GROUP(x.group)]) for x in moved]
+    messages = [requests.set_link(x.index, group=x.group) for x in moved]
     if messages:
         yield Batch(messages)
 
 
-# -- addresses ---------------------------------------------------------------------------
+# -- addresses (macvlan.address, and ipaddress with it, load on first use) ----------------
 def add_address(ref: LinkRef, address: object, *, nodad: bool = False) -> Op[None]:
     """Add ``"10.0.0.2/24"`` or ``"fd00::2/64"`` to a link (IPv6: ``nodad`` skips DAD)."""
+    from macvlan import address as _address
+
     interface = _address.to_interface(address)
     _address.new_address(0, interface, nodad=nodad)  # validate before the lookup
     ix = yield from index(ref)
@@ -779,6 +791,8 @@ def add_address(ref: LinkRef, address: object, *, nodad: bool = False) -> Op[Non
 
 
 def delete_address(ref: LinkRef, address: object) -> Op[None]:
+    from macvlan import address as _address
+
     interface = _address.to_interface(address)
     ix = yield from index(ref)
     yield Request(_address.del_address(ix, interface), f"delete address {interface} from link {ix}")
@@ -786,6 +800,9 @@ def delete_address(ref: LinkRef, address: object) -> Op[None]:
 
 def addresses(ref: LinkRef | None = None, *, family: int | None = None) -> Op[list[Address]]:
     """Addresses of one link or of all (the kernel filters by link)."""
+    from macvlan import address as _address
+    from macvlan.address import Address
+
     ix = 0 if ref is None else (yield from index(ref))
     replies: list[Message] = yield Dump(_address.dump_addresses(ix, family or 0), "list addresses")
     out = [Address.from_message(r) for r in replies if r.type == RtmType.NEWADDR]

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
-from typing import Any
 
-from macvlan._netlink import ifa
-from macvlan._netlink.attr import Attr, AttrList
-from macvlan._netlink.constants import AddrFamily, IfaFlags, NlmF, RtmType, RtScope
+from macvlan._netlink import ifa, requests
+from macvlan._netlink.attr import AttrList
+from macvlan._netlink.constants import AddrFamily, IfaFlags, RtScope
 from macvlan._netlink.message import Message
 from macvlan._netlink.structs import IfAddrMsg
 from macvlan.errors import ProtocolError
@@ -90,34 +89,27 @@ def _family(interface: Interface) -> int:
 
 def new_address(index: int, interface: Interface, *, nodad: bool = False) -> Message:
     """``RTM_NEWADDR``: the address, its prefix, and the IPv4 broadcast address."""
-    flags = IfaFlags.NODAD if nodad else IfaFlags(0)
     if nodad and interface.version == 4:
         raise ValueError("nodad applies to IPv6 addresses only")
-    attrs: list[Attr[Any]] = [ifa.LOCAL(interface.ip), ifa.ADDRESS(interface.ip)]
-    if interface.version == 4 and interface.network.prefixlen < 31:
-        attrs.append(ifa.BROADCAST(interface.network.broadcast_address))
-    if flags:
-        attrs.append(ifa.FLAGS(flags))
-    return Message(
-        RtmType.NEWADDR,
-        NlmF.CREATE | NlmF.EXCL,
-        body=IfAddrMsg(
-            _family(interface), interface.network.prefixlen, int(flags) & 0xFF, 0, index
-        ),
-        attrs=attrs,
+    network = interface.network
+    broadcast = None
+    if interface.version == 4 and network.prefixlen < 31:
+        broadcast = network.broadcast_address.packed
+    return requests.new_address(
+        index,
+        _family(interface),
+        network.prefixlen,
+        interface.ip.packed,
+        broadcast=broadcast,
+        flags=int(IfaFlags.NODAD) if nodad else 0,
     )
 
 
 def del_address(index: int, interface: Interface) -> Message:
     """``RTM_DELADDR`` for that address on that link."""
-    return Message(
-        RtmType.DELADDR,
-        0,
-        body=IfAddrMsg(_family(interface), interface.network.prefixlen, 0, 0, index),
-        attrs=[ifa.LOCAL(interface.ip), ifa.ADDRESS(interface.ip)],
+    return requests.del_address(
+        index, _family(interface), interface.network.prefixlen, interface.ip.packed
     )
 
 
-def dump_addresses(index: int = 0, family: int = 0) -> Message:
-    """``RTM_GETADDR`` dump; with strict checking the kernel filters by link."""
-    return Message(RtmType.GETADDR, 0, body=IfAddrMsg(family, 0, 0, 0, index))
+dump_addresses = requests.dump_addresses

@@ -39,7 +39,16 @@ from macvlan import _ops
 from macvlan._fronts_routing import AsyncRoutingMethods
 from macvlan._netlink.asocket import AsyncNetlinkSocket
 from macvlan._netlink.socket import NetlinkSocket
-from macvlan._ops import Batch, Dump, IfIndex, InNamespace, LinkRef, NetnsRef, Request
+from macvlan._ops import (
+    Batch,
+    Dump,
+    IfIndex,
+    InNamespace,
+    LinkRef,
+    NetnsRef,
+    ParsedDump,
+    Request,
+)
 from macvlan.address import Address
 from macvlan.errors import MonitorOverflow, NetlinkError
 from macvlan.link import Link, MacaddrMode, MacLike, MacvlanFlags, MacvlanMode, MacvlanSpec
@@ -60,9 +69,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-
-# Looked up at call time, as in macvlan.connection (a test stands in a kernel without echo).
-_echo = _ops.echo
 
 
 def connect(netns: NetnsRef | None = None) -> AsyncConnection:
@@ -199,6 +205,8 @@ class AsyncConnection(AsyncRoutingMethods):
             if sock.loop is not asyncio.get_running_loop():
                 op.close()
                 raise RuntimeError(f"{self!r} belongs to another event loop")
+            if top:
+                await sock.admit()  # a burst of operations starts over several turns
             value: Any = None
             error: BaseException | None = None
             deferred: BaseException | None = None  # a cancellation held until the next step
@@ -251,6 +259,8 @@ class AsyncConnection(AsyncRoutingMethods):
             return await sock.batch(effect.messages, effect.whats)
         if type(effect) is Dump:
             return await sock.dump(effect.message, effect.what)
+        if type(effect) is ParsedDump:  # messages here: answers of several requests interleave
+            return effect.build(await sock.dump(effect.message, effect.what))
         if type(effect) is InNamespace:
             there = conns.get(effect.ns)
             if there is None:
@@ -312,7 +322,6 @@ class AsyncConnection(AsyncRoutingMethods):
                 txqueuelen=txqueuelen,
                 group=group,
                 kind="macvlan",
-                echo_fn=_echo,
             )
         )
 
@@ -350,13 +359,12 @@ class AsyncConnection(AsyncRoutingMethods):
                 txqueuelen=txqueuelen,
                 group=group,
                 kind="macvtap",
-                echo_fn=_echo,
             )
         )
 
     async def create_macvlans(self, specs: Iterable[MacvlanSpec]) -> list[Link]:
         """Create many links pipelined on this socket; all or none, in spec order."""
-        return await self._run(_ops.create_macvlans(specs, _echo))
+        return await self._run(_ops.create_macvlans(specs))
 
     async def create_veth(
         self,
@@ -375,6 +383,12 @@ class AsyncConnection(AsyncRoutingMethods):
                 name, peer, peer_netns=peer_netns, mtu=mtu, mac=mac, peer_mac=peer_mac, up=up
             )
         )
+
+    async def create_vlan(
+        self, name: str, parent: LinkRef, vlan_id: int, *, protocol: int | None = None
+    ) -> Link:
+        """Create 802.1Q VLAN ``vlan_id`` on ``parent`` (needs the kernel's 8021q module)."""
+        return await self._run(_ops.create_vlan(name, parent, vlan_id, protocol=protocol))
 
     async def set_link(
         self,
@@ -607,18 +621,27 @@ async def attach(network: Network, namespace: Namespace | str, /, **kw: Any) -> 
     to the network's SQLite store (file locks, fsync) and runs several kernel steps
     that roll back as one unit, which the synchronous code already gets right.  If
     the awaiting task is cancelled, the attach is let finish and then detached
-    again, so a cancelled attach leaves nothing behind.
+    again, so a cancelled attach leaves nothing behind; further cancellations
+    meanwhile wait for that cleanup too before the task ends cancelled.
     """
     work = asyncio.ensure_future(asyncio.to_thread(network.attach, namespace, **kw))
     try:
         return await asyncio.shield(work)
     except asyncio.CancelledError:
-        endpoint = None
-        with contextlib.suppress(Exception):  # a failed attach has rolled itself back
-            endpoint = await work
-        if endpoint is not None:
-            await asyncio.to_thread(network.detach, endpoint)
+        undo = asyncio.ensure_future(_undo_attach(network, work))
+        while not undo.done():  # a second (third, ...) cancel must not leave it half done
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(undo)
         raise
+
+
+async def _undo_attach(network: Network, work: asyncio.Future[Endpoint]) -> None:
+    """Wait for a cancelled attach's thread; detach what it made."""
+    try:
+        endpoint = await work
+    except Exception:  # a failed attach has rolled itself back
+        return
+    await asyncio.to_thread(network.detach, endpoint)
 
 
 async def detach(network: Network, endpoint: Endpoint | int, /, **kw: Any) -> None:

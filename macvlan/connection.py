@@ -12,25 +12,34 @@ module drives them over a blocking :class:`NetlinkSocket` (and
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, TypeVar
 
 from macvlan import _ops
 from macvlan._fronts_routing import RoutingMethods
 from macvlan._netlink.message import Message
 from macvlan._netlink.socket import NetlinkSocket
-from macvlan._ops import Batch, Dump, IfIndex, InNamespace, LinkRef, NetnsRef, Request
-from macvlan.address import Address
+from macvlan._ops import (
+    Batch,
+    Dump,
+    IfIndex,
+    InNamespace,
+    LinkRef,
+    NetnsRef,
+    ParsedDump,
+    Request,
+)
 from macvlan.link import Link, MacaddrMode, MacLike, MacvlanFlags, MacvlanMode, MacvlanSpec
-from macvlan.monitor import Monitor
 from macvlan.namespace import Namespace
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing, addresses and the monitor load when first used
+    from typing import Any, TypeVar
+
+    from macvlan.address import Address
+    from macvlan.monitor import Monitor
+
+    T = TypeVar("T")
+
 __all__ = ["Connection", "LinkRef", "NetnsRef", "connect"]
-
-T = TypeVar("T")
-
-# The creating message's NLM_F_ECHO is added by this function, looked up at call
-# time so that a test can stand in for a kernel that does not echo new links.
-_echo = _ops.echo
 
 
 def connect(netns: NetnsRef | None = None) -> Connection:
@@ -116,6 +125,8 @@ class Connection(RoutingMethods):
                     value = sock.index_of(effect.name)
                 elif type(effect) is Dump:
                     value = sock.dump(effect.message, effect.what)
+                elif type(effect) is ParsedDump:
+                    value = sock.dump_parsed(effect.message, effect.parse, effect.what)
                 elif type(effect) is InNamespace:
                     there = conns.get(effect.ns)
                     if there is None:
@@ -182,7 +193,6 @@ class Connection(RoutingMethods):
                 txqueuelen=txqueuelen,
                 group=group,
                 kind="macvlan",
-                echo_fn=_echo,
             )
         )
 
@@ -220,7 +230,6 @@ class Connection(RoutingMethods):
                 txqueuelen=txqueuelen,
                 group=group,
                 kind="macvtap",
-                echo_fn=_echo,
             )
         )
 
@@ -231,7 +240,7 @@ class Connection(RoutingMethods):
         links this call created (here and in other namespaces) are deleted again and
         the first error is raised.
         """
-        return self._run(_ops.create_macvlans(specs, _echo))
+        return self._run(_ops.create_macvlans(specs))
 
     def create_veth(
         self,
@@ -250,6 +259,12 @@ class Connection(RoutingMethods):
                 name, peer, peer_netns=peer_netns, mtu=mtu, mac=mac, peer_mac=peer_mac, up=up
             )
         )
+
+    def create_vlan(
+        self, name: str, parent: LinkRef, vlan_id: int, *, protocol: int | None = None
+    ) -> Link:
+        """Create 802.1Q VLAN ``vlan_id`` on ``parent`` (needs the kernel's 8021q module)."""
+        return self._run(_ops.create_vlan(name, parent, vlan_id, protocol=protocol))
 
     def set_link(
         self,
@@ -341,6 +356,8 @@ class Connection(RoutingMethods):
     ) -> Monitor:
         """A :class:`Monitor` of events in this connection's namespace: links and
         addresses unless told otherwise; routes, neighbours and rules when asked."""
+        from macvlan.monitor import Monitor
+
         groups = Monitor.groups(
             links=links, addresses=addresses, routes=routes, neighbours=neighbours, rules=rules
         )

@@ -1,8 +1,9 @@
-"""Links: the frozen :class:`Link` snapshot, macvlan settings, and the requests
-that create, change and delete links.
+"""Links: the frozen :class:`Link` snapshot, macvlan settings, and the checks on
+the arguments of the requests that create, change and delete links.
 
-The request builders here are sans-IO (they return messages); the synchronous
-:class:`~macvlan.connection.Connection` and the asyncio front send them.
+The requests themselves are laid out by :mod:`macvlan._netlink.requests`; the
+functions here take the typed values (:class:`MacAddress`, :class:`MacvlanMode`,
+...), check them and hand plain ones on.
 """
 
 from __future__ import annotations
@@ -13,17 +14,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from macvlan._names import check_ifname
-from macvlan._netlink import ifla
+from macvlan._netlink import ifla, requests
 from macvlan._netlink.attr import Attr, AttrList, RawAttr, s32_of, u32_of
 from macvlan._netlink.constants import (
-    RTEXT_FILTER_SKIP_STATS,
     Iff,
     MacaddrMode,
     MacvlanFlags,
     MacvlanMode,
     NlmF,
     OperState,
-    RtmType,
 )
 from macvlan._netlink.message import Message
 from macvlan._netlink.structs import IfInfoMsg
@@ -430,28 +429,36 @@ def check_flags(flags: object) -> MacvlanFlags:
     raise TypeError(f"flags must be MacvlanFlags, not {flags!r}")
 
 
-# -- request builders (sans-IO) --------------------------------------------------------
-def get_link(ref: int | str, *, netnsid: int | None = None) -> Message:
-    """``RTM_GETLINK`` for one link by index or name (no dump)."""
-    attrs: list[Attr[Any]] = [ifla.EXT_MASK(RTEXT_FILTER_SKIP_STATS)]
-    index = 0
-    if isinstance(ref, int):
-        index = ref
-    else:
-        attrs.append(ifla.IFNAME(ref))
-    if netnsid is not None:
-        attrs.append(ifla.TARGET_NETNSID(netnsid))
-    return Message(RtmType.GETLINK, 0, body=IfInfoMsg(index=index), attrs=attrs)
+# -- requests: typed arguments checked, then laid out by macvlan._netlink.requests ----
+get_link = requests.get_link
+dump_links = requests.dump_links
+del_link = requests.del_link
+del_group = requests.del_group
 
 
-def dump_links(kind: str | None = None, master: int | None = None) -> Message:
-    """``RTM_GETLINK`` dump; the kernel filters by kind and master (strict mode)."""
-    attrs: list[Attr[Any]] = [ifla.EXT_MASK(RTEXT_FILTER_SKIP_STATS)]
-    if kind is not None:
-        attrs.append(ifla.LINKINFO([ifla.INFO_KIND(kind)]))
-    if master is not None:
-        attrs.append(ifla.MASTER(master))
-    return Message(RtmType.GETLINK, 0, body=IfInfoMsg(), attrs=attrs)
+#: The MTUs an Ethernet link (a macvlan, macvtap, veth) can have: IPv4's least and
+#: ``ETH_MAX_MTU``.  One rule for the whole library (links, networks, the CLI).
+MTU_MIN, MTU_MAX = 68, 65535
+
+
+def check_mtu(mtu: object) -> int:
+    """``mtu`` if it is an int in :data:`MTU_MIN`..:data:`MTU_MAX`, else raise."""
+    return _check_int("mtu", mtu, MTU_MIN, MTU_MAX)
+
+
+def source_mac_attrs(op: MacaddrMode, macs: Sequence[MacAddress]) -> list[Attr[Any] | RawAttr]:
+    """The ``IFLA_MACVLAN_MACADDR*`` attributes that apply ``op`` to a source list.
+
+    ADD and DEL take exactly one address (the kernel reads one per message: send
+    one message each), SET replaces the list, FLUSH takes no address.
+    """
+    if op in (MacaddrMode.ADD, MacaddrMode.DEL) and len(macs) != 1:
+        raise ValueError(
+            f"source_op={op.name} takes one MAC per message, not {len(macs)}; send one message each"
+        )
+    if op == MacaddrMode.FLUSH and macs:
+        raise ValueError(f"source_op={op.name} takes no MACs; use SET to replace the list")
+    return requests.source_macs(int(op), [m.packed for m in macs])
 
 
 def macvlan_data(
@@ -461,66 +468,35 @@ def macvlan_data(
     bc_cutoff: int | None,
     source_macs: Iterable[MacAddress] | None,
     source_op: MacaddrMode = MacaddrMode.SET,
-) -> list[Attr[Any]]:
-    data: list[Attr[Any]] = []
-    if mode is not None:
-        data.append(ifla.MACVLAN_MODE(mode))
-    if flags is not None:
-        data.append(ifla.MACVLAN_FLAGS(flags))
+) -> list[Attr[Any] | RawAttr]:
+    """A macvlan's ``IFLA_INFO_DATA`` content, its values checked; None leaves one out."""
     if bcqueuelen is not None:
-        data.append(ifla.MACVLAN_BC_QUEUE_LEN(_check_int("bcqueuelen", bcqueuelen, 0, 2**32 - 1)))
+        _check_int("bcqueuelen", bcqueuelen, 0, 2**32 - 1)
     if bc_cutoff is not None:
-        data.append(ifla.MACVLAN_BC_CUTOFF(_check_int("bc_cutoff", bc_cutoff, -(2**31), 2**31 - 1)))
+        _check_int("bc_cutoff", bc_cutoff, -(2**31), 2**31 - 1)
+    data = requests.macvlan_data(
+        None if mode is None else int(mode),
+        None if flags is None else int(flags),
+        bcqueuelen,
+        bc_cutoff,
+    )
     if source_macs is not None:
         data.extend(source_mac_attrs(source_op, list(source_macs)))
     return data
 
 
-def source_mac_attrs(op: MacaddrMode, macs: Sequence[MacAddress]) -> list[Attr[Any]]:
-    """The ``IFLA_MACVLAN_MACADDR*`` attributes that apply ``op`` to a source list.
-
-    The kernel reads one ``MACADDR`` per message for ADD and DEL (so those take
-    exactly one address; send one message each), flushes and adds
-    ``MACADDR_DATA`` for SET, and takes no address for FLUSH.
-    """
-    attrs: list[Attr[Any]] = [ifla.MACVLAN_MACADDR_MODE(op)]
-    if op in (MacaddrMode.ADD, MacaddrMode.DEL):
-        if len(macs) != 1:
-            raise ValueError(
-                f"source_op={op.name} takes one MAC per message, not {len(macs)}; "
-                "send one message each"
-            )
-        attrs.append(ifla.MACVLAN_MACADDR(macs[0].packed))
-    elif op == MacaddrMode.SET:
-        attrs.append(ifla.MACVLAN_MACADDR_DATA([ifla.MACADDRS_MACADDR(m.packed) for m in macs]))
-    elif macs:
-        raise ValueError(f"source_op={op.name} takes no MACs; use SET to replace the list")
-    return attrs
-
-
-def common_attrs(
-    *,
-    name: str | None = None,
-    mac: MacAddress | None = None,
-    mtu: int | None = None,
-    txqueuelen: int | None = None,
-    group: int | None = None,
-    netns_fd: int | None = None,
-) -> list[Attr[Any]]:
-    attrs: list[Attr[Any]] = []
+def check_link_args(
+    name: str | None, mtu: int | None, txqueuelen: int | None, group: int | None
+) -> None:
+    """Raise before any I/O if a name, MTU, queue length or group cannot be sent."""
     if name is not None:
-        attrs.append(ifla.IFNAME(check_ifname(name)))
-    if mac is not None:
-        attrs.append(ifla.ADDRESS(mac.packed))
+        check_ifname(name)
     if mtu is not None:
-        attrs.append(ifla.MTU(_check_int("mtu", mtu, 68, 2**31 - 1)))
+        check_mtu(mtu)
     if txqueuelen is not None:
-        attrs.append(ifla.TXQLEN(_check_int("txqueuelen", txqueuelen, 0, 2**32 - 1)))
+        _check_int("txqueuelen", txqueuelen, 0, 2**32 - 1)
     if group is not None:
-        attrs.append(ifla.GROUP(_check_int("group", group, 0, 2**32 - 1)))
-    if netns_fd is not None:
-        attrs.append(ifla.NET_NS_FD(netns_fd))
-    return attrs
+        _check_int("group", group, 0, 2**32 - 1)
 
 
 def new_macvlan(
@@ -550,30 +526,26 @@ def new_macvlan(
             f"a passthru {kind} takes its parent's MAC; mac={str(mac)!r} cannot be given "
             "(set the parent's MAC instead)"
         )
-    attrs = common_attrs(
-        name=name, mac=mac, mtu=mtu, txqueuelen=txqueuelen, group=group, netns_fd=netns_fd
-    )
-    attrs.append(ifla.LINK(parent_index))
-    plain = bcqueuelen is None and bc_cutoff is None and not source_macs
-    key = (kind, mode, flags)
-    linkinfo = _PLAIN_LINKINFO.get(key) if plain else None
-    if linkinfo is None:
-        data = macvlan_data(
-            mode, flags or None, bcqueuelen, bc_cutoff, source_macs if source_macs else None
-        )
-        info: list[Attr[Any]] = [ifla.INFO_KIND(kind)]
-        if data:
-            info.append(ifla.INFO_DATA(data))
-        linkinfo = ifla.LINKINFO(info)
-        if plain:  # an immutable value: built once per kind, mode and flags
-            _PLAIN_LINKINFO[key] = linkinfo
-    attrs.append(linkinfo)
-    up_flag = Iff.UP if up else 0
-    return Message(
-        RtmType.NEWLINK,
-        _CREATE_EXCL,
-        body=IfInfoMsg(flags=up_flag, change=up_flag),
-        attrs=attrs,
+    check_link_args(name, mtu, txqueuelen, group)
+    if bcqueuelen is not None:
+        _check_int("bcqueuelen", bcqueuelen, 0, 2**32 - 1)
+    if bc_cutoff is not None:
+        _check_int("bc_cutoff", bc_cutoff, -(2**31), 2**31 - 1)
+    return requests.new_macvlan(
+        name,
+        parent_index,
+        kind=kind,
+        mode=None if mode is None else int(mode),
+        flags=int(flags),
+        mac=None if mac is None else mac.packed,
+        mtu=mtu,
+        up=up,
+        bcqueuelen=bcqueuelen,
+        bc_cutoff=bc_cutoff,
+        macs=[m.packed for m in source_macs],
+        txqueuelen=txqueuelen,
+        group=group,
+        netns_fd=netns_fd,
     )
 
 
@@ -587,43 +559,63 @@ def new_veth(
     peer_netns_fd: int | None,
     up: bool,
 ) -> Message:
-    peer_attrs = common_attrs(name=peer, mac=peer_mac, mtu=mtu, netns_fd=peer_netns_fd)
-    attrs = common_attrs(name=name, mac=mac, mtu=mtu)
-    peer_info = ifla.PeerInfo(IfInfoMsg(), tuple(peer_attrs))
-    attrs.append(
-        ifla.LINKINFO([ifla.INFO_KIND("veth"), ifla.INFO_DATA([ifla.VETH_PEER(peer_info)])])
+    """``RTM_NEWLINK`` creating the veth pair ``name``/``peer``."""
+    check_link_args(name, mtu, None, None)
+    check_ifname(peer)
+    return requests.new_veth(
+        name,
+        peer,
+        mtu=mtu,
+        mac=None if mac is None else mac.packed,
+        peer_mac=None if peer_mac is None else peer_mac.packed,
+        peer_netns_fd=peer_netns_fd,
+        up=up,
     )
-    up_flag = Iff.UP if up else 0
-    return Message(
-        RtmType.NEWLINK,
-        _CREATE_EXCL,
-        body=IfInfoMsg(flags=up_flag, change=up_flag),
-        attrs=attrs,
-    )
+
+
+ETH_P_8021Q = 0x8100
+ETH_P_8021AD = 0x88A8
+
+
+def new_vlan(name: str, parent_index: int, vlan_id: int, *, protocol: int | None = None) -> Message:
+    """``RTM_NEWLINK`` creating 802.1Q VLAN ``vlan_id`` (1..4094) on ``parent_index``."""
+    check_ifname(name)
+    if isinstance(vlan_id, bool) or not isinstance(vlan_id, int) or not 1 <= vlan_id <= 4094:
+        raise ValueError(f"VLAN ID {vlan_id!r} is outside 1..4094")
+    if protocol is not None and protocol not in (ETH_P_8021Q, ETH_P_8021AD):
+        raise ValueError(f"VLAN protocol {protocol:#x} is neither 802.1Q nor 802.1ad")
+    return requests.new_vlan(name, parent_index, vlan_id, protocol)
 
 
 def set_link(
     index: int,
     *,
     up: bool | None = None,
+    name: str | None = None,
+    mac: MacAddress | None = None,
+    mtu: int | None = None,
+    txqueuelen: int | None = None,
+    group: int | None = None,
+    netns_fd: int | None = None,
+    alias: str | None = None,
     attrs: Sequence[Attr[Any] | RawAttr] = (),
     promisc: bool | None = None,
     allmulti: bool | None = None,
 ) -> Message:
     """``RTM_NEWLINK`` without CREATE: change an existing link (and its UP,
-    PROMISC and ALLMULTI flags where given)."""
+    PROMISC and ALLMULTI flags where given); ``alias`` ``""`` removes the alias."""
+    check_link_args(name, mtu, txqueuelen, group)
     flags, change = flag_changes(up=up, promisc=promisc, allmulti=allmulti)
-    return Message(
-        RtmType.NEWLINK, 0, body=IfInfoMsg(index=index, flags=flags, change=change), attrs=attrs
+    return requests.set_link(
+        index,
+        name=name,
+        mac=None if mac is None else mac.packed,
+        mtu=mtu,
+        txqueuelen=txqueuelen,
+        group=group,
+        netns_fd=netns_fd,
+        alias=alias,
+        flags=flags,
+        change=change,
+        attrs=attrs,
     )
-
-
-def del_link(ref: int | str) -> Message:
-    if isinstance(ref, int):
-        return Message(RtmType.DELLINK, 0, body=IfInfoMsg(index=ref))
-    return Message(RtmType.DELLINK, 0, body=IfInfoMsg(), attrs=[ifla.IFNAME(ref)])
-
-
-def del_group(group: int) -> Message:
-    """``RTM_DELLINK`` with ifindex 0 and ``IFLA_GROUP``: delete a whole group at once."""
-    return Message(RtmType.DELLINK, 0, body=IfInfoMsg(), attrs=[ifla.GROUP(group)])

@@ -3,13 +3,9 @@ all-multicast mode (request builders, sans-IO)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from macvlan._netlink import ifla
-from macvlan._netlink.attr import Attr
-from macvlan._netlink.constants import Iff, NlmF, RtmType
+from macvlan._netlink import requests
+from macvlan._netlink.constants import Iff, RtmType
 from macvlan._netlink.message import Message
-from macvlan._netlink.structs import IfInfoMsg
 
 ALTIFNAMSIZ = 128  # the kernel's limit, NUL included
 IFALIASZ = 256
@@ -38,9 +34,7 @@ def check_alias(alias: object) -> str:
 
 def altname_message(mtype: RtmType, index: int, names: list[str]) -> Message:
     """``RTM_NEWLINKPROP`` / ``RTM_DELLINKPROP`` adding or removing alternative names."""
-    props: list[Attr[Any]] = [ifla.PROP_ALT_IFNAME(check_altname(n)) for n in names]
-    flags = NlmF.CREATE | NlmF.EXCL | NlmF.APPEND if mtype == RtmType.NEWLINKPROP else 0
-    return Message(mtype, flags, body=IfInfoMsg(index=index), attrs=[ifla.PROP_LIST_(props)])
+    return requests.link_props(mtype, index, [check_altname(n) for n in names])
 
 
 def flag_changes(

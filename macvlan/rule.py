@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from macvlan._names import check_ifname
-from macvlan._netlink import fra
-from macvlan._netlink.attr import Attr, AttrList
-from macvlan._netlink.constants import AddrFamily, FrAct, NlmF, RtmType, RtTable
+from macvlan._netlink import fra, requests
+from macvlan._netlink.attr import AttrList
+from macvlan._netlink.constants import AddrFamily, FrAct, NlmF, RtmType
 from macvlan._netlink.message import Message
 from macvlan._netlink.structs import FibRuleHdr
 from macvlan.errors import ProtocolError
@@ -163,33 +163,33 @@ def rule_message(
         raise ValueError("a lookup rule needs table=")
     if fwmask is not None and fwmark is None:
         raise ValueError("fwmask needs fwmark")
-    attrs: list[Attr[Any]] = []
     if priority is not None:
-        attrs.append(fra.PRIORITY(_u32("priority", priority)))
-    if src is not None:
-        attrs.append(fra.SRC(src.network_address))
-    if dst is not None:
-        attrs.append(fra.DST(dst.network_address))
+        _u32("priority", priority)
     if fwmark is not None:
-        attrs.append(fra.FWMARK(_u32("fwmark", fwmark)))
+        _u32("fwmark", fwmark)
     if fwmask is not None:
-        attrs.append(fra.FWMASK(_u32("fwmask", fwmask)))
+        _u32("fwmask", fwmask)
     if iif is not None:
-        attrs.append(fra.IIFNAME(check_ifname(iif)))
+        check_ifname(iif)
     if oif is not None:
-        attrs.append(fra.OIFNAME(check_ifname(oif)))
-    table_ = table or 0
-    if table_ > 255:
-        attrs.append(fra.TABLE(table_))
-    body = FibRuleHdr(
-        family=fam,
-        dst_len=dst.prefixlen if dst is not None else 0,
-        src_len=src.prefixlen if src is not None else 0,
-        table=table_ if table_ <= 255 else RtTable.UNSPEC,
+        check_ifname(oif)
+    return requests.rule(
+        mtype,
+        fam,
         action=action,
-        flags=FIB_RULE_INVERT if invert else 0,
+        priority=priority,
+        src=None if src is None else src.network_address.packed,
+        src_len=0 if src is None else src.prefixlen,
+        dst=None if dst is None else dst.network_address.packed,
+        dst_len=0 if dst is None else dst.prefixlen,
+        fwmark=fwmark,
+        fwmask=fwmask,
+        iifname=iif,
+        oifname=oif,
+        table=table or 0,
+        rule_flags=FIB_RULE_INVERT if invert else 0,
+        flags=flags,
     )
-    return Message(mtype, flags, body=body, attrs=attrs)
 
 
 def new_rule(**kw: Any) -> Message:
@@ -202,9 +202,7 @@ def del_rule(**kw: Any) -> Message:
     return rule_message(RtmType.DELRULE, **kw)
 
 
-def dump_rules(family: int = 0) -> Message:
-    """``RTM_GETRULE`` dump (0: IPv4 and IPv6)."""
-    return Message(RtmType.GETRULE, 0, body=FibRuleHdr(family=family))
+dump_rules = requests.dump_rules
 
 
 def _family(version: int) -> AddrFamily:

@@ -6,9 +6,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, fields
 
-from macvlan._netlink import ifla
+from macvlan._netlink import ifla, requests
 from macvlan._netlink.attr import AttrList, u32_of
-from macvlan._netlink.constants import RtmType
 from macvlan._netlink.message import Message
 from macvlan._netlink.structs import IfInfoMsg
 from macvlan.errors import ProtocolError
@@ -86,6 +85,4 @@ _COUNTERS = tuple(f.name for f in fields(LinkStats))[2:-3]
 
 def get_stats(ref: int | str) -> Message:
     """``RTM_GETLINK`` for one link, statistics included (no ``IFLA_EXT_MASK``)."""
-    if isinstance(ref, int):
-        return Message(RtmType.GETLINK, 0, body=IfInfoMsg(index=ref))
-    return Message(RtmType.GETLINK, 0, body=IfInfoMsg(), attrs=[ifla.IFNAME(ref)])
+    return requests.get_link(ref, stats=True)

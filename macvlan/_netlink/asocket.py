@@ -1,19 +1,25 @@
 """The netlink socket for asyncio: many requests in flight, answers matched by
-sequence number, read through the running loop (no helper threads).
+sequence number, read through the running loop.
 
-Requests made in the same loop iteration go out in one ``send``.  A cancelled
-request stays registered until the kernel answers it; that late answer is
-consumed and dropped, so it can never be mistaken for another request's.
+Requests made in the same loop iteration go out in one ``send``, from a sender
+thread: the kernel does a request's work (creating a link, say) inside
+``sendmsg``, on the calling thread, and a batch of them would otherwise hold the
+loop for as long.  Answers are read on the loop, a bounded number of datagrams per
+turn, so that a flood of answers cannot stall it either.  A cancelled request
+stays registered until the kernel answers it; that late answer is consumed and
+dropped, so it can never be mistaken for another request's.
 """
 
 from __future__ import annotations
 
+import _queue
 import _socket
+import _thread
 import asyncio
 import collections
 import contextlib
 import errno
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from macvlan._netlink.constants import NlmF
 from macvlan._netlink.message import DoneMessage, ErrorMessage, Message, encode, iter_messages
@@ -24,6 +30,11 @@ _DUMP_RETRIES = 5
 _ACK = int(NlmF.REQUEST | NlmF.ACK)  # plain ints: IntFlag arithmetic is slow
 _DUMP = int(NlmF.REQUEST | NlmF.DUMP)
 _DUMP_INTR = int(NlmF.DUMP_INTR)
+Failed = Callable[[list[int], BaseException], None]
+#: Datagrams read per turn of the loop (each holds one or more answers).
+_READS_PER_TURN = 32
+#: Operations that may start per turn of the loop (see _Turns).
+_STARTS_PER_TURN = 32
 
 
 class Pending:
@@ -124,6 +135,104 @@ class _Window:
         self._free += 1
 
 
+class _Turns:
+    """Lets at most ``per_turn`` operations start in one turn of the event loop.
+
+    A thousand tasks started at once would otherwise all build and check their
+    requests in the same turn, and every other task on the loop would wait for all
+    of them; the rest start in the following turns, in the order they asked.
+    """
+
+    __slots__ = ("_loop", "_per_turn", "_scheduled", "_started", "_waiters")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, per_turn: int) -> None:
+        self._loop = loop
+        self._per_turn = per_turn
+        self._started = 0
+        self._scheduled = False
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    async def admit(self) -> None:
+        """Return in this turn if there is room in it, else in a later one."""
+        if not self._scheduled:
+            self._scheduled = True
+            self._loop.call_soon(self._next_turn)
+        if self._started < self._per_turn and not self._waiters:
+            self._started += 1
+            return
+        waiter: asyncio.Future[None] = self._loop.create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        except BaseException:
+            with contextlib.suppress(ValueError):
+                self._waiters.remove(waiter)
+            raise
+
+    def _next_turn(self) -> None:
+        self._started = 0
+        waiters = self._waiters
+        while waiters and self._started < self._per_turn:
+            waiter = waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                self._started += 1
+        self._scheduled = bool(waiters or self._started)
+        if self._scheduled:
+            self._loop.call_soon(self._next_turn)
+
+
+class _Sender:
+    """A thread that sends what the loop hands it, in order.
+
+    The kernel's work for a request happens inside ``send`` on this thread (with
+    the GIL released), so the loop keeps running meanwhile.  A failed send is
+    reported back on the loop with the sequence numbers it carried.
+    """
+
+    def __init__(self, raw: _socket.socket, loop: asyncio.AbstractEventLoop) -> None:
+        self._raw = raw
+        self._loop = loop
+        self._queue: _queue.SimpleQueue[tuple[bytes, list[int], Failed] | None] = (
+            _queue.SimpleQueue()
+        )
+        self._lock = _thread.allocate_lock()  # held while a send is in progress
+        self._stopped = False
+        _thread.start_new_thread(self._run, ())
+
+    def send(self, data: bytes, seqs: list[int], failed: Failed) -> None:
+        """Queue ``data``; on an error, ``failed(seqs, exc)`` is called on the loop."""
+        self._queue.put((data, seqs, failed))
+
+    def stop(self) -> None:
+        """Send nothing more; returns once a send in progress is over (the socket
+        must outlive it), so the caller may close the socket then."""
+        with self._lock:
+            self._stopped = True
+        self._queue.put(None)
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            data, seqs, failed = item
+            with self._lock:
+                if self._stopped:
+                    return
+                try:
+                    self._raw.send(data)
+                except (OSError, ValueError) as exc:
+                    error: BaseException | None = exc
+                else:
+                    error = None
+            if error is not None:
+                try:
+                    self._loop.call_soon_threadsafe(failed, seqs, error)
+                except RuntimeError:
+                    return  # the loop is closed: nobody waits any more
+
+
 class AsyncNetlinkSocket:
     """Wrap a :class:`NetlinkSocket` for use from one running event loop."""
 
@@ -141,6 +250,8 @@ class AsyncNetlinkSocket:
         # the kernel runs one dump per socket at a time (EBUSY otherwise)
         self._dump_lock = asyncio.Lock()
         self._last_dump: asyncio.Future[None] | None = None
+        self._sender: _Sender | None = None  # started with the first send
+        self._turns = _Turns(self._loop, _STARTS_PER_TURN)
         self._loop.add_reader(self._raw.fileno(), self._on_readable)
         self.closed = False
 
@@ -156,6 +267,11 @@ class AsyncNetlinkSocket:
 
     def fileno(self) -> int:
         return self._raw.fileno()
+
+    async def admit(self) -> None:
+        """Wait, if need be, for a turn of the loop with room for one more operation
+        to start (a bound on the work a burst of tasks does in one turn)."""
+        await self._turns.admit()
 
     def index_of(self, name: str) -> int:
         """The index of the link ``name`` in this socket's namespace (one ioctl)."""
@@ -195,11 +311,13 @@ class AsyncNetlinkSocket:
             messages, data = self._pack_each(messages)
         if not messages:
             return
-        try:
-            self._raw.send(data)
-        except (OSError, ValueError) as exc:
-            for message in messages:
-                self._give_up(message.seq, exc)
+        if self._sender is None:
+            self._sender = _Sender(self._raw, self._loop)
+        self._sender.send(data, [m.seq for m in messages], self._send_failed)
+
+    def _send_failed(self, seqs: list[int], exc: BaseException) -> None:
+        for seq in seqs:
+            self._give_up(seq, exc)
 
     def _pack_each(self, messages: list[Message]) -> tuple[list[Message], bytes]:
         """Pack one by one: a message that cannot be packed fails alone, not its batch."""
@@ -231,7 +349,7 @@ class AsyncNetlinkSocket:
 
     # -- receiving -----------------------------------------------------------------------
     def _on_readable(self) -> None:
-        while True:
+        for _ in range(_READS_PER_TURN):  # the rest next turn: the loop stays responsive
             try:
                 n = self._raw.recv_into(self._buf, 0, _socket.MSG_TRUNC)
             except BlockingIOError:

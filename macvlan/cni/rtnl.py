@@ -1,45 +1,35 @@
-"""The CNI plugin's rtnetlink: its few requests over the library's codec and socket.
+"""The CNI plugin's rtnetlink: its few requests, built by the library's one request
+layer (:mod:`macvlan._netlink.requests`) and sent with
+:class:`~macvlan._netlink.socket.NetlinkSocket`, which maps kernel errors to
+:mod:`macvlan.errors`.
 
-Requests are :class:`~macvlan._netlink.message.Message` objects built from the
-attribute specs of :mod:`macvlan._netlink` and sent with
-:class:`~macvlan._netlink.socket.NetlinkSocket`, which also maps kernel errors to
-:mod:`macvlan.errors`.  The builders in :mod:`macvlan.link` and
-:mod:`macvlan.address` make the same messages (a unit test compares the bytes),
-but importing those modules would add ``dataclasses`` and :mod:`macvlan.mac` to
-every plugin process (some 12 ms); the route the plugin adds (with metrics and
-the CNI result's scope) is one :mod:`macvlan.route` does not build.  Error messages
-name the interfaces, as the reference's do, never bare ifindexes.
+What this module adds is the plugin's: a description of each request naming the
+interfaces (error messages say ``set 'eth0' up``, as the reference's do, never a
+bare ifindex), the arguments as the configuration gives them, and the few answers
+the plugin reads (:class:`LinkView`, :class:`RouteView`, addresses).
 
 A plugin process lives for one command, so this module keeps to what imports
 fast: kernel numbers from :mod:`macvlan._netlink.numbers` rather than the enums,
-and addresses and the macvlan mode in wire form (``spec.raw(...)``, read back
-with ``attrs.raw(...)``) rather than :mod:`ipaddress` objects and enum members.
-Both were checked when the configuration and the IPAM result were parsed.
+and addresses and the macvlan mode in wire form rather than :mod:`ipaddress`
+objects and enum members (the typed layers :mod:`macvlan.link` and
+:mod:`macvlan.address` would add ``dataclasses`` and :mod:`macvlan.mac` to every
+plugin process).  Both were checked when the configuration and the IPAM result
+were parsed.
 """
 
 from __future__ import annotations
 
 import errno
 import os
-import struct
 
-from macvlan._netlink import ifa, ifla, rta
+from macvlan._netlink import ifa, ifla, requests, rta
 from macvlan._netlink.attr import AttrList, u32_of
 from macvlan._netlink.message import Message
 from macvlan._netlink.numbers import (
     IFA_F_DADFAILED,
     IFA_F_TENTATIVE,
-    IFF_UP,
     NLM_F_CREATE,
-    NLM_F_EXCL,
     RT_TABLE_MAIN,
-    RTEXT_FILTER_SKIP_STATS,
-    RTM_DELLINK,
-    RTM_GETADDR,
-    RTM_GETLINK,
-    RTM_GETROUTE,
-    RTM_NEWADDR,
-    RTM_NEWLINK,
     RTM_NEWROUTE,
     RTN_UNICAST,
     RTPROT_BOOT,
@@ -61,9 +51,6 @@ if TYPE_CHECKING:
 
 #: A request and what it is (for error messages).
 Request = tuple[Message, str]
-
-_CREATE_EXCL = NLM_F_CREATE | NLM_F_EXCL
-_U32 = struct.Struct("=I")
 
 
 def _u32(attrs: Sequence[Attr[Any] | RawAttr], number: int) -> int | None:
@@ -131,15 +118,10 @@ class RouteView:
         self.type: int = body.type
 
 
-# -- requests ----------------------------------------------------------------------------
+# -- requests: the library's builders (macvlan._netlink.requests), with what they ask --------
 def get_link(ref: str | int) -> Request:
     """``RTM_GETLINK`` for one link by name or index (statistics left out)."""
-    attrs: list[Attr[Any]] = [ifla.EXT_MASK(RTEXT_FILTER_SKIP_STATS)]
-    index = ref if isinstance(ref, int) else 0
-    if isinstance(ref, str):
-        attrs.append(ifla.IFNAME(ref))
-    message = Message(RTM_GETLINK, 0, body=IfInfoMsg(index=index), attrs=attrs)
-    return message, f"look up link {ref!r}"
+    return requests.get_link(ref), f"look up link {ref!r}"
 
 
 def new_macvlan(name: str, parent: LinkView, conf: NetConf, netns: int | None, up: bool) -> Request:
@@ -149,52 +131,43 @@ def new_macvlan(name: str, parent: LinkView, conf: NetConf, netns: int | None, u
     Its transmit queue length is 0, as the reference plugin's (and Docker's) macvlans
     have: a macvlan has no queue of its own (``noqueue``).
     """
-    attrs: list[Attr[Any]] = [ifla.IFNAME(name)]
-    if conf.mac is not None:
-        attrs.append(ifla.ADDRESS(conf.mac))
-    if conf.mtu:
-        attrs.append(ifla.MTU(conf.mtu))
-    attrs.append(ifla.TXQLEN(0))
-    if netns is not None:
-        attrs.append(ifla.NET_NS_FD(netns))
-    attrs.append(ifla.LINK(parent.index))
-    data: list[Attr[Any] | RawAttr] = [ifla.MACVLAN_MODE.raw(_U32.pack(conf.mode))]
-    if conf.bcqueuelen:
-        data.append(ifla.MACVLAN_BC_QUEUE_LEN(conf.bcqueuelen))
-    attrs.append(ifla.LINKINFO([ifla.INFO_KIND("macvlan"), ifla.INFO_DATA(data)]))
-    flag = IFF_UP if up else 0
-    body = IfInfoMsg(flags=flag, change=flag)
-    message = Message(RTM_NEWLINK, _CREATE_EXCL, body=body, attrs=attrs)
+    message = requests.new_macvlan(
+        name,
+        parent.index,
+        mode=conf.mode,
+        mac=conf.mac,
+        mtu=conf.mtu or None,
+        up=up,
+        bcqueuelen=conf.bcqueuelen or None,
+        txqueuelen=0,
+        netns_fd=netns,
+    )
     return message, f"create macvlan {name!r} ({conf.mode_name}) on {parent.name!r}"
 
 
 def rename_link(index: int, old: str, new: str, up: bool) -> Request:
     """``RTM_NEWLINK`` renaming link ``index``, and setting it up if ``up``."""
-    flag = IFF_UP if up else 0
-    body = IfInfoMsg(index=index, flags=flag, change=flag)
-    message = Message(RTM_NEWLINK, 0, body=body, attrs=[ifla.IFNAME(new)])
-    return message, f"rename {old!r} to {new!r}"
+    return requests.set_link(index, up=True if up else None, name=new), f"rename {old!r} to {new!r}"
 
 
 def set_up(index: int, name: str) -> Request:
     """``RTM_NEWLINK`` setting link ``index`` (called ``name``) up."""
-    body = IfInfoMsg(index=index, flags=IFF_UP, change=IFF_UP)
-    return Message(RTM_NEWLINK, 0, body=body), f"set {name!r} up"
+    return requests.set_link(index, up=True), f"set {name!r} up"
 
 
 def del_link(name: str) -> Request:
     """``RTM_DELLINK`` by name."""
-    message = Message(RTM_DELLINK, 0, body=IfInfoMsg(), attrs=[ifla.IFNAME(name)])
-    return message, f"delete link {name!r}"
+    return requests.del_link(name), f"delete link {name!r}"
 
 
 def new_address(index: int, name: str, address: Cidr) -> Request:
     """``RTM_NEWADDR``: the address, its prefix, and the IPv4 broadcast address."""
-    attrs = [ifa.LOCAL.raw(address.packed), ifa.ADDRESS.raw(address.packed)]
+    broadcast = None
     if address.family == AF_INET and address.prefixlen < 31:
-        attrs.append(ifa.BROADCAST.raw(address.broadcast().packed))
-    body = IfAddrMsg(address.family, address.prefixlen, 0, 0, index)
-    message = Message(RTM_NEWADDR, _CREATE_EXCL, body=body, attrs=attrs)
+        broadcast = address.broadcast().packed
+    message = requests.new_address(
+        index, address.family, address.prefixlen, address.packed, broadcast=broadcast
+    )
     return message, f"add address {address} to {name!r}"
 
 
@@ -208,43 +181,38 @@ def new_route(index: int, route: Route, gw: IP | None, ifname: str) -> Request:
     dst = route.dst.network()
     if gw is not None and gw.family != dst.family:
         raise CniConfigError(f"route {route.dst} has gateway {gw} of another family")
-    table = route.table or RT_TABLE_MAIN
-    attrs: list[Attr[Any] | RawAttr] = [rta.DST.raw(dst.packed)]
-    if gw is not None:
-        attrs.append(rta.GATEWAY.raw(gw.packed))
-    attrs.append(rta.OIF(index))
-    if route.priority:
-        attrs.append(rta.PRIORITY(route.priority))
-    if table > 255:
-        attrs.append(rta.TABLE(table))
     metrics: list[Attr[Any]] = []
     if route.mtu:
         metrics.append(rta.RTAX_MTU(route.mtu))
     if route.advmss:
         metrics.append(rta.RTAX_ADVMSS(route.advmss))
-    if metrics:
-        attrs.append(rta.METRICS(metrics))
-    body = RtMsg(
-        family=dst.family,
-        dst_len=dst.prefixlen,
-        table=table if table <= 255 else 0,
+    message = requests.route(
+        RTM_NEWROUTE,
+        dst.family,
+        dst.prefixlen,
+        dst=dst.packed,
+        gateway=None if gw is None else gw.packed,
+        oif=index,
+        metric=route.priority or None,
+        table=route.table or RT_TABLE_MAIN,
         protocol=RTPROT_BOOT,
         scope=route.scope or 0,
         type=RTN_UNICAST,
+        flags=NLM_F_CREATE,
+        attrs=[rta.METRICS(metrics)] if metrics else (),
     )
     via = f" via {gw}" if gw is not None else ""
-    message = Message(RTM_NEWROUTE, NLM_F_CREATE, body=body, attrs=attrs)
     return message, f"add route '{route.dst}{via} dev {ifname}'"
 
 
 def dump_addresses(index: int) -> Message:
     """``RTM_GETADDR`` dump (the kernel filters by link in strict mode)."""
-    return Message(RTM_GETADDR, 0, body=IfAddrMsg(0, 0, 0, 0, index))
+    return requests.dump_addresses(index)
 
 
 def dump_routes(family: int, table: int) -> Message:
     """``RTM_GETROUTE`` dump of one table."""
-    return Message(RTM_GETROUTE, 0, body=RtMsg(family=family), attrs=[rta.TABLE(table)])
+    return requests.dump_routes(family, table)
 
 
 # -- the socket --------------------------------------------------------------------------

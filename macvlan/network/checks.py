@@ -8,6 +8,7 @@ import re
 from macvlan.connection import Connection
 from macvlan.errors import LinkNotFound, NetworkConfigError, NetworkExists, ParentInUse
 from macvlan.link import Link, MacvlanMode, check_ifname, check_mode
+from macvlan.link import check_mtu as link_mtu
 from macvlan.mac import MacAddress
 from macvlan.network import ipam as _ipam
 from macvlan.network.store import NetworkRow, Store
@@ -41,11 +42,12 @@ def check_name(name: object) -> str:
 def check_mtu(mtu: object) -> int | None:
     if mtu is None:
         return None
-    if isinstance(mtu, bool) or not isinstance(mtu, int):
-        raise TypeError(f"mtu must be an int, not {mtu!r}")
-    if not 68 <= mtu <= 65535:
-        raise NetworkConfigError(f"mtu={mtu} is outside 68..65535")
-    return mtu
+    try:
+        return link_mtu(mtu)  # the library's one MTU rule (macvlan.link.MTU_MIN..MTU_MAX)
+    except TypeError:
+        raise
+    except ValueError as exc:
+        raise NetworkConfigError(str(exc)) from None
 
 
 def check_mac(mac: object) -> MacAddress:

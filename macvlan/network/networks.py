@@ -82,7 +82,7 @@ from macvlan.network.store import (
     owner_alive,
     owner_token,
 )
-from macvlan.network.vlan import VlanParent, new_vlan, parse_vlan_parent
+from macvlan.network.vlan import VlanParent, parse_vlan_parent
 
 if TYPE_CHECKING:
     from macvlan.network.lanstore import LanOptions
@@ -344,10 +344,7 @@ class Network:
         made = False
         try:
             try:
-                self.host._request(
-                    new_vlan(vlan.name, base.index, vlan.vlan_id),
-                    f"create VLAN {vlan.name!r} on {vlan.base!r} (needs the 8021q module)",
-                )
+                self.host.create_vlan(vlan.name, base.index, vlan.vlan_id)
                 made = True
             except LinkExists:
                 pass  # another process made it meanwhile; it is recorded as ours too

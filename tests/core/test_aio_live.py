@@ -34,7 +34,7 @@ from test_links_live import _specs, assert_same_as_ip, ip_group, ip_link, ip_nam
 
 import macvlan
 from macvlan import MacAddress, MacvlanSpec, Namespace, aio
-from macvlan._netlink import ifla
+from macvlan._netlink import ifla, requests
 from macvlan._netlink.asocket import AsyncNetlinkSocket
 from macvlan._netlink.constants import NlmF, RtmType
 from macvlan._netlink.message import Message
@@ -268,13 +268,13 @@ def test_delete_links_missing_ok_tolerates_a_race(
 def test_creation_without_kernel_echo(
     sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, recorder: list[tuple[str, Message]]
 ) -> None:
-    real_echo = aio._echo
+    real_echo = requests.echo
 
     def no_echo(message: Message, parent_index: int) -> Message:
         echoed = real_echo(message, parent_index)
         return Message(echoed.type, echoed.flags & ~NlmF.ECHO, body=echoed.body, attrs=echoed.attrs)
 
-    monkeypatch.setattr(aio, "_echo", no_echo)
+    monkeypatch.setattr(requests, "echo", no_echo)
     one = sandbox.rt.create_macvlan("mv0", "p0", mac="02:00:00:00:0f:01", mtu=1400)
     assert_same_as_ip(one, ip_link(sandbox, "mv0"))
     assert recorder[-1][1].type == RtmType.GETLINK  # read back after the creation

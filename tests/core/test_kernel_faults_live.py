@@ -22,7 +22,7 @@ from support import ip_json
 
 import macvlan
 from macvlan import MacvlanMode, Namespace
-from macvlan._netlink import ifla
+from macvlan._netlink import ifla, requests
 from macvlan._netlink.constants import RtmType
 from macvlan.errors import AddressInUse, LinkNotFound, NetlinkError
 from macvlan.link import Link, MacvlanSpec, set_link
@@ -117,15 +117,26 @@ def test_mtu_above_the_parent_is_einval_and_says_why(after: Any, when: str) -> N
 
 
 @pytest.mark.parametrize("when", ["create", "change"])
-def test_mtu_above_the_device_maximum_carries_the_kernels_text(after: Any, when: str) -> None:
+def test_mtu_above_the_ethernet_maximum_is_refused_before_sending(after: Any, when: str) -> None:
     rt = after.rt
     if when == "create":
-        with pytest.raises(NetlinkError) as info:
+        with pytest.raises(ValueError, match=r"mtu=70000 is outside 68\.\.65535"):
             rt.create_macvlan("mv0", "p0", mtu=70000)
+        assert "mv0" not in ip_names(after.name)
     else:
         rt.create_macvlan("mv0", "p0")
-        with pytest.raises(NetlinkError) as info:
+        with pytest.raises(ValueError, match=r"mtu=70000 is outside 68\.\.65535"):
             rt.set_link("mv0", mtu=70000)
+        assert rt.link("mv0").mtu == 1500
+
+
+def test_mtu_above_the_device_maximum_carries_the_kernels_text(after: Any) -> None:
+    """Sent anyway (the request layer lays out what it is given), the kernel's own
+    words come back in the error."""
+    rt = after.rt
+    index = rt.create_macvlan("mv0", "p0").index
+    with pytest.raises(NetlinkError) as info:
+        rt._sock.request(requests.set_link(index, mtu=70000), "change link 'mv0'")
     assert info.value.errno == errno.EINVAL
     assert info.value.ext_ack == "mtu greater than device maximum"
     assert str(info.value).endswith("Invalid argument: mtu greater than device maximum")

@@ -16,7 +16,7 @@ import pytest
 from golden_data import cases, dump_chunks, meant
 
 import macvlan._netlink as nl
-from macvlan._netlink import ifla
+from macvlan._netlink import ifla, requests
 from macvlan._netlink.attr import Attr, AttrList, RawAttr
 from macvlan._netlink.constants import MacaddrMode, MacvlanFlags, MacvlanMode, RtmType
 from macvlan._netlink.message import DoneMessage, ErrorMessage, Message
@@ -109,6 +109,13 @@ def test_replies_include_typed_macvlan_data() -> None:
 
 
 # -- our requests against ip's ---------------------------------------------------------
+def on_the_wire(message: Message) -> Message:
+    """``message`` as the kernel reads it: encoded, then decoded."""
+    (out,) = nl.iter_messages(nl.encode([message]))
+    assert isinstance(out, Message)
+    return out
+
+
 def normalise(attrs: Any) -> dict[int, Any]:
     """Attributes by number (order-free); strings compared without their NUL."""
     out: dict[int, Any] = {}
@@ -185,18 +192,32 @@ def test_create_request_matches_ip(name: str) -> None:
     }
     args.update(CREATE_CASES[name])
     kind = args.pop("kind", "macvlan")
-    ours = new_macvlan(args.pop("name", "mv0"), theirs.attrs.get(ifla.LINK) or 0, kind, **args)
+    name_ = args.pop("name", "mv0")
+    parent = theirs.attrs.get(ifla.LINK) or 0
+    if args["mtu"] is None or 68 <= args["mtu"] <= 65535:
+        ours = new_macvlan(name_, parent, kind, **args)
+    else:  # an MTU the typed layer refuses: lay it out as is, for the kernel to refuse
+        mac, macs = args.pop("mac"), args.pop("source_macs")
+        args["mode"], args["flags"] = int(args["mode"]), int(args["flags"])
+        ours = requests.new_macvlan(
+            name_,
+            parent,
+            kind=kind,
+            mac=None if mac is None else MacAddress(mac).packed,
+            macs=[MacAddress(m).packed for m in macs],
+            **args,
+        )
     assert ours.type == theirs.type == RtmType.NEWLINK
     assert ours.body == theirs.body
     # ip sends REQUEST|ACK|CREATE|EXCL; the socket adds REQUEST|ACK to ours
     assert ours.flags | 0x5 == theirs.flags
-    assert normalise(ours.attrs) == normalise(theirs.attrs)
+    assert normalise(on_the_wire(ours).attrs) == normalise(theirs.attrs)
 
 
 def test_veth_request_matches_ip() -> None:
     theirs = ip_newlink("veth_peer")
     ours = new_veth("va", "vb", mtu=None, mac=None, peer_mac=None, peer_netns_fd=None, up=False)
-    assert normalise(ours.attrs) == normalise(theirs.attrs)
+    assert normalise(on_the_wire(ours).attrs) == normalise(theirs.attrs)
 
 
 @pytest.mark.parametrize(
@@ -218,7 +239,7 @@ def test_source_mac_changes_match_ip(name: str, op: MacaddrMode, macs: list[str]
         attrs=[ifla.LINKINFO([ifla.INFO_KIND("macvlan"), ifla.INFO_DATA(data)])],
     )
     assert ours.body == theirs.body
-    assert normalise(ours.attrs) == normalise(theirs.attrs)
+    assert normalise(on_the_wire(ours).attrs) == normalise(theirs.attrs)
 
 
 @pytest.mark.parametrize(
@@ -235,7 +256,7 @@ def test_link_changes_match_ip(name: str, kwargs: dict[str, Any]) -> None:
     theirs = ip_newlink(name)
     ours = set_link(theirs.body.index, **kwargs)  # type: ignore[union-attr]
     assert ours.body == theirs.body
-    assert normalise(ours.attrs) == normalise(theirs.attrs)
+    assert normalise(on_the_wire(ours).attrs) == normalise(theirs.attrs)
 
 
 # -- errors and extended acks --------------------------------------------------------------
