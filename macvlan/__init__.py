@@ -102,6 +102,7 @@ _LAZY = {
     "connect": "macvlan.connection",
     "Network": "macvlan.network",
     "Endpoint": "macvlan.network",
+    "Reconciled": "macvlan.network",
     "Lease": "macvlan.network",
     "LeaseKeeper": "macvlan.network",
     "LeaseChange": "macvlan.network",
@@ -178,6 +179,7 @@ __all__ = [
     "ParentInUse",
     "PoolExhausted",
     "ProtocolError",
+    "Reconciled",
     "Route",
     "RouteEvent",
     "RouteExists",
@@ -262,6 +264,7 @@ if TYPE_CHECKING:
         LeaseKeeper,
         LeaseOutcome,
         Network,
+        Reconciled,
     )
     from macvlan.route import NextHop, Route, RouteType, RtnhFlags
     from macvlan.rule import Rule, RuleAction

@@ -10,13 +10,29 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TypeVar
 
-from macvlan._operations import routing
 from macvlan._operations.effects import LinkRef, Op
 from macvlan.link import Link, MacLike
-from macvlan.neighbour import Neighbour
-from macvlan.route import NextHop, Route
-from macvlan.rule import Rule
-from macvlan.stats import LinkStats
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from macvlan._operations import routing
+    from macvlan.neighbour import Neighbour
+    from macvlan.route import NextHop, Route
+    from macvlan.rule import Rule
+    from macvlan.stats import LinkStats
+else:
+
+    class _OnFirstUse:
+        """``macvlan._operations.routing``, imported when a method first needs it: opening a
+        connection does not load the route, rule, neighbour and stats modules (nor
+        ipaddress), which a program that only makes links never uses."""
+
+        def __getattr__(self, name: str) -> object:
+            from macvlan._operations import routing
+
+            return getattr(routing, name)
+
+    routing = _OnFirstUse()
 
 T = TypeVar("T")
 

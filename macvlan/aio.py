@@ -612,18 +612,27 @@ async def attach(network: Network, namespace: Namespace | str, /, **kw: Any) -> 
     to the network's SQLite store (file locks, fsync) and runs several kernel steps
     that roll back as one unit, which the synchronous code already gets right.  If
     the awaiting task is cancelled, the attach is let finish and then detached
-    again, so a cancelled attach leaves nothing behind.
+    again, so a cancelled attach leaves nothing behind; further cancellations
+    meanwhile wait for that cleanup too before the task ends cancelled.
     """
     work = asyncio.ensure_future(asyncio.to_thread(network.attach, namespace, **kw))
     try:
         return await asyncio.shield(work)
     except asyncio.CancelledError:
-        endpoint = None
-        with contextlib.suppress(Exception):  # a failed attach has rolled itself back
-            endpoint = await work
-        if endpoint is not None:
-            await asyncio.to_thread(network.detach, endpoint)
+        undo = asyncio.ensure_future(_undo_attach(network, work))
+        while not undo.done():  # a second (third, ...) cancel must not leave it half done
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(undo)
         raise
+
+
+async def _undo_attach(network: Network, work: asyncio.Future[Endpoint]) -> None:
+    """Wait for a cancelled attach's thread; detach what it made."""
+    try:
+        endpoint = await work
+    except Exception:  # a failed attach has rolled itself back
+        return
+    await asyncio.to_thread(network.detach, endpoint)
 
 
 async def detach(network: Network, endpoint: Endpoint | int, /, **kw: Any) -> None:

@@ -12,21 +12,25 @@ module drives them over a blocking :class:`NetlinkSocket` (and
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, TypeVar
 
 from macvlan import _operations as operations
 from macvlan._fronts_routing import RoutingMethods
 from macvlan._netlink.message import Message
 from macvlan._netlink.socket import NetlinkSocket
 from macvlan._operations import Batch, Dump, IfIndex, InNamespace, LinkRef, NetnsRef, Request
-from macvlan.address import Address
 from macvlan.link import Link, MacaddrMode, MacLike, MacvlanFlags, MacvlanMode, MacvlanSpec
-from macvlan.monitor import Monitor
 from macvlan.namespace import Namespace
 
-__all__ = ["Connection", "LinkRef", "NetnsRef", "connect"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing, addresses and the monitor load when first used
+    from typing import Any, TypeVar
 
-T = TypeVar("T")
+    from macvlan.address import Address
+    from macvlan.monitor import Monitor
+
+    T = TypeVar("T")
+
+__all__ = ["Connection", "LinkRef", "NetnsRef", "connect"]
 
 
 def connect(netns: NetnsRef | None = None) -> Connection:
@@ -341,6 +345,8 @@ class Connection(RoutingMethods):
     ) -> Monitor:
         """A :class:`Monitor` of events in this connection's namespace: links and
         addresses unless told otherwise; routes, neighbours and rules when asked."""
+        from macvlan.monitor import Monitor
+
         groups = Monitor.groups(
             links=links, addresses=addresses, routes=routes, neighbours=neighbours, rules=rules
         )

@@ -209,8 +209,9 @@ def _wait_reply(
         left = deadline - time.monotonic()
         if left <= 0:
             return None
-        ready, _, _ = select.select([sock], [], [], left)
-        if not ready:
+        poller = select.poll()  # not select(): it fails on descriptors above 1024
+        poller.register(sock.fileno(), select.POLLIN)
+        if not poller.poll(max(1, int(left * 1000))):
             return None
         try:
             data = sock.recv(65535)

@@ -28,7 +28,14 @@ import sqlite3
 from collections.abc import Callable
 
 from macvlan.connection import Connection
-from macvlan.errors import AddressInUse, LinkExists, LinkNotFound, MacInUse, NetworkConfigError
+from macvlan.errors import (
+    AddressInUse,
+    LinkExists,
+    LinkNotFound,
+    MacInUse,
+    NetworkConfigError,
+    RouteExists,
+)
 from macvlan.link import Link, MacvlanMode
 from macvlan.mac import MacAddress
 from macvlan.macalloc import MacAllocator
@@ -297,7 +304,7 @@ class Attach:
         try:
             there.add_route("default", gateway=gateway, link=index, metric=self.metric)
             return
-        except LinkExists:
+        except (RouteExists, LinkExists):
             if self.metric is not None:
                 raise NetworkConfigError(
                     f"a default route with metric {self.metric} already exists in the "
