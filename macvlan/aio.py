@@ -39,7 +39,16 @@ from macvlan import _operations as operations
 from macvlan._fronts_routing import AsyncRoutingMethods
 from macvlan._netlink.asocket import AsyncNetlinkSocket
 from macvlan._netlink.socket import NetlinkSocket
-from macvlan._operations import Batch, Dump, IfIndex, InNamespace, LinkRef, NetnsRef, Request
+from macvlan._operations import (
+    Batch,
+    Dump,
+    IfIndex,
+    InNamespace,
+    LinkRef,
+    NetnsRef,
+    ParsedDump,
+    Request,
+)
 from macvlan.address import Address
 from macvlan.errors import MonitorOverflow, NetlinkError
 from macvlan.link import Link, MacaddrMode, MacLike, MacvlanFlags, MacvlanMode, MacvlanSpec
@@ -252,6 +261,8 @@ class AsyncConnection(AsyncRoutingMethods):
             return await sock.batch(effect.messages, effect.whats)
         if type(effect) is Dump:
             return await sock.dump(effect.message, effect.what)
+        if type(effect) is ParsedDump:  # messages here: answers of several requests interleave
+            return effect.build(await sock.dump(effect.message, effect.what))
         if type(effect) is InNamespace:
             there = conns.get(effect.ns)
             if there is None:

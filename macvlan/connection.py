@@ -17,7 +17,16 @@ from macvlan import _operations as operations
 from macvlan._fronts_routing import RoutingMethods
 from macvlan._netlink.message import Message
 from macvlan._netlink.socket import NetlinkSocket
-from macvlan._operations import Batch, Dump, IfIndex, InNamespace, LinkRef, NetnsRef, Request
+from macvlan._operations import (
+    Batch,
+    Dump,
+    IfIndex,
+    InNamespace,
+    LinkRef,
+    NetnsRef,
+    ParsedDump,
+    Request,
+)
 from macvlan.link import Link, MacaddrMode, MacLike, MacvlanFlags, MacvlanMode, MacvlanSpec
 from macvlan.namespace import Namespace
 
@@ -116,6 +125,8 @@ class Connection(RoutingMethods):
                     value = sock.index_of(effect.name)
                 elif type(effect) is Dump:
                     value = sock.dump(effect.message, effect.what)
+                elif type(effect) is ParsedDump:
+                    value = sock.dump_parsed(effect.message, effect.parse, effect.what)
                 elif type(effect) is InNamespace:
                     there = conns.get(effect.ns)
                     if there is None:

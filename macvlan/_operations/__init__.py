@@ -8,6 +8,7 @@ effect                    the driver sends back
 ========================  ==================================================
 ``Request(message)``      the answers (``list[Message]``)
 ``Dump(message)``         the dumped messages (``list[Message]``)
+``ParsedDump(...)``       the values parsed from the dumped bytes
 ``Batch(messages)``       per message ``(answers, NetlinkError | None)``
 ``IfIndex(name)``         the index of the link ``name`` (or LinkNotFound)
 ``InNamespace(ns, op)``   what ``op`` returns, run on a connection inside ``ns``
@@ -46,6 +47,7 @@ from macvlan._operations.effects import (
     LinkRef,
     NetnsRef,
     Op,
+    ParsedDump,
     Request,
     open_namespace,
 )
@@ -60,6 +62,7 @@ __all__ = [
     "LinkRef",
     "NetnsRef",
     "Op",
+    "ParsedDump",
     "Request",
     "add_address",
     "addresses",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias, TypeVar
 
@@ -46,6 +46,19 @@ class Dump:
 
 
 @dataclass(frozen=True, slots=True)
+class ParsedDump:
+    """Run a dump whose answers become values without a :class:`Message` each
+    (``parse(data, start, end, out)``, see ``NetlinkSocket.dump_parsed``); a driver
+    without that path dumps messages and hands them to ``build``.  Answered with
+    the values."""
+
+    message: Message
+    parse: Callable[[bytes, int, int, list[Any]], None]
+    build: Callable[[list[Message]], list[Any]]
+    what: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Batch:
     """Pipeline many requests; answered with ``(replies, error or None)`` for each."""
 
@@ -75,7 +88,7 @@ class InNamespace:
     op: Op[Any]
 
 
-Effect: TypeAlias = Request | Dump | Batch | IfIndex | InNamespace
+Effect: TypeAlias = Request | Dump | ParsedDump | Batch | IfIndex | InNamespace
 Op: TypeAlias = Generator[Effect, Any, T]
 
 

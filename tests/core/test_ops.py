@@ -1,4 +1,4 @@
-"""The sans-IO operations of macvlan._ops, driven by a scripted fake kernel (no root).
+"""The sans-IO operations of macvlan._operations, driven by a scripted fake kernel (no root).
 
 Each test lists the effects an operation must yield, in order, with the answer the
 fake gives (a value sent back, or an exception thrown in at that ``yield``), and
