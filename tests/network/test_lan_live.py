@@ -178,8 +178,15 @@ def test_silent_server_renew_then_rebind_fail_then_expiry_removes_address(
         assert gone.addresses == () and gone.gateways == ()
         rec = Tables(net.store).record(gone.id)
         assert rec is not None and rec.state == "expired"
-        assert renew(net, now=lease.expires + 2) == []  # an expired lease is left alone
-        net.detach(gone)
+        assert renew(net, now=lease.expires + 2, regain=False) == []
+        lan.udhcpd(lease=120)  # a server again: the endpoint starts over from DISCOVER
+        (c4,) = net.renew()
+        assert c4.outcome is LeaseOutcome.REGAINED
+        assert c4.new is not None and c4.new.address == lease.address  # asked for it
+        assert addresses(blue.name) == [str(lease.address)]
+        (back,) = net.endpoints()
+        assert back.lease == c4.new and not back.lease.expired
+        net.detach(back)
         assert no_links_left(blue.name)
 
 
@@ -553,4 +560,4 @@ def test_real_time_silent_server_the_keeper_lets_the_lease_expire(
         assert addresses(blue.name) == [] and default_via(blue.name) == []
         (gone,) = net.endpoints()
         assert gone.lease is not None and gone.lease.expired
-        net.detach(gone)
+        net.detach(gone, wait=False)
