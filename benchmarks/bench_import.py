@@ -114,7 +114,9 @@ def main() -> None:
             walls[case].append(wall)
             cpus[case].append(cpu)
     bare_wall, bare_cpu = statistics.median(walls["bare"]), statistics.median(cpus["bare"])
+    load = os.getloadavg()[0]
     print(f"python {sys.version.split()[0]}; {args.runs} runs each, taking turns; added to a bare")
+    print(f"(load average {load:.1f} on {os.cpu_count()} cores: above that, every figure inflates)")
     print(
         f"interpreter (python -c pass: median {bare_wall * 1e3:.1f} ms wall, "
         f"{bare_cpu * 1e3:.1f} ms CPU); medians, the CPU figure is the one the goals use"

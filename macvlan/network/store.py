@@ -16,7 +16,6 @@ import errno
 import json
 import os
 import re
-import secrets
 import sqlite3
 import stat
 import threading
@@ -230,7 +229,7 @@ class Store:
                         f"{_SCHEMA_VERSION}"
                     )
                 if version < _SCHEMA_VERSION:
-                    made = secrets.token_hex(8)
+                    made = os.urandom(8).hex()  # (as secrets.token_hex: secrets loads hashlib)
                     db.executescript(
                         f"BEGIN IMMEDIATE;{_SCHEMA}"
                         f"INSERT OR IGNORE INTO meta (key, value) VALUES ('id', '{made}');"
