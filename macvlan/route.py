@@ -8,9 +8,10 @@ A route read back names its fields as :meth:`Connection.add_route` takes them:
 from __future__ import annotations
 
 import ipaddress
+import struct
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from macvlan._netlink import requests, rta
 from macvlan._netlink.attr import Attr, AttrList, RawAttr
@@ -24,7 +25,7 @@ from macvlan._netlink.constants import (
     RtTable,
     RtType,
 )
-from macvlan._netlink.message import Message
+from macvlan._netlink.message import Message, iter_messages
 from macvlan._netlink.structs import RtMsg
 from macvlan.errors import ProtocolError
 
@@ -140,13 +141,13 @@ class NextHop:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Route:
-    """One route, as the kernel reported it.
+class Route(NamedTuple):
+    """One route, as the kernel reported it (an immutable, typed named tuple).
 
     ``link`` is the outgoing link's index and ``src`` the preferred source
     address (``RTA_PREFSRC``).  A multipath route has its hops in ``nexthops``
     (and ``gateway``/``link`` None); a one-hop route has ``nexthops == ()``.
+    A route equals only another route with the same fields, not a plain tuple.
     """
 
     dst: Network
@@ -160,6 +161,15 @@ class Route:
     src: IpAddr | None = None
     nexthops: tuple[NextHop, ...] = ()
     flags: RtnhFlags = RtnhFlags.NONE
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is Route and tuple.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return tuple.__hash__(self)
 
     @property
     def is_default(self) -> bool:
@@ -224,6 +234,107 @@ class Route:
             hops,
             _rtnh_flags(body.flags & 0xFF),
         )
+
+
+_NLH = struct.Struct("=IH")  # nlmsg_len, nlmsg_type
+_RTM = struct.Struct("=BBBBBBBBI")  # struct rtmsg
+_NLA = struct.Struct("=HH")  # struct nlattr
+
+
+def parse_routes(data: bytes, start: int, end: int, out: list[Route]) -> None:
+    """Append the IPv4 and IPv6 routes of the ``RTM_NEWROUTE`` messages in
+    ``data[start:end]`` to ``out``, straight from the bytes.
+
+    The same values as :meth:`Route.from_message` gives (a test holds the two
+    together); a message this loop does not take apart itself (multipath, odd
+    sizes) goes through :meth:`Route.from_message`.  Other families' routes are
+    left out, as :func:`macvlan._operations.routing.routes` leaves them out.
+    """
+    header, rtmsg, nla = _NLH.unpack_from, _RTM.unpack_from, _NLA.unpack_from
+    new, from_bytes, order = tuple.__new__, int.from_bytes, _ORDER
+    protos, scopes, types = _PROTOS, _SCOPES, _TYPES
+    pos = start
+    while pos < end:
+        length, mtype = header(data, pos)
+        stop = pos + length
+        if mtype != 24 or length < 28:
+            pos += (length + 3) & ~3
+            continue
+        family, dst_len, _, _, table, proto, scope, rtype, rflags = rtmsg(data, pos + 16)
+        size = 4 if family == 2 else 16 if family == 10 else 0
+        a = pos + 28
+        dst = gw = oif = prio = src = tab = None
+        whole = size and dst_len <= size * 8
+        while whole and a < stop:
+            if stop - a < 4:
+                whole = False
+                break
+            alen, atype = nla(data, a)
+            if alen < 4 or a + alen > stop:
+                whole = False
+                break
+            atype &= 0x3FFF
+            if atype == 15:
+                if tab is None:
+                    tab = data[a + 4 : a + alen]
+            elif atype == 1:
+                if dst is None:
+                    dst = data[a + 4 : a + alen]
+            elif atype == 5:
+                if gw is None:
+                    gw = data[a + 4 : a + alen]
+            elif atype == 4:
+                if oif is None:
+                    oif = data[a + 4 : a + alen]
+            elif atype == 6:
+                if prio is None:
+                    prio = data[a + 4 : a + alen]
+            elif atype == 7:
+                if src is None:
+                    src = data[a + 4 : a + alen]
+            elif atype == 9:
+                whole = False  # multipath: the typed decoder takes it apart
+                break
+            a += (alen + 3) & ~3
+        if whole and (dst is None or len(dst) == size):
+            network = (_V4NET if size == 4 else _V6NET)(
+                (0 if dst is None else from_bytes(dst, "big"), dst_len)
+            )
+            out.append(
+                new(
+                    Route,
+                    (
+                        network,
+                        None if gw is None else _addr(gw, size),
+                        from_bytes(oif, order) or None
+                        if oif is not None and len(oif) == 4
+                        else None,
+                        from_bytes(tab, order) if tab is not None and len(tab) == 4 else table,
+                        protos.get(proto, proto),
+                        scopes.get(scope, scope),
+                        types.get(rtype, rtype),
+                        from_bytes(prio, order) if prio is not None and len(prio) == 4 else None,
+                        None if src is None else _addr(src, size),
+                        (),
+                        _rtnh_flags(rflags & 0xFF),
+                    ),
+                )
+            )
+        elif size:
+            (message,) = iter_messages(data[pos:stop])
+            out.append(Route.from_message(message))  # type: ignore[arg-type]
+        pos += (length + 3) & ~3
+
+
+def routes_of(messages: list[Message]) -> list[Route]:
+    """The IPv4 and IPv6 routes among dumped messages (what :func:`parse_routes`
+    gives for their bytes)."""
+    new = RtmType.NEWROUTE
+    out = []
+    for m in messages:
+        if m.type == new and isinstance(m.body, RtMsg) and m.body.family in (2, 10):
+            out.append(Route.from_message(m))
+    return out
 
 
 _RTNH_FLAGS: dict[int, RtnhFlags] = {}

@@ -26,17 +26,31 @@ from macvlan._netlink.numbers import (
     NLM_F_DUMP,
     NLM_F_DUMP_INTR,
     NLM_F_REQUEST,
+    NLMSG_DONE,
+    NLMSG_ERROR,
     SOL_NETLINK,
 )
-from macvlan.errors import DumpInterrupted, MonitorOverflow, NetlinkError, error_for
+from macvlan.errors import (
+    DumpInterrupted,
+    MonitorOverflow,
+    NetlinkError,
+    ProtocolError,
+    error_for,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    #: parse(data, start, end, out): append the values of the messages in data[start:end]
+    ParseFn = Callable[[bytes, int, int, list[Any]], None]
     from collections.abc import Iterator, Sequence
 
     from macvlan._netlink.message import AnyMessage
 
 SIOCGIFINDEX = 0x8933  # include/uapi/linux/sockios.h
+_NLH = struct.Struct("=IHHII")  # struct nlmsghdr
 _IFREQ = struct.Struct("=16si20x")  # struct ifreq (40 bytes): the name, then ifr_ifindex
 SO_RCVBUFFORCE = 33
 SO_SNDBUFFORCE = 32
@@ -181,6 +195,70 @@ class NetlinkSocket:
             if not interrupted:
                 return replies
         raise DumpInterrupted(request=what)
+
+    def dump_parsed(self, message: Message, parse: ParseFn, what: str = "") -> list[Any]:
+        """A dump whose answers go straight from the received bytes to values.
+
+        ``parse(data, start, end, out)`` appends the values of the messages in
+        ``data[start:end]`` (all answers to this dump) to ``out``; no
+        :class:`Message` is made for them.  Errors, the end of the dump and
+        ``NLM_F_DUMP_INTR`` are handled as in :meth:`dump`.
+        """
+        for _ in range(_DUMP_RETRIES):
+            with self._lock:
+                seq = self._next_seq()
+                flags = message.flags | NLM_F_REQUEST | NLM_F_DUMP
+                self._sock.sendall(encode([_with(message, seq, flags)]))
+                out: list[Any] = []
+                interrupted = self._collect_parsed(seq, what, message.type, parse, out)
+            if not interrupted:
+                return out
+        raise DumpInterrupted(request=what)
+
+    def _recv_raw(self) -> bytes:
+        buf = self._buf
+        n = self._sock.recv_into(buf, 0, _socket.MSG_TRUNC)
+        if n > len(buf):
+            self._buf = bytearray(n)
+            raise NetlinkError(errno.EMSGSIZE, f"a {n}-byte netlink message was truncated")
+        return bytes(buf[:n])
+
+    def _collect_parsed(
+        self, seq: int, what: str, mtype: int, parse: ParseFn, out: list[Any]
+    ) -> bool:
+        interrupted = False
+        header = _NLH.unpack_from
+        while True:
+            data = self._recv_raw()
+            pos, end, run = 0, len(data), -1  # run: where our messages began, if they did
+            while pos < end:
+                if end - pos < 16:
+                    raise ProtocolError(f"truncated netlink header at offset {pos}")
+                length, kind, flags, mseq, _ = header(data, pos)
+                if length < 16 or pos + length > end:
+                    raise ProtocolError(f"netlink message length {length} at offset {pos}")
+                if mseq != seq:
+                    if run >= 0:
+                        parse(data, run, pos, out)
+                        run = -1
+                elif kind in (NLMSG_DONE, NLMSG_ERROR):
+                    if run >= 0:
+                        parse(data, run, pos, out)
+                    (reply,) = iter_messages(data[pos : pos + length])
+                    assert isinstance(reply, DoneMessage | ErrorMessage)
+                    if reply.flags & NLM_F_DUMP_INTR:
+                        interrupted = True
+                    if reply.error:
+                        raise error_for(-reply.error, reply.ext_ack_text, what, mtype)
+                    return interrupted
+                else:
+                    if flags & NLM_F_DUMP_INTR:
+                        interrupted = True
+                    if run < 0:
+                        run = pos
+                pos += (length + 3) & ~3
+            if run >= 0:
+                parse(data, run, end, out)
 
     def _collect_dump(self, seq: int, what: str, mtype: int) -> tuple[list[Message], bool]:
         replies: list[Message] = []

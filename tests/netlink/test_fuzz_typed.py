@@ -911,3 +911,28 @@ def test_cni_fuzz_oracle_sets_aside_only_the_known_bugs(monkeypatch: pytest.Monk
     monkeypatch.setattr(cni_netconf, "NetConf", failing(KeyError("a new kind of failure")))
     with pytest.raises(KeyError):
         fuzz_cni.check(b'\n{"name": "lan"}')
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(route_messages | neigh_messages | other_messages, min_size=1, max_size=4))
+def test_dump_fast_paths_agree_with_the_typed_decoders(chunks: list[bytes]) -> None:
+    """parse_routes/parse_neighbours over raw bytes give what from_message gives, or
+    both refuse with ProtocolError."""
+    from macvlan.neighbour import neighbours_of, parse_neighbours
+    from macvlan.route import parse_routes, routes_of
+
+    data = b"".join(c + bytes(-len(c) % 4) for c in chunks)
+    try:
+        messages = [m for m in nl.decode(data) if isinstance(m, M.Message)]
+    except ProtocolError:
+        return
+    for fast_fn, slow_fn in ((parse_routes, routes_of), (parse_neighbours, neighbours_of)):
+        fast: list[Any] = []
+        try:
+            slow = slow_fn(messages)
+        except ProtocolError:
+            with pytest.raises(ProtocolError):
+                fast_fn(data, 0, len(data), fast)
+            continue
+        fast_fn(data, 0, len(data), fast)
+        assert fast == slow

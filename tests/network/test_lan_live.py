@@ -276,7 +276,7 @@ def test_slaac_address_and_default_route(lan: Lan, netns_factory: Any, router: s
         lan.udhcpd()
         lan.radvd()
     blue = netns_factory("mvle")
-    with dhcp_net(lan, ipv6="ra") as net:
+    with dhcp_net(lan, ipv6="ra", ra_timeout=20) as net:
         ep = net.attach(blue)
         v6 = [a for a in ep.addresses if a.version == 6]
         assert len(v6) == 1
@@ -289,16 +289,20 @@ def test_slaac_address_and_default_route(lan: Lan, netns_factory: Any, router: s
         net.detach(ep)
 
 
-def test_stable_privacy_address_is_not_eui64(lan: Lan, netns_factory: Any) -> None:
+def test_stable_privacy_address_comes_back_after_reattach(lan: Lan, netns_factory: Any) -> None:
     lan.dnsmasq(ra=True)
     blue = netns_factory("mvle")
-    with dhcp_net(lan, ipv6="ra", slaac="stable-privacy") as net:
+    with dhcp_net(lan, ipv6="ra", slaac="stable-privacy", ra_timeout=20) as net:
         ep = net.attach(blue)
         (v6,) = [a for a in ep.addresses if a.version == 6]
         eui = ipaddress.IPv6Address(b"\xfd\x77" + bytes(6) + ep.mac.modified_eui64())
         assert v6.ip != eui and v6.network == ipaddress.IPv6Network("fd77::/64")
         assert str(v6) in v6_globals(blue.name, "eth0")
         net.detach(ep)
+        again = net.attach(blue)  # a new MAC, the same name: the same secret
+        assert again.mac != ep.mac
+        assert [a for a in again.addresses if a.version == 6] == [v6]
+        net.detach(again)
 
 
 def test_accept_ra_0_keeps_router_advertisements_away(lan: Lan, netns_factory: Any) -> None:

@@ -1,5 +1,5 @@
 """Operations on routes, policy rules, neighbours, link statistics and alternative
-names, as sans-IO generators (the effects of :mod:`macvlan._ops`), shared by the
+names, as sans-IO generators (the effects of :mod:`macvlan._operations`), shared by the
 sync and asyncio fronts."""
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from macvlan import route as _route
 from macvlan import rule as _rule
 from macvlan._netlink.constants import AddrFamily, NudState, RtmType
 from macvlan._netlink.message import Message
-from macvlan._ops import Batch, Dump, LinkRef, Op, Request, index, link, lookup_key
+from macvlan._operations.effects import Batch, Dump, LinkRef, Op, ParsedDump, Request, lookup_key
+from macvlan._operations.lookup import index, link
 from macvlan.errors import (
     GatewayUnreachable,
     LinkNotFound,
@@ -211,10 +212,14 @@ def routes(
     if isinstance(table, bool) or not isinstance(table, int) or not 0 <= table < 2**32:
         raise ValueError(f"table {table!r} is not a table number, None or 'all'")
     oif = None if link is None else (yield from index(link))
-    replies: list[Message] = yield Dump(_route.dump_routes(family or 0, table), "list routes")
-    new = RtmType.NEWROUTE
-    ip = (2, 10)  # a dump of every family also holds multicast and MPLS routes
-    out = [Route.from_message(r) for r in replies if r.type == new and r.body.family in ip]  # type: ignore[union-attr]
+    # (a dump of every family also holds multicast and MPLS routes: both builders
+    # keep IPv4 and IPv6 only)
+    out: list[Route] = yield ParsedDump(
+        _route.dump_routes(family or 0, table),
+        _route.parse_routes,
+        _route.routes_of,
+        "list routes",
+    )
     if table:
         out = [r for r in out if r.table == table]
     if oif is not None:
@@ -324,16 +329,13 @@ def rules(*, family: int | None = None) -> Op[list[Rule]]:
 def neighbours(link: LinkRef | None = None, *, family: int | None = None) -> Op[list[Neighbour]]:
     """The neighbour (ARP/NDP) entries, of one link or of all (filtered in the kernel)."""
     ix = 0 if link is None else (yield from index(link))
-    replies: list[Message] = yield Dump(_neigh.dump_neighbours(ix, family or 0), "list neighbours")
-    out = []
-    new = RtmType.NEWNEIGH
-    from_message = Neighbour.from_message
-    for reply in replies:
-        if reply.type == new:
-            entry = from_message(reply)
-            if entry is not None and (not ix or entry.index == ix):
-                out.append(entry)
-    return out
+    out: list[Neighbour] = yield ParsedDump(
+        _neigh.dump_neighbours(ix, family or 0),
+        _neigh.parse_neighbours,
+        _neigh.neighbours_of,
+        "list neighbours",
+    )
+    return [e for e in out if e.index == ix] if ix else out
 
 
 def add_neighbour(link: LinkRef, ip: object, mac: MacLike, *, replace: bool = False) -> Op[None]:
