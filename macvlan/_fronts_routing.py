@@ -1,7 +1,7 @@
 """The route, rule, neighbour, statistics and alternative-name methods of
 :class:`macvlan.Connection` and :class:`macvlan.aio.AsyncConnection`.
 
-Each method only hands the operation of :mod:`macvlan._ops_routing` to the
+Each method only hands the operation of :mod:`macvlan._operations.routing` to the
 connection's driver (``_run``); the two classes here are mixed into the fronts.
 """
 
@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TypeVar
 
-from macvlan._ops import LinkRef, Op
+from macvlan._operations.effects import LinkRef, Op
 from macvlan.link import Link, MacLike
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from macvlan import _ops_routing as _ops
+    from macvlan._operations import routing
     from macvlan.neighbour import Neighbour
     from macvlan.route import NextHop, Route
     from macvlan.rule import Rule
@@ -23,16 +23,16 @@ if TYPE_CHECKING:
 else:
 
     class _OnFirstUse:
-        """``macvlan._ops_routing``, imported when a method first needs it: opening a
+        """``macvlan._operations.routing``, imported when a method first needs it: opening a
         connection does not load the route, rule, neighbour and stats modules (nor
         ipaddress), which a program that only makes links never uses."""
 
         def __getattr__(self, name: str) -> object:
-            from macvlan import _ops_routing
+            from macvlan._operations import routing
 
-            return getattr(_ops_routing, name)
+            return getattr(routing, name)
 
-    _ops = _OnFirstUse()
+    routing = _OnFirstUse()
 
 T = TypeVar("T")
 
@@ -67,7 +67,7 @@ class RoutingMethods:
         :class:`NextHop` for a multipath route; ``src`` the preferred source address.
         """
         return self._run(
-            _ops.add_route(
+            routing.add_route(
                 dst,
                 gateway=gateway,
                 link=link,
@@ -95,7 +95,7 @@ class RoutingMethods:
         """Delete the first route matching what is given; ``metric`` picks one of
         two alike default routes."""
         return self._run(
-            _ops.delete_route(
+            routing.delete_route(
                 dst, gateway=gateway, link=link, table=table, metric=metric, type=type, src=src
             )
         )
@@ -108,7 +108,7 @@ class RoutingMethods:
         link: LinkRef | None = None,
     ) -> list[Route]:
         """Routes of one table (None: main, ``"all"``: every table), optionally via one link."""
-        return self._run(_ops.routes(table=table, family=family, link=link))
+        return self._run(routing.routes(table=table, family=family, link=link))
 
     # -- policy rules ----------------------------------------------------------------------
     def add_rule(
@@ -130,7 +130,7 @@ class RoutingMethods:
         prefixes, ``iif``/``oif`` link names and ``fwmark`` looks up ``table``
         (or meets ``action``: ``"blackhole"``, ``"unreachable"``, ``"prohibit"``)."""
         return self._run(
-            _ops.add_rule(
+            routing.add_rule(
                 priority,
                 table,
                 src=src,
@@ -162,7 +162,7 @@ class RoutingMethods:
     ) -> None:
         """Delete the first rule matching every field given (as :meth:`add_rule`)."""
         return self._run(
-            _ops.delete_rule(
+            routing.delete_rule(
                 priority,
                 table,
                 src=src,
@@ -179,39 +179,39 @@ class RoutingMethods:
 
     def rules(self, *, family: int | None = None) -> list[Rule]:
         """The policy rules, IPv4 and IPv6 unless ``family`` says one."""
-        return self._run(_ops.rules(family=family))
+        return self._run(routing.rules(family=family))
 
     # -- neighbours ------------------------------------------------------------------------
     def neighbours(
         self, link: LinkRef | None = None, *, family: int | None = None
     ) -> list[Neighbour]:
         """The ARP/NDP entries of one link or of all."""
-        return self._run(_ops.neighbours(link, family=family))
+        return self._run(routing.neighbours(link, family=family))
 
     def add_neighbour(self, link: LinkRef, ip: object, mac: MacLike, replace: bool = False) -> None:
         """Add a permanent entry (``replace``: overwrite an existing one)."""
-        return self._run(_ops.add_neighbour(link, ip, mac, replace=replace))
+        return self._run(routing.add_neighbour(link, ip, mac, replace=replace))
 
     def delete_neighbour(self, link: LinkRef, ip: object) -> None:
         """Delete the entry of ``ip`` on ``link``."""
-        return self._run(_ops.delete_neighbour(link, ip))
+        return self._run(routing.delete_neighbour(link, ip))
 
     def flush_neighbours(self, link: LinkRef, *, permanent: bool = False) -> int:
         """Delete a link's entries (permanent ones too if ``permanent``); returns how many."""
-        return self._run(_ops.flush_neighbours(link, permanent=permanent))
+        return self._run(routing.flush_neighbours(link, permanent=permanent))
 
     # -- statistics and alternative names --------------------------------------------------
     def link_stats(self, link: LinkRef) -> LinkStats:
         """A link's packet, byte, error and drop counters and carrier changes."""
-        return self._run(_ops.link_stats(link))
+        return self._run(routing.link_stats(link))
 
     def add_altname(self, link: LinkRef, name: str) -> Link:
         """Give ``link`` the alternative name ``name``; returns the link."""
-        return self._run(_ops.add_altname(link, name))
+        return self._run(routing.add_altname(link, name))
 
     def delete_altname(self, link: LinkRef, name: str) -> Link:
         """Take the alternative name ``name`` off ``link``; returns the link."""
-        return self._run(_ops.delete_altname(link, name))
+        return self._run(routing.delete_altname(link, name))
 
 
 class AsyncRoutingMethods:
@@ -244,7 +244,7 @@ class AsyncRoutingMethods:
         :class:`NextHop` for a multipath route; ``src`` the preferred source address.
         """
         return await self._run(
-            _ops.add_route(
+            routing.add_route(
                 dst,
                 gateway=gateway,
                 link=link,
@@ -272,7 +272,7 @@ class AsyncRoutingMethods:
         """Delete the first route matching what is given; ``metric`` picks one of
         two alike default routes."""
         return await self._run(
-            _ops.delete_route(
+            routing.delete_route(
                 dst, gateway=gateway, link=link, table=table, metric=metric, type=type, src=src
             )
         )
@@ -285,7 +285,7 @@ class AsyncRoutingMethods:
         link: LinkRef | None = None,
     ) -> list[Route]:
         """Routes of one table (None: main, ``"all"``: every table), optionally via one link."""
-        return await self._run(_ops.routes(table=table, family=family, link=link))
+        return await self._run(routing.routes(table=table, family=family, link=link))
 
     # -- policy rules ----------------------------------------------------------------------
     async def add_rule(
@@ -307,7 +307,7 @@ class AsyncRoutingMethods:
         prefixes, ``iif``/``oif`` link names and ``fwmark`` looks up ``table``
         (or meets ``action``: ``"blackhole"``, ``"unreachable"``, ``"prohibit"``)."""
         return await self._run(
-            _ops.add_rule(
+            routing.add_rule(
                 priority,
                 table,
                 src=src,
@@ -339,7 +339,7 @@ class AsyncRoutingMethods:
     ) -> None:
         """Delete the first rule matching every field given (as :meth:`add_rule`)."""
         return await self._run(
-            _ops.delete_rule(
+            routing.delete_rule(
                 priority,
                 table,
                 src=src,
@@ -356,38 +356,38 @@ class AsyncRoutingMethods:
 
     async def rules(self, *, family: int | None = None) -> list[Rule]:
         """The policy rules, IPv4 and IPv6 unless ``family`` says one."""
-        return await self._run(_ops.rules(family=family))
+        return await self._run(routing.rules(family=family))
 
     # -- neighbours ------------------------------------------------------------------------
     async def neighbours(
         self, link: LinkRef | None = None, *, family: int | None = None
     ) -> list[Neighbour]:
         """The ARP/NDP entries of one link or of all."""
-        return await self._run(_ops.neighbours(link, family=family))
+        return await self._run(routing.neighbours(link, family=family))
 
     async def add_neighbour(
         self, link: LinkRef, ip: object, mac: MacLike, replace: bool = False
     ) -> None:
         """Add a permanent entry (``replace``: overwrite an existing one)."""
-        return await self._run(_ops.add_neighbour(link, ip, mac, replace=replace))
+        return await self._run(routing.add_neighbour(link, ip, mac, replace=replace))
 
     async def delete_neighbour(self, link: LinkRef, ip: object) -> None:
         """Delete the entry of ``ip`` on ``link``."""
-        return await self._run(_ops.delete_neighbour(link, ip))
+        return await self._run(routing.delete_neighbour(link, ip))
 
     async def flush_neighbours(self, link: LinkRef, *, permanent: bool = False) -> int:
         """Delete a link's entries (permanent ones too if ``permanent``); returns how many."""
-        return await self._run(_ops.flush_neighbours(link, permanent=permanent))
+        return await self._run(routing.flush_neighbours(link, permanent=permanent))
 
     # -- statistics and alternative names --------------------------------------------------
     async def link_stats(self, link: LinkRef) -> LinkStats:
         """A link's packet, byte, error and drop counters and carrier changes."""
-        return await self._run(_ops.link_stats(link))
+        return await self._run(routing.link_stats(link))
 
     async def add_altname(self, link: LinkRef, name: str) -> Link:
         """Give ``link`` the alternative name ``name``; returns the link."""
-        return await self._run(_ops.add_altname(link, name))
+        return await self._run(routing.add_altname(link, name))
 
     async def delete_altname(self, link: LinkRef, name: str) -> Link:
         """Take the alternative name ``name`` off ``link``; returns the link."""
-        return await self._run(_ops.delete_altname(link, name))
+        return await self._run(routing.delete_altname(link, name))

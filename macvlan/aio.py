@@ -10,7 +10,7 @@ One netlink socket per connection, read through the running loop
 be in flight on it at once; answers are matched by sequence number, and requests
 made in the same loop iteration leave in one ``send``.  The messages and the
 multi-step logic (rollbacks included) are those of the synchronous API: both
-drive the generators of :mod:`macvlan._ops`.
+drive the generators of :mod:`macvlan._operations`.
 
 Cancellation (and so ``asyncio.wait_for`` / ``asyncio.timeout``) takes effect at
 the next step of an operation: a kernel request already sent is answered first
@@ -35,11 +35,11 @@ import threading
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from macvlan import _ops
+from macvlan import _operations as operations
 from macvlan._fronts_routing import AsyncRoutingMethods
 from macvlan._netlink.asocket import AsyncNetlinkSocket
 from macvlan._netlink.socket import NetlinkSocket
-from macvlan._ops import (
+from macvlan._operations import (
     Batch,
     Dump,
     IfIndex,
@@ -128,7 +128,7 @@ class AsyncConnection(AsyncRoutingMethods):
         self.netns: Namespace | None = None
         self._owns_netns = False
         if netns is not None:
-            self.netns, self._owns_netns = _ops.open_namespace(netns)
+            self.netns, self._owns_netns = operations.open_namespace(netns)
         self._sock: AsyncNetlinkSocket | None = None
         self._opening: asyncio.Lock | None = None
         self._closed = False
@@ -186,7 +186,7 @@ class AsyncConnection(AsyncRoutingMethods):
 
     # -- the driver ----------------------------------------------------------------------
     async def _run(
-        self, op: _ops.Op[T], conns: dict[Namespace, AsyncConnection] | None = None
+        self, op: operations.Op[T], conns: dict[Namespace, AsyncConnection] | None = None
     ) -> T:
         """Carry out an operation's effects on this socket; return what it returns.
 
@@ -252,7 +252,9 @@ class AsyncConnection(AsyncRoutingMethods):
                 for conn in conns.values():
                     conn.close()
 
-    async def _perform(self, effect: _ops.Effect, conns: dict[Namespace, AsyncConnection]) -> Any:
+    async def _perform(
+        self, effect: operations.Effect, conns: dict[Namespace, AsyncConnection]
+    ) -> Any:
         sock = self._sock
         assert sock is not None
         if type(effect) is Batch:
@@ -275,7 +277,7 @@ class AsyncConnection(AsyncRoutingMethods):
     # -- links -----------------------------------------------------------------------------
     async def link(self, ref: LinkRef) -> Link:
         """Ask the kernel for one link by name or index (no dump)."""
-        return await self._run(_ops.link(ref))
+        return await self._run(operations.link(ref))
 
     async def links(
         self,
@@ -286,7 +288,7 @@ class AsyncConnection(AsyncRoutingMethods):
         mac: MacLike | None = None,
     ) -> list[Link]:
         """All links, or those of one kind, parent, group or MAC (kind filtered in the kernel)."""
-        return await self._run(_ops.links(kind=kind, parent=parent, group=group, mac=mac))
+        return await self._run(operations.links(kind=kind, parent=parent, group=group, mac=mac))
 
     async def create_macvlan(
         self,
@@ -307,7 +309,7 @@ class AsyncConnection(AsyncRoutingMethods):
     ) -> Link:
         """Create a macvlan on ``parent``; the MAC is set in the creating message."""
         return await self._run(
-            _ops.create_macvlan(
+            operations.create_macvlan(
                 name,
                 parent,
                 mode,
@@ -344,7 +346,7 @@ class AsyncConnection(AsyncRoutingMethods):
     ) -> Link:
         """Create a macvtap (a macvlan with a /dev/tapN character device)."""
         return await self._run(
-            _ops.create_macvlan(
+            operations.create_macvlan(
                 name,
                 parent,
                 mode,
@@ -364,7 +366,7 @@ class AsyncConnection(AsyncRoutingMethods):
 
     async def create_macvlans(self, specs: Iterable[MacvlanSpec]) -> list[Link]:
         """Create many links pipelined on this socket; all or none, in spec order."""
-        return await self._run(_ops.create_macvlans(specs))
+        return await self._run(operations.create_macvlans(specs))
 
     async def create_veth(
         self,
@@ -379,7 +381,7 @@ class AsyncConnection(AsyncRoutingMethods):
     ) -> Link:
         """Create a veth pair; the peer may go straight into ``peer_netns``."""
         return await self._run(
-            _ops.create_veth(
+            operations.create_veth(
                 name, peer, peer_netns=peer_netns, mtu=mtu, mac=mac, peer_mac=peer_mac, up=up
             )
         )
@@ -388,7 +390,7 @@ class AsyncConnection(AsyncRoutingMethods):
         self, name: str, parent: LinkRef, vlan_id: int, *, protocol: int | None = None
     ) -> Link:
         """Create 802.1Q VLAN ``vlan_id`` on ``parent`` (needs the kernel's 8021q module)."""
-        return await self._run(_ops.create_vlan(name, parent, vlan_id, protocol=protocol))
+        return await self._run(operations.create_vlan(name, parent, vlan_id, protocol=protocol))
 
     async def set_link(
         self,
@@ -416,7 +418,7 @@ class AsyncConnection(AsyncRoutingMethods):
         As :meth:`macvlan.Connection.set_link`; ``bc_cutoff`` is one value per parent.
         """
         return await self._run(
-            _ops.set_link(
+            operations.set_link(
                 ref,
                 up=up,
                 mtu=mtu,
@@ -439,26 +441,26 @@ class AsyncConnection(AsyncRoutingMethods):
 
     async def delete_link(self, ref: LinkRef, *, missing_ok: bool = False) -> None:
         """Delete one link (each deletion waits for an RCU grace period)."""
-        return await self._run(_ops.delete_link(ref, missing_ok=missing_ok))
+        return await self._run(operations.delete_link(ref, missing_ok=missing_ok))
 
     async def delete_links(self, refs: Iterable[LinkRef], *, missing_ok: bool = False) -> int:
         """Delete many links in one kernel batch; returns how many were deleted."""
-        return await self._run(_ops.delete_links(refs, missing_ok=missing_ok))
+        return await self._run(operations.delete_links(refs, missing_ok=missing_ok))
 
     # -- addresses ---------------------------------------------------------------------
     async def add_address(self, ref: LinkRef, address: object, *, nodad: bool = False) -> None:
         """Add ``"10.0.0.2/24"`` or ``"fd00::2/64"`` to a link (IPv6: ``nodad`` skips DAD)."""
-        return await self._run(_ops.add_address(ref, address, nodad=nodad))
+        return await self._run(operations.add_address(ref, address, nodad=nodad))
 
     async def delete_address(self, ref: LinkRef, address: object) -> None:
         """Remove ``"10.0.0.2/24"`` or ``"fd00::2/64"`` from a link."""
-        return await self._run(_ops.delete_address(ref, address))
+        return await self._run(operations.delete_address(ref, address))
 
     async def addresses(
         self, ref: LinkRef | None = None, *, family: int | None = None
     ) -> list[Address]:
         """Addresses of one link or of all (the kernel filters by link)."""
-        return await self._run(_ops.addresses(ref, family=family))
+        return await self._run(operations.addresses(ref, family=family))
 
     # -- events --------------------------------------------------------------------------
     def watch(

@@ -4,7 +4,7 @@ addresses and routes in one network namespace.
 >>> with macvlan.connect() as rt:                      # doctest: +SKIP
 ...     rt.create_macvlan("mv0", parent="eth0", mode=MacvlanMode.BRIDGE)
 
-The operations themselves live in :mod:`macvlan._ops` as sans-IO generators; this
+The operations themselves live in :mod:`macvlan._operations` as sans-IO generators; this
 module drives them over a blocking :class:`NetlinkSocket` (and
 :mod:`macvlan.aio` drives the same generators over the event loop).
 """
@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from macvlan import _ops
+from macvlan import _operations as operations
 from macvlan._fronts_routing import RoutingMethods
 from macvlan._netlink.message import Message
 from macvlan._netlink.socket import NetlinkSocket
-from macvlan._ops import (
+from macvlan._operations import (
     Batch,
     Dump,
     IfIndex,
@@ -64,7 +64,7 @@ class Connection(RoutingMethods):
         if netns is None:
             self._sock = NetlinkSocket()
         else:
-            ns, owned = _ops.open_namespace(netns)
+            ns, owned = operations.open_namespace(netns)
             try:
                 self._sock = ns.run(NetlinkSocket)
             except BaseException:
@@ -96,7 +96,7 @@ class Connection(RoutingMethods):
         return f"<macvlan.Connection in {where}{' (closed)' if self.closed else ''}>"
 
     # -- the driver ----------------------------------------------------------------------
-    def _run(self, op: _ops.Op[T]) -> T:
+    def _run(self, op: operations.Op[T]) -> T:
         """Carry out an operation's effects on this socket; return what it returns."""
         conns: dict[Namespace, Connection] = {}
         try:
@@ -105,7 +105,7 @@ class Connection(RoutingMethods):
             for conn in conns.values():
                 conn.close()
 
-    def _drive(self, op: _ops.Op[T], conns: dict[Namespace, Connection]) -> T:
+    def _drive(self, op: operations.Op[T], conns: dict[Namespace, Connection]) -> T:
         sock = self._sock
         value: Any = None
         error: BaseException | None = None
@@ -146,7 +146,7 @@ class Connection(RoutingMethods):
     # -- links -----------------------------------------------------------------------------
     def link(self, ref: LinkRef) -> Link:
         """Ask the kernel for one link by name or index (no dump)."""
-        return self._run(_ops.link(ref))
+        return self._run(operations.link(ref))
 
     def links(
         self,
@@ -157,7 +157,7 @@ class Connection(RoutingMethods):
         mac: MacLike | None = None,
     ) -> list[Link]:
         """All links, or those of one kind, parent, group or MAC (kind filtered in the kernel)."""
-        return self._run(_ops.links(kind=kind, parent=parent, group=group, mac=mac))
+        return self._run(operations.links(kind=kind, parent=parent, group=group, mac=mac))
 
     def create_macvlan(
         self,
@@ -178,7 +178,7 @@ class Connection(RoutingMethods):
     ) -> Link:
         """Create a macvlan on ``parent``; the MAC is set in the creating message."""
         return self._run(
-            _ops.create_macvlan(
+            operations.create_macvlan(
                 name,
                 parent,
                 mode,
@@ -215,7 +215,7 @@ class Connection(RoutingMethods):
     ) -> Link:
         """Create a macvtap (a macvlan with a /dev/tapN character device)."""
         return self._run(
-            _ops.create_macvlan(
+            operations.create_macvlan(
                 name,
                 parent,
                 mode,
@@ -240,7 +240,7 @@ class Connection(RoutingMethods):
         links this call created (here and in other namespaces) are deleted again and
         the first error is raised.
         """
-        return self._run(_ops.create_macvlans(specs))
+        return self._run(operations.create_macvlans(specs))
 
     def create_veth(
         self,
@@ -255,7 +255,7 @@ class Connection(RoutingMethods):
     ) -> Link:
         """Create a veth pair; the peer may go straight into ``peer_netns``."""
         return self._run(
-            _ops.create_veth(
+            operations.create_veth(
                 name, peer, peer_netns=peer_netns, mtu=mtu, mac=mac, peer_mac=peer_mac, up=up
             )
         )
@@ -264,7 +264,7 @@ class Connection(RoutingMethods):
         self, name: str, parent: LinkRef, vlan_id: int, *, protocol: int | None = None
     ) -> Link:
         """Create 802.1Q VLAN ``vlan_id`` on ``parent`` (needs the kernel's 8021q module)."""
-        return self._run(_ops.create_vlan(name, parent, vlan_id, protocol=protocol))
+        return self._run(operations.create_vlan(name, parent, vlan_id, protocol=protocol))
 
     def set_link(
         self,
@@ -298,7 +298,7 @@ class Connection(RoutingMethods):
         every macvlan on that parent (the last writer wins).
         """
         return self._run(
-            _ops.set_link(
+            operations.set_link(
                 ref,
                 up=up,
                 mtu=mtu,
@@ -321,7 +321,7 @@ class Connection(RoutingMethods):
 
     def delete_link(self, ref: LinkRef, *, missing_ok: bool = False) -> None:
         """Delete one link (each deletion waits for an RCU grace period)."""
-        return self._run(_ops.delete_link(ref, missing_ok=missing_ok))
+        return self._run(operations.delete_link(ref, missing_ok=missing_ok))
 
     def delete_links(self, refs: Iterable[LinkRef], *, missing_ok: bool = False) -> int:
         """Delete many links in one kernel batch; returns how many were deleted.
@@ -329,20 +329,20 @@ class Connection(RoutingMethods):
         The links are moved into a fresh link group and the group is deleted with
         one ``RTM_DELLINK`` — one RCU wait for all instead of one each.
         """
-        return self._run(_ops.delete_links(refs, missing_ok=missing_ok))
+        return self._run(operations.delete_links(refs, missing_ok=missing_ok))
 
     # -- addresses ---------------------------------------------------------------------
     def add_address(self, ref: LinkRef, address: object, *, nodad: bool = False) -> None:
         """Add ``"10.0.0.2/24"`` or ``"fd00::2/64"`` to a link (IPv6: ``nodad`` skips DAD)."""
-        return self._run(_ops.add_address(ref, address, nodad=nodad))
+        return self._run(operations.add_address(ref, address, nodad=nodad))
 
     def delete_address(self, ref: LinkRef, address: object) -> None:
         """Remove ``"10.0.0.2/24"`` or ``"fd00::2/64"`` from a link."""
-        return self._run(_ops.delete_address(ref, address))
+        return self._run(operations.delete_address(ref, address))
 
     def addresses(self, ref: LinkRef | None = None, *, family: int | None = None) -> list[Address]:
         """Addresses of one link or of all (the kernel filters by link)."""
-        return self._run(_ops.addresses(ref, family=family))
+        return self._run(operations.addresses(ref, family=family))
 
     # -- events --------------------------------------------------------------------------
     def watch(

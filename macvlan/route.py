@@ -285,7 +285,7 @@ def parse_routes(data: bytes, start: int, end: int, out: list[Route]) -> None:
     The same values as :meth:`Route.from_message` gives (a test holds the two
     together); a message this loop does not take apart itself (multipath, odd
     sizes) goes through :meth:`Route.from_message`.  Other families' routes are
-    left out, as :func:`macvlan._ops_routing.routes` leaves them out.
+    left out, as :func:`macvlan._operations.routing.routes` leaves them out.
     """
     header, rtmsg, nla = _NLH.unpack_from, _RTM.unpack_from, _NLA.unpack_from
     v4_templates, v6_templates, make = _V4_TEMPLATES, _V6_TEMPLATES, object.__new__

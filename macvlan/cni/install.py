@@ -67,13 +67,13 @@ def launcher(python: str, path: Sequence[str]) -> str:
         "else:  # asked before every ADD and DEL: one module, not the package\n"
         "    try:\n"
         "        from _frozen_importlib_external import SourceFileLoader\n"
-        "    except ImportError:  # not CPython\n"
-        "        from macvlan.cni.version import run\n"
-        "    else:\n"
+        "\n"
         '        name = "macvlan.cni.version"\n'
         '        module = {"__name__": name}\n'
         f"        exec(SourceFileLoader(name, {version_py!r}).get_code(name), module)\n"
         '        run = module["run"]\n'
+        "    except (ImportError, OSError):  # not CPython, or the file moved: the usual way\n"
+        "        from macvlan.cni.version import run\n"
         "run()\n"
     )
 

@@ -755,11 +755,11 @@ def containerd(lan: Lan, workdir: Path) -> Iterator[Path]:
 
 @pytest.fixture(scope="module")
 def host_dirs() -> Iterator[None]:
-    """``/etc/cni/net.d`` and ``/var/lib/cni`` (ctr's mount points; libcni's cache for
-    Podman): made if missing, and then removed afterwards, with the empty
+    """``/etc/cni/net.d``, ``/var/lib/cni`` and ``/opt`` (ctr's mount points;
+    libcni's cache for Podman): made if missing, and then removed afterwards, with the empty
     directories the clients left in them."""
     made: list[Path] = []
-    for path in (Path("/etc/cni/net.d"), VAR_LIB_CNI):
+    for path in (Path("/etc/cni/net.d"), VAR_LIB_CNI, Path("/opt")):
         missing = [p for p in (path, *path.parents) if not p.exists()]
         path.mkdir(parents=True, exist_ok=True)
         made.extend(missing)  # deepest first

@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from macvlan import cni
 from macvlan._names import check_ifname
 from macvlan.cni import ipam as _cni_ipam
 from macvlan.cni.add import create_macvlan
@@ -41,6 +42,7 @@ from macvlan.cni.result import Route as CniRoute
 from macvlan.cni.version import SUPPORTED_VERSIONS, check_version, config_version
 
 REPO = Path(__file__).resolve().parents[2]
+REPO_PACKAGE = Path(cni.__file__).resolve().parent.parent
 
 
 def conf(**extra: Any) -> dict[str, Any]:
@@ -426,6 +428,38 @@ def test_delegate_gets_our_environment_and_stdin(
     assert "a note" in capfd.readouterr().err
 
 
+def test_a_held_delegate_does_nothing_until_given_its_input(tmp_path: Path) -> None:
+    """ADD starts the IPAM plugin early but gives it its input only once the link is
+    made; cancelled before that, it has done nothing (it never read a configuration)."""
+    fake_plugin(
+        tmp_path,
+        "ipamx",
+        f"cat > {tmp_path}/stdin; echo ran >> {tmp_path}/ran\n"
+        'printf \'{"cniVersion": "1.0.0", "ips": [{"address": "10.1.0.5/16"}]}\'\n',
+    )
+    held = _cni_ipam.Delegate(str(tmp_path), "ipamx", "ADD")
+    assert not held.sent
+    held.cancel()
+    assert held.wait_quietly() is None  # cancelled: no exit status to speak of
+    assert not (tmp_path / "ran").exists()  # it never got past reading its input
+    stdin = tmp_path / "stdin"  # (the shell may have opened the file cat writes to)
+    assert not stdin.exists() or stdin.read_bytes() == b""
+    with pytest.raises(ChildProcessError):
+        os.waitpid(held._pid, os.WNOHANG)  # reaped
+    held = _cni_ipam.Delegate(str(tmp_path), "ipamx", "ADD")
+    held.send(b'{"x": 1}')
+    assert [str(i.address) for i in held.result().ips] == ["10.1.0.5/16"]
+    assert (held.status, (tmp_path / "stdin").read_bytes()) == (0, b'{"x": 1}')
+    held.cancel()  # given its input: cancel changes nothing
+    assert (tmp_path / "ran").read_text() == "ran\n"
+    with pytest.raises(RuntimeError, match="was given its input"):
+        held.send(b"{}")
+    unsent = _cni_ipam.Delegate(str(tmp_path), "ipamx", "ADD")
+    with pytest.raises(RuntimeError, match="no input yet"):
+        unsent.result()
+    unsent.cancel()
+
+
 def test_delegate_error_keeps_the_plugins_code(tmp_path: Path) -> None:
     fake_plugin(tmp_path, "ipamx", 'echo \'{"code": 11, "msg": "busy", "details": "d"}\'; exit 1\n')
     with pytest.raises(CniError) as info:
@@ -618,6 +652,27 @@ def test_launcher_version_agrees_with_the_plugin_on_unusual_input(
 ) -> None:
     status, out, _ = launcher_version(tmp_path, stdin)
     assert (status, out) == plugin_version(stdin)
+
+
+def test_launcher_without_the_module_file_imports_it(tmp_path: Path) -> None:
+    """Should version.py not be where the launcher was told (a zipped install, a
+    moved tree), VERSION still answers, through the package."""
+    from macvlan.cni.install import install
+
+    path = Path(install(str(tmp_path)))
+    text = path.read_text()
+    version_py = str(Path(REPO_PACKAGE, "cni", "version.py"))
+    assert repr(version_py) in text
+    path.write_text(text.replace(repr(version_py), repr(str(tmp_path / "gone.py"))))
+    proc = subprocess.run(
+        [str(path)],
+        input=b'{"cniVersion":"1.0.0"}',
+        capture_output=True,
+        env={"CNI_COMMAND": "VERSION"},
+        check=False,
+        timeout=60,
+    )
+    assert (proc.returncode, proc.stdout.decode()) == plugin_version(b'{"cniVersion":"1.0.0"}')
 
 
 def plugin_version(stdin: bytes) -> tuple[int, str]:

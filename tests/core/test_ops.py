@@ -1,4 +1,4 @@
-"""The sans-IO operations of macvlan._ops, driven by a scripted fake kernel (no root).
+"""The sans-IO operations of macvlan._operations, driven by a scripted fake kernel (no root).
 
 Each test lists the effects an operation must yield, in order, with the answer the
 fake gives (a value sent back, or an exception thrown in at that ``yield``), and
@@ -17,12 +17,13 @@ from typing import Any
 
 import pytest
 
-from macvlan import _ops, _ops_routing
+from macvlan import _operations as _ops
 from macvlan._netlink import ifla
 from macvlan._netlink.constants import MacaddrMode, NlmF, RtmType
 from macvlan._netlink.message import Message, encode, iter_messages
 from macvlan._netlink.structs import IfInfoMsg
-from macvlan._ops import Batch, Dump, IfIndex, InNamespace, Request
+from macvlan._operations import Batch, Dump, IfIndex, InNamespace, Request
+from macvlan._operations import routing as _ops_routing
 from macvlan.errors import LinkExists, LinkNotFound, NetlinkError, error_for
 from macvlan.link import MacvlanMode, MacvlanSpec
 from macvlan.mac import MacAddress

@@ -21,7 +21,7 @@ import pytest
 from golden_data import GOLDEN, meant
 
 import macvlan._netlink as nl
-from macvlan import _ops_routing, linkprops
+from macvlan import linkprops
 from macvlan._netlink import ifla, rta
 from macvlan._netlink.attr import Attr, AttrList, RawAttr
 from macvlan._netlink.constants import (
@@ -33,6 +33,7 @@ from macvlan._netlink.constants import (
     RtType,
 )
 from macvlan._netlink.message import DoneMessage, ErrorMessage, Message
+from macvlan._operations import routing as _ops_routing
 from macvlan.errors import (
     GatewayUnreachable,
     NeighbourNotFound,

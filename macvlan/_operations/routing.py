@@ -1,5 +1,5 @@
 """Operations on routes, policy rules, neighbours, link statistics and alternative
-names, as sans-IO generators (the effects of :mod:`macvlan._ops`), shared by the
+names, as sans-IO generators (the effects of :mod:`macvlan._operations`), shared by the
 sync and asyncio fronts."""
 
 from __future__ import annotations
@@ -14,17 +14,8 @@ from macvlan import route as _route
 from macvlan import rule as _rule
 from macvlan._netlink.constants import AddrFamily, NudState, RtmType
 from macvlan._netlink.message import Message
-from macvlan._ops import (
-    Batch,
-    Dump,
-    LinkRef,
-    Op,
-    ParsedDump,
-    Request,
-    index,
-    link,
-    lookup_key,
-)
+from macvlan._operations.effects import Batch, Dump, LinkRef, Op, ParsedDump, Request, lookup_key
+from macvlan._operations.lookup import index, link
 from macvlan.errors import (
     GatewayUnreachable,
     LinkNotFound,

@@ -1,0 +1,207 @@
+"""The effects operations yield, and the helpers without I/O they share."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeAlias, TypeVar
+
+from macvlan import link as _link
+from macvlan._netlink.constants import NlmF, RtmType
+from macvlan._netlink.message import Message
+from macvlan.errors import NetlinkError
+from macvlan.link import (
+    Link,
+    MacvlanSpec,
+    check_ifname,
+    check_up,
+    to_mac,
+    to_macs,
+)
+from macvlan.namespace import Namespace
+
+T = TypeVar("T")
+_ECHO = int(NlmF.ECHO)  # a plain int: IntFlag arithmetic is slow
+
+LinkRef: TypeAlias = int | str | Link
+NetnsRef: TypeAlias = Namespace | str
+
+
+# -- effects ---------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Request:
+    """Send ``message`` (an ACK is asked for); answered with the reply messages."""
+
+    message: Message
+    what: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Dump:
+    """Run a dump request; answered with the dumped messages."""
+
+    message: Message
+    what: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedDump:
+    """Run a dump whose answers become values without a :class:`Message` each
+    (``parse(data, start, end, out)``, see ``NetlinkSocket.dump_parsed``); a driver
+    without that path dumps messages and hands them to ``build``.  Answered with
+    the values."""
+
+    message: Message
+    parse: Callable[[bytes, int, int, list[Any]], None]
+    build: Callable[[list[Message]], list[Any]]
+    what: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Pipeline many requests; answered with ``(replies, error or None)`` for each."""
+
+    messages: Sequence[Message]
+    whats: Sequence[str] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class IfIndex:
+    """Resolve a link name to its index in the connection's namespace.
+
+    Answered by the kernel itself, without a netlink round trip (the driver asks
+    with ``SIOCGIFINDEX`` on the connection's own socket, as ``ip`` does); no cache.
+    """
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class InNamespace:
+    """Run the operation ``op`` on a connection inside ``ns``; answered with its result.
+
+    A driver keeps one connection per namespace for the whole top-level operation.
+    """
+
+    ns: Namespace
+    op: Op[Any]
+
+
+Effect: TypeAlias = Request | Dump | ParsedDump | Batch | IfIndex | InNamespace
+Op: TypeAlias = Generator[Effect, Any, T]
+
+
+# -- helpers without I/O ---------------------------------------------------------------
+def open_namespace(netns: object) -> tuple[Namespace, bool]:
+    """The Namespace for ``netns`` and whether we opened it (and must close it)."""
+    if isinstance(netns, Namespace):
+        netns.fd  # noqa: B018 - raises ValueError now if it is closed, before any request
+        return netns, False
+    if isinstance(netns, str):
+        return Namespace.open(netns), True
+    raise TypeError(f"netns must be a Namespace or a namespace name, not {netns!r}")
+
+
+def temp_name() -> str:
+    """A throw-away interface name (15 bytes at most)."""
+    return "mvtmp" + os.urandom(5).hex()
+
+
+def random_group() -> int:
+    """A link group number well above the ones people pick by hand."""
+    return int.from_bytes(os.urandom(4), "little") % (2**31 - 2**20) + 2**20
+
+
+def echoed_link(replies: Sequence[Message], name: str) -> Link | None:
+    for reply in replies:
+        if reply.type == RtmType.NEWLINK:
+            link = Link.from_message(reply)
+            if link.name == name:
+                return link
+    return None
+
+
+def with_reason(err: NetlinkError, why: str) -> NetlinkError:
+    """A copy of ``err`` whose message ends with ``why`` (same type, errno, ext_ack)."""
+    out = type(err)(err.errno or 0, err.ext_ack, err.request)
+    out.strerror = f"{out.strerror} ({why})"
+    return out
+
+
+def parent_key(parent: object) -> object:
+    if isinstance(parent, Link):
+        return parent.index
+    if isinstance(parent, bool) or not isinstance(parent, int | str):
+        raise TypeError(f"a parent is a link name, an index or a Link, not {parent!r}")
+    return parent
+
+
+def known_index(ref: object) -> int | None:
+    """The index of a Link or a valid index, known without a lookup; else None."""
+    if isinstance(ref, Link):
+        return ref.index
+    if type(ref) is int and ref > 0:
+        return ref
+    return None
+
+
+def check_index(ref: object) -> int:
+    """A positive link index (a name or Link is not accepted here)."""
+    if isinstance(ref, bool) or not isinstance(ref, int):
+        raise TypeError(f"a link is a name, an index or a Link, not {ref!r}")
+    if not 0 < ref < 2**31:
+        raise ValueError(f"link index must be in 1..{2**31 - 1} (a kernel int), not {ref}")
+    return ref
+
+
+def lookup_key(ref: LinkRef) -> int | str:
+    """An index or a validated name, without a round trip."""
+    if isinstance(ref, Link):
+        return ref.index
+    if isinstance(ref, str):
+        return check_ifname(ref)
+    return check_index(ref)
+
+
+def macvlan_message(
+    spec: MacvlanSpec, parent_index: int, name: str, netns_fd: int | None, up: bool
+) -> Message:
+    return _link.new_macvlan(
+        name,
+        parent_index,
+        spec.kind,
+        mode=_link.check_mode(spec.mode),
+        flags=_link.check_flags(spec.flags),
+        mac=to_mac(spec.mac),
+        mtu=spec.mtu,
+        up=bool(check_up(up)),
+        bcqueuelen=spec.bcqueuelen,
+        bc_cutoff=spec.bc_cutoff,
+        source_macs=to_macs(spec.source_macs),
+        txqueuelen=spec.txqueuelen,
+        group=spec.group,
+        netns_fd=netns_fd,
+    )
+
+
+def check_spec(spec: MacvlanSpec, parent_ix: int = 0) -> Message:
+    """Refuse a bad spec (ValueError/TypeError) before anything is sent.
+
+    Returns the creating message for this namespace with ``parent_ix`` as its
+    parent (0 while the parent is not looked up yet).
+    """
+    if not isinstance(spec, MacvlanSpec):
+        raise TypeError(f"expected a MacvlanSpec, not {spec!r}")
+    check_ifname(spec.name)
+    check_up(spec.up)
+    message = macvlan_message(spec, parent_ix, spec.name, None, spec.up)
+    if spec.netns is not None and not isinstance(spec.netns, Namespace | str):
+        raise TypeError(f"netns must be a Namespace or a namespace name, not {spec.netns!r}")
+    return message
+
+
+def _nothing() -> Op[None]:
+    """An operation without I/O: ``InNamespace(ns, _nothing())`` opens the connection."""
+    return None
+    yield  # pragma: no cover - makes this a generator
