@@ -90,10 +90,22 @@ def _network_line(data: dict[str, Any]) -> str:
 
 
 def _endpoint_line(data: dict[str, Any]) -> str:
-    return (
+    line = (
         f"{data['id']}: {data['kind']} {data['namespace']} {data['ifname']} "
         f"{data['mac']} ({data['mac_kind']}) " + " ".join(data["addresses"])
     ).rstrip()
+    lease = data.get("lease")
+    if lease:
+        if lease.get("expired"):
+            line += f" lease of {lease['address']} expired"
+        elif lease.get("expires") is not None:
+            import time
+
+            stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(lease["expires"]))
+            line += f" leased from {lease['server']} until {stamp}"
+        else:
+            line += f" leased from {lease['server']} for ever"
+    return line
 
 
 def _open_network(args: argparse.Namespace, name: str | None = None) -> Any:

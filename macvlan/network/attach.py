@@ -44,7 +44,7 @@ from macvlan.network import ipam
 from macvlan.network.context import Context
 from macvlan.network.lan import LanAttach
 from macvlan.network.nsref import ref_of, unpin, visible_macs
-from macvlan.network.shim import shim_route
+from macvlan.network.shim import drop_address_routes, shim_route
 from macvlan.network.store import EndpointKind, EndpointRow, EndpointState, NsRef, owner_token
 
 __all__ = ["Attach", "check_mac_free"]
@@ -178,6 +178,9 @@ class Attach:
                 raise MacInUse(f"MAC {mac} is already used by an endpoint in the store") from None
         self.mac = mac
         self.undo.append(self._forget)
+        # a shim made meanwhile may route these addresses: undone with the rest
+        held = list(self.addresses.values())
+        self.undo.append(functools.partial(drop_address_routes, ctx, held))
 
     def _forget(self) -> None:
         store = self.ctx.store
@@ -311,13 +314,21 @@ class Attach:
                     f"namespace; choose another gateway_metric"
                 ) from None
         family = socket.AF_INET if gateway.version == 4 else socket.AF_INET6
-        taken = [
-            _DEFAULT_METRIC[gateway.version] if r.metric is None else r.metric
-            for r in there.routes(family=family)
-            if r.is_default
-        ]
-        metric = max(taken, default=_DEFAULT_METRIC[gateway.version]) + 1
-        there.add_route("default", gateway=gateway, link=index, metric=metric)
+        base = _DEFAULT_METRIC[gateway.version]
+        for _ in range(_MAC_RETRIES):  # another attach into the namespace may race us
+            taken = [
+                base if r.metric is None else r.metric
+                for r in there.routes(family=family)
+                if r.is_default
+            ]
+            try:
+                there.add_route(
+                    "default", gateway=gateway, link=index, metric=max(taken, default=base) + 1
+                )
+                return
+            except (RouteExists, LinkExists):
+                continue
+        raise NetworkConfigError(f"no free metric for a second default route via {gateway}")
 
     def add_lan(self) -> None:
         """DHCP lease and SLAAC (see :mod:`macvlan.network.lan`)."""
@@ -333,8 +344,10 @@ class Attach:
         if shim is None:
             return
         for addr in self.addresses.values():
-            if shim_route(ctx, shim, addr, add=True):
-                self.undo.append(functools.partial(shim_route, ctx, shim, addr, add=False))
+            try:
+                shim_route(ctx, shim, addr, add=True)  # undone by the allocation's undo
+            except LinkNotFound:
+                return  # a shim still being made failed meanwhile: nothing to route via
 
     def commit(self) -> None:
         """Active, if the network is still ready and the row still ours (one transaction)."""

@@ -26,6 +26,7 @@ from macvlan.network.store import (
     NetworkRow,
     NetworkState,
     Store,
+    owner_alive,
 )
 
 __all__ = ["Context"]
@@ -153,10 +154,15 @@ class Context:
             raise NetworkNotFound(f"network {self.name!r} is being {current.state.value[:-3]}ed")
 
     def shim_row(self) -> EndpointRow | None:
-        """The network's active host shim, if it has one."""
+        """The network's host shim, from the moment its link exists: active, or being
+        made by a live process (which routes the endpoints it lists itself)."""
         rows = self.store.endpoints(self.name, EndpointKind.SHIM)
-        active = [r for r in rows if r.state is EndpointState.ACTIVE]
-        return active[0] if active else None
+        for r in rows:
+            if r.ifindex is None or r.state is EndpointState.DETACHING:
+                continue
+            if r.state is EndpointState.ACTIVE or owner_alive(r.owner):
+                return r
+        return None
 
     def close(self) -> None:
         """Close the host connection and namespace (not the store)."""

@@ -49,7 +49,7 @@ def network_options(
     slaac: object,
     sysctls: object,
     dhcp_timeout: object,
-    ra_timeout: object = 10.0,
+    ra_timeout: object = 20.0,
     arp_probe: object = 0.3,
     *,
     has_v6_subnet: bool,

@@ -54,7 +54,7 @@ class LanOptions:
     sysctls: tuple[tuple[str, str], ...] = ()  # (key as written, value)
     dhcp_timeout: float = 10.0
     probe_time: float = 0.3
-    ra_timeout: float = 10.0
+    ra_timeout: float = 20.0
 
     @property
     def dhcp(self) -> bool:
@@ -86,7 +86,7 @@ class LanOptions:
             sysctls=tuple((k, v) for k, v in data.get("sysctls", ())),
             dhcp_timeout=float(data.get("dhcp_timeout", 10.0)),
             probe_time=float(data.get("probe_time", 0.3)),
-            ra_timeout=float(data.get("ra_timeout", 10.0)),
+            ra_timeout=float(data.get("ra_timeout", 20.0)),
         )
 
 

@@ -254,7 +254,7 @@ class Network:
         slaac: str | None = None,
         sysctls: object = None,
         dhcp_timeout: float = 10.0,
-        ra_timeout: float = 10.0,
+        ra_timeout: float = 20.0,
         arp_probe: float = 0.3,
     ) -> Network:
         """Create a network and record it in the store.

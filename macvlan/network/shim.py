@@ -9,14 +9,20 @@ import errno
 import ipaddress
 import zlib
 
-from macvlan.errors import NetlinkError
+from macvlan.errors import NetlinkError, NetworkConfigError
 from macvlan.link import Link, MacvlanMode
 from macvlan.macalloc import MacAllocator
 from macvlan.network import ipam
 from macvlan.network.context import Context
-from macvlan.network.store import EndpointKind, EndpointRow, EndpointState, owner_token
+from macvlan.network.store import (
+    EndpointKind,
+    EndpointRow,
+    EndpointState,
+    owner_alive,
+    owner_token,
+)
 
-__all__ = ["drop_routes", "host_len", "make_shim", "shim_name", "shim_route"]
+__all__ = ["drop_address_routes", "drop_routes", "host_len", "make_shim", "shim_name", "shim_route"]
 
 
 def shim_name(network: str) -> str:
@@ -37,7 +43,7 @@ def shim_route(ctx: Context, shim: EndpointRow, addr: ipam.IPAddress, *, add: bo
         return False
     dst = f"{addr}/{host_len(addr)}"
     if add:
-        ctx.host.add_route(dst, link=shim.ifindex, src=src[0])
+        ctx.host.add_route(dst, link=shim.ifindex, src=src[0], replace=True)  # idempotent
         return True
     try:
         ctx.host.delete_route(dst, link=shim.ifindex)
@@ -49,12 +55,16 @@ def shim_route(ctx: Context, shim: EndpointRow, addr: ipam.IPAddress, *, add: bo
 
 def drop_routes(ctx: Context, row: EndpointRow) -> None:
     """Delete the host routes to ``row``'s addresses via the shim (best effort)."""
-    if row.kind is not EndpointKind.CONTAINER:
-        return
+    if row.kind is EndpointKind.CONTAINER:
+        drop_address_routes(ctx, [a for _, a in row.addresses])
+
+
+def drop_address_routes(ctx: Context, addresses: list[ipam.IPAddress]) -> None:
+    """Delete the host routes to ``addresses`` via the shim, if any (best effort)."""
     shim = ctx.shim_row()
     if shim is None or ctx.host_namespace_or_none() is None:
         return
-    for _, addr in row.addresses:
+    for addr in addresses:
         with contextlib.suppress(Exception):
             shim_route(ctx, shim, addr, add=False)
 
@@ -68,6 +78,12 @@ def make_shim(ctx: Context, name: str, requests: dict[int, ipam.IPAddress]) -> E
     host_macs = {int(link.mac) for link in host.links() if link.mac is not None}
     with st.transaction():
         ctx.check_ready()
+        for other in st.endpoints(ctx.name, EndpointKind.SHIM):
+            if other.state is EndpointState.ACTIVE or owner_alive(other.owner):
+                raise NetworkConfigError(
+                    f"network {ctx.name!r} already has a host shim {other.ifname!r} "
+                    f"({other.state.value})"
+                )
         addresses = ipam.plan(
             row_.subnets, requests, st.used_addresses(ctx.name), st.cursors(ctx.name)
         )
@@ -92,9 +108,12 @@ def make_shim(ctx: Context, name: str, requests: dict[int, ipam.IPAddress]) -> E
         st.set_endpoint(ep_id, EndpointState.PENDING, owner, ifindex=link.index)
         row = st.endpoint(ep_id)
         assert row is not None
+        # listed after the shim's ifindex is recorded: an attach that did not see the
+        # shim is listed here, a detach that did not see it is DETACHING already
         for ep in st.endpoints(ctx.name, EndpointKind.CONTAINER):
-            for _, addr in ep.addresses:
-                shim_route(ctx, row, addr, add=True)
+            if ep.state is not EndpointState.DETACHING:
+                for _, addr in ep.addresses:
+                    shim_route(ctx, row, addr, add=True)
         with st.transaction():
             ctx.check_ready()
             if not st.claim_endpoint(

@@ -35,7 +35,7 @@ def message(name: str) -> Message:
 def test_every_capture_decodes_to_its_type_and_round_trips(capture: dict) -> None:
     data = load(capture["file"])
     msg = Message.decode(data)
-    assert msg.type is MessageType[capture["type"].upper()]
+    assert msg.message_type is MessageType[capture["type"].upper()]
     assert msg.chaddr == MacAddress(capture["chaddr"])
     assert msg.xid == int(capture["xid"], 16)
     again = Message.decode(msg.encode())
@@ -87,12 +87,12 @@ def test_client_walks_a_captured_exchange(server: str) -> None:
     client = Client(discover.chaddr, cid, "ep1", rng=random.Random(1))
     sent = client.discover(100.0)
     client.xid = discover.xid  # as if ours had drawn the captured xid
-    assert sent.message.type is MessageType.DISCOVER and sent.to is None
+    assert sent.message.message_type is MessageType.DISCOVER and sent.to is None
     assert sent.message.client_id == cid and sent.message.hostname == "ep1"
     event = client.handle(offer, 100.1)
     assert isinstance(event, Send)
     request = event.message
-    assert request.type is MessageType.REQUEST
+    assert request.message_type is MessageType.REQUEST
     assert request.requested_ip == offer.yiaddr
     assert request.server_id == offer.server_id
     assert request.ciaddr == IP(0)
@@ -148,11 +148,11 @@ def test_renew_rebind_release_decline_shapes() -> None:
     rebind = client.rebind(lease, 90.0)
     assert rebind.to is None and rebind.message.ciaddr == IP("10.1.2.3")
     release = client.release(lease, 91.0)
-    assert release.message.type is MessageType.RELEASE
+    assert release.message.message_type is MessageType.RELEASE
     assert release.to == IP("10.1.2.1") and release.message.server_id == IP("10.1.2.1")
     assert release.message.option(Opt.PARAMETERS) is None
     decline = client.decline(lease, 92.0)
-    assert decline.message.type is MessageType.DECLINE and decline.to is None
+    assert decline.message.message_type is MessageType.DECLINE and decline.to is None
     assert decline.message.requested_ip == IP("10.1.2.3")
     assert decline.message.ciaddr == IP(0)
     assert decline.message.hostname is None  # RFC 2131 table 5: MUST NOT

@@ -67,6 +67,12 @@ def test_dhcp_network_from_the_command_line(lan: Lan, netns_factory: Any) -> Non
     assert arp_ignore == "1"
     (listed,) = cli("network", "endpoints", "lan", "--store", store)
     assert listed["lease"] == lease
+    text = subprocess.run(
+        [sys.executable, "-m", "macvlan", "network", "endpoints", "lan", "--store", store],
+        env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT,
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert f"{lease['address']} leased from 10.77.0.1 until " in text
     keep = subprocess.Popen(
         [sys.executable, "-m", "macvlan", "network", "keep", "lan", "--store", store],
         env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT,

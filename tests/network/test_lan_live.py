@@ -179,8 +179,15 @@ def test_silent_server_renew_then_rebind_fail_then_expiry_removes_address(
         assert gone.addresses == () and gone.gateways == ()
         rec = Tables(net.store).record(gone.id)
         assert rec is not None and rec.state == "expired"
-        assert renew(net, now=lease.expires + 2) == []  # an expired lease is left alone
-        net.detach(gone)
+        assert renew(net, now=lease.expires + 2, regain=False) == []
+        lan.udhcpd(lease=120)  # a server again: the endpoint starts over from DISCOVER
+        (c4,) = net.renew()
+        assert c4.outcome is LeaseOutcome.REGAINED
+        assert c4.new is not None and c4.new.address == lease.address  # asked for it
+        assert addresses(blue.name) == [str(lease.address)]
+        (back,) = net.endpoints()
+        assert back.lease == c4.new and not back.lease.expired
+        net.detach(back)
         assert no_links_left(blue.name)
 
 
@@ -277,7 +284,7 @@ def test_slaac_address_and_default_route(lan: Lan, netns_factory: Any, router: s
         lan.udhcpd()
         lan.radvd()
     blue = netns_factory("mvle")
-    with dhcp_net(lan, ipv6="ra") as net:
+    with dhcp_net(lan, ipv6="ra", ra_timeout=20) as net:
         ep = net.attach(blue)
         v6 = [a for a in ep.addresses if a.version == 6]
         assert len(v6) == 1
@@ -290,16 +297,20 @@ def test_slaac_address_and_default_route(lan: Lan, netns_factory: Any, router: s
         net.detach(ep)
 
 
-def test_stable_privacy_address_is_not_eui64(lan: Lan, netns_factory: Any) -> None:
+def test_stable_privacy_address_comes_back_after_reattach(lan: Lan, netns_factory: Any) -> None:
     lan.dnsmasq(ra=True)
     blue = netns_factory("mvle")
-    with dhcp_net(lan, ipv6="ra", slaac="stable-privacy") as net:
+    with dhcp_net(lan, ipv6="ra", slaac="stable-privacy", ra_timeout=20) as net:
         ep = net.attach(blue)
         (v6,) = [a for a in ep.addresses if a.version == 6]
         eui = ipaddress.IPv6Address(b"\xfd\x77" + bytes(6) + ep.mac.modified_eui64())
         assert v6.ip != eui and v6.network == ipaddress.IPv6Network("fd77::/64")
         assert str(v6) in v6_globals(blue.name, "eth0")
         net.detach(ep)
+        again = net.attach(blue)  # a new MAC, the same name: the same secret
+        assert again.mac != ep.mac
+        assert [a for a in again.addresses if a.version == 6] == [v6]
+        net.detach(again)
 
 
 def test_accept_ra_0_keeps_router_advertisements_away(lan: Lan, netns_factory: Any) -> None:
@@ -549,4 +560,4 @@ def test_real_time_silent_server_the_keeper_lets_the_lease_expire(
         assert addresses(blue.name) == [] and default_via(blue.name) == []
         (gone,) = net.endpoints()
         assert gone.lease is not None and gone.lease.expired
-        net.detach(gone)
+        net.detach(gone, wait=False)

@@ -262,7 +262,7 @@ class Client:
         echoed = msg.client_id
         if echoed is not None and echoed != self.client_id:
             return Ignored("another client's id")
-        kind = msg.type
+        kind = msg.message_type
         if self.state is State.SELECTING:
             if kind is not MessageType.OFFER:
                 return Ignored(f"{kind!r} while selecting")

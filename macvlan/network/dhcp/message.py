@@ -136,7 +136,7 @@ class Message:
     """One DHCP message: the BOOTP fixed fields and the options, in order.
 
     ``options`` holds ``(code, value)`` pairs with one entry per code.  The typed
-    properties (:attr:`type`, :attr:`server_id`, :attr:`lease_time`, ...) read them.
+    properties (:attr:`message_type`, :attr:`server_id`, :attr:`lease_time`, ...) read them.
     """
 
     op: int
@@ -269,7 +269,7 @@ class Message:
         return replace(self, options=kept + tuple(pairs))
 
     @property
-    def type(self) -> MessageType | None:
+    def message_type(self) -> MessageType | None:
         """The DHCP message type (option 53), or None for plain BOOTP."""
         raw = self._index.get(Opt.MESSAGE_TYPE)
         return None if raw is None else MessageType(raw[0])
