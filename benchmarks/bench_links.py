@@ -243,7 +243,7 @@ def main() -> None:
     if os.geteuid() != 0:
         sys.exit("bench_links.py needs root (it creates network namespaces)")
     backend = macvlan._netlink.backend
-    print(f"macvlan netlink backend: {backend}")
+    print(f"macvlan netlink backend: {backend}; load average {os.getloadavg()[0]:.1f}")
     if backend != "cffi" and not os.environ.get("MACVLAN_PUREPYTHON"):
         print("WARNING: the compiled module is not built here; this measures pure Python")
     # The tools take turns (order rotated each round) and each figure is the best of
@@ -276,6 +276,12 @@ def main() -> None:
         "create_vs_ip": ip["create"] / ours["create"],
         "create_vs_pyroute2": pr2["create"] / ours["create"],
         "create_vs_floor": floor["create"] / ours["create"],
+        # the same from CPU time (user + system, the kernel's work in sendmsg included):
+        # far steadier than wall time when other work shares the machine
+        "create1_vs_ip_cpu": ip["create_cpu"] / ours["create1_cpu"],
+        "create1_vs_pyroute2_cpu": pr2["create_cpu"] / ours["create1_cpu"],
+        "create1_vs_floor_cpu": floor["create1_cpu"] / ours["create1_cpu"],
+        "create_vs_ip_cpu": ip["create_cpu"] / ours["create_cpu"],
         "dump_vs_pyroute2": pr2["dump"] / ours["dump"],
         "dump_vs_ip": dumps["ip"][N] / dumps["ours"][N],
         "dump5k_vs_ip": dumps["ip"][BIG] / dumps["ours"][BIG],

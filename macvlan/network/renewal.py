@@ -26,6 +26,7 @@ from macvlan.network.nsref import reopen
 from macvlan.network.store import EndpointKind, EndpointRow, EndpointState
 
 if TYPE_CHECKING:
+    from macvlan.namespace import Namespace
     from macvlan.network.networks import Network
 
 __all__ = ["LeaseChange", "LeaseKeeper", "LeaseOutcome", "renew"]
@@ -43,6 +44,7 @@ class LeaseOutcome(enum.Enum):
     FAILED = "failed"  # no answer; the lease stands until it expires
     EXPIRED = "expired"  # the lease ran out: the address and route are gone
     LOST = "lost"  # NAK'd and no new lease: the address and route are gone
+    REGAINED = "regained"  # a lease again after one was lost or ran out
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,10 +81,14 @@ def _add_route(there: Connection, index: int, lease: Lease, internal: bool) -> N
             there.add_route("default", gateway=lease.router, link=index)
 
 
-def renew(net: Network, *, force: bool = False, now: float | None = None) -> list[LeaseChange]:
+def renew(
+    net: Network, *, force: bool = False, now: float | None = None, regain: bool = True
+) -> list[LeaseChange]:
     """Renew every lease of ``net`` that is due (T1: unicast to its server; T2:
     broadcast to any), expire those that ran out, apply changed addresses.
-    ``force`` renews every lease now."""
+    ``force`` renews every lease now.  Endpoints whose lease was lost or ran out
+    start again from DISCOVER (asking for their old address), unless ``regain`` is
+    false; each such try waits at most 3 s for a server."""
     tables = Tables(net.store)
     rows = [
         r
@@ -93,14 +99,17 @@ def renew(net: Network, *, force: bool = False, now: float | None = None) -> lis
     changes = []
     for row in rows:
         record = records.get(row.id)
-        if record is None or record.lease is None or record.state != "bound":
+        if record is None or record.lease is None:
             continue
         moment = time.time() if now is None else now
         lease = record.lease
-        if not force and moment < lease.renew_at and moment < lease.expires:
+        lost = record.state != "bound"
+        if lost and not regain:
+            continue
+        if not lost and not force and moment < lease.renew_at and moment < lease.expires:
             continue
         try:
-            change = _renew_one(net, tables, row, record.name, lease, moment)
+            change = _renew_one(net, tables, row, record.name, lease, moment, lost)
         except (OSError, ValueError) as exc:  # one endpoint's trouble stops no other
             change = LeaseChange(row.id, LeaseOutcome.FAILED, lease, None, f"{exc}")
         if change is not None:
@@ -109,7 +118,13 @@ def renew(net: Network, *, force: bool = False, now: float | None = None) -> lis
 
 
 def _renew_one(
-    net: Network, tables: Tables, row: EndpointRow, name: str, lease: Lease, now: float
+    net: Network,
+    tables: Tables,
+    row: EndpointRow,
+    name: str,
+    lease: Lease,
+    now: float,
+    lost: bool = False,
 ) -> LeaseChange | None:
     if row.netns is None or row.ifindex is None:
         return None
@@ -124,6 +139,13 @@ def _renew_one(
             ifname = there.link(row.ifindex).name
         except NetlinkError:
             return None
+        if lost:
+            try:
+                fresh = _fresh(net, ns, there, row, ifname, client_id, hostname, lease, 3.0)
+            except (LeaseError, OSError) as exc:
+                return LeaseChange(row.id, LeaseOutcome.FAILED, lease, None, f"no lease yet: {exc}")
+            tables.set_lease(row.id, name, fresh, "bound")
+            return LeaseChange(row.id, LeaseOutcome.REGAINED, lease, fresh)
         if now >= lease.expires:
             _remove(there, row.ifindex, lease)
             tables.set_lease(row.id, name, lease, "expired")
@@ -153,23 +175,37 @@ def _renew_one(
             _remove(there, row.ifindex, lease)
             tables.set_lease(row.id, name, lease, "expired")
             try:  # back to INIT: a fresh lease, maybe another address
-                fresh = acquire(
-                    ns,
-                    ifname,
-                    Client(row.mac, client_id, hostname),
-                    timeout=net.lan_options.dhcp_timeout,
-                    probe_time=net.lan_options.probe_time,
-                )
+                timeout = net.lan_options.dhcp_timeout
+                fresh = _fresh(net, ns, there, row, ifname, client_id, hostname, None, timeout)
             except (LeaseError, OSError) as exc:
                 return LeaseChange(
                     row.id, LeaseOutcome.LOST, lease, None, f"NAK ({event.text}); then {exc}"
                 )
-            there.add_address(row.ifindex, fresh.address)
-            _add_route(there, row.ifindex, fresh, net.internal)
             tables.set_lease(row.id, name, fresh, "bound")
             return LeaseChange(row.id, LeaseOutcome.CHANGED, lease, fresh, f"NAK ({event.text})")
         what = "rebinding" if rebinding else "renewing"
         return LeaseChange(row.id, LeaseOutcome.FAILED, lease, None, f"no answer while {what}")
+
+
+def _fresh(
+    net: Network,
+    ns: Namespace,
+    there: Connection,
+    row: EndpointRow,
+    ifname: str,
+    client_id: bytes,
+    hostname: str | None,
+    old: Lease | None,
+    timeout: float,
+) -> Lease:
+    """From INIT: a new lease (asking for ``old``'s address), applied."""
+    assert row.ifindex is not None
+    requested = None if old is None else old.address.ip
+    client = Client(row.mac, client_id, hostname, requested=requested)
+    fresh = acquire(ns, ifname, client, timeout=timeout, probe_time=net.lan_options.probe_time)
+    there.add_address(row.ifindex, fresh.address)
+    _add_route(there, row.ifindex, fresh, net.internal)
+    return fresh
 
 
 def next_due(net: Network, now: float) -> float:
@@ -227,8 +263,13 @@ class LeaseKeeper:
         for change in renew(self.net, now=now):
             if change.outcome is LeaseOutcome.FAILED:
                 old = change.old
-                left = (old.rebind_at if now < old.rebind_at else old.expires) - now
-                retry[change.endpoint] = now + max(1.0, min(_RETRY, left / 2))
+                if now >= old.expires or change.detail.startswith("no lease yet"):
+                    retry[change.endpoint] = now + _RETRY  # from DISCOVER: every 10 s
+                else:
+                    left = (old.rebind_at if now < old.rebind_at else old.expires) - now
+                    retry[change.endpoint] = now + max(1.0, min(_RETRY, left / 2))
+            elif change.outcome in (LeaseOutcome.EXPIRED, LeaseOutcome.LOST):
+                retry[change.endpoint] = now + _RETRY  # then start again from DISCOVER
             else:
                 retry.pop(change.endpoint, None)
             self.changes.append(change)

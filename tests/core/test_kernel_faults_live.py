@@ -211,8 +211,9 @@ def test_parent_deleted_by_someone_else_between_lookup_and_create(
     after: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rt = after.rt
+    # a parent given by name is looked up by SIOCGIFINDEX (index_of), then created on
     calls = interfere_after_lookup(
-        monkeypatch, rt, "request", lambda: ip(after, "link", "del", "p0")
+        monkeypatch, rt, "index_of", lambda: ip(after, "link", "del", "p0")
     )
     with pytest.raises(LinkNotFound):
         no_hang(lambda: rt.create_macvlan("mv0", "p0"))
@@ -228,8 +229,9 @@ def interfere_after_lookup(
 ) -> list[int]:
     """Run ``action`` once, right after the connection's first link lookup returned.
 
-    ``method`` is the socket call that carries it: ``"request"`` for a lookup by
-    name or index, ``"dump"`` for a listing.  Wrapping the socket (not Connection
+    ``method`` is the socket call that carries it: ``"index_of"`` for a name turned
+    into an index, ``"request"`` for a lookup of a whole link by name or index,
+    ``"dump"`` for a listing.  Wrapping the socket (not Connection
     methods) keeps this independent of how the connection is organised.
     """
     sock = rt._sock
@@ -238,7 +240,8 @@ def interfere_after_lookup(
 
     def wrapped(message: Any, *args: Any, **kwargs: Any) -> Any:
         result = real(message, *args, **kwargs)
-        if message.type == RtmType.GETLINK and not calls:
+        lookup = method == "index_of" or message.type == RtmType.GETLINK
+        if lookup and not calls:
             calls.append(1)
             action()
         return result

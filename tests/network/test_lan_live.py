@@ -27,6 +27,7 @@ from macvlan import (
     SysctlValueRejected,
 )
 from macvlan.network import Network
+from macvlan.network import aio as network_aio
 from macvlan.network.lanstore import Tables
 from macvlan.network.renewal import renew
 from macvlan.network.store import Store
@@ -178,8 +179,15 @@ def test_silent_server_renew_then_rebind_fail_then_expiry_removes_address(
         assert gone.addresses == () and gone.gateways == ()
         rec = Tables(net.store).record(gone.id)
         assert rec is not None and rec.state == "expired"
-        assert renew(net, now=lease.expires + 2) == []  # an expired lease is left alone
-        net.detach(gone)
+        assert renew(net, now=lease.expires + 2, regain=False) == []
+        lan.udhcpd(lease=120)  # a server again: the endpoint starts over from DISCOVER
+        (c4,) = net.renew()
+        assert c4.outcome is LeaseOutcome.REGAINED
+        assert c4.new is not None and c4.new.address == lease.address  # asked for it
+        assert addresses(blue.name) == [str(lease.address)]
+        (back,) = net.endpoints()
+        assert back.lease == c4.new and not back.lease.expired
+        net.detach(back)
         assert no_links_left(blue.name)
 
 
@@ -430,7 +438,6 @@ def test_asyncio_attach_renew_and_keep_without_blocking_the_loop(
 ) -> None:
     import asyncio
 
-    from macvlan import aio
 
     lan.dnsmasq()
     blue = netns_factory("mvle")
@@ -445,14 +452,14 @@ def test_asyncio_attach_renew_and_keep_without_blocking_the_loop(
                 ticks += 1
 
         ticker = asyncio.ensure_future(tick())
-        ep = await aio.attach(net, blue)
-        changes = await aio.renew(net, force=True)
-        keeper = asyncio.ensure_future(aio.keep_leases(net))
+        ep = await network_aio.attach(net, blue)
+        changes = await network_aio.renew(net, force=True)
+        keeper = asyncio.ensure_future(network_aio.keep_leases(net))
         await asyncio.sleep(0.3)
         keeper.cancel()
         with pytest.raises(asyncio.CancelledError):
             await keeper
-        await aio.detach(net, ep)
+        await network_aio.detach(net, ep)
         ticker.cancel()
         return ep, changes, ticks
 
@@ -553,4 +560,4 @@ def test_real_time_silent_server_the_keeper_lets_the_lease_expire(
         assert addresses(blue.name) == [] and default_via(blue.name) == []
         (gone,) = net.endpoints()
         assert gone.lease is not None and gone.lease.expired
-        net.detach(gone)
+        net.detach(gone, wait=False)
