@@ -22,9 +22,12 @@ def tests(session: nox.Session, backend: str) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
+    """ruff, and the import contract: no upward import between layers, no cycle."""
     session.install("ruff")
-    session.run("ruff", "check", "macvlan", "tests", "benchmarks", "build_ffi", "noxfile.py")
-    session.run("ruff", "format", "--check", "macvlan", "build_ffi", "noxfile.py")
+    paths = ("macvlan", "tests", "benchmarks", "build_ffi", "tools", "noxfile.py")
+    session.run("ruff", "check", *paths)
+    session.run("ruff", "format", "--check", "macvlan", "build_ffi", "tools", "noxfile.py")
+    session.run("python", "tools/layers.py")
 
 
 @nox.session

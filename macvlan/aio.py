@@ -22,18 +22,20 @@ effect stays and the call still raises ``CancelledError``.
 A connection belongs to the event loop it was opened in.  Nothing here creates,
 sets or closes an event loop; it works under ``asyncio.run``, inside an already
 running loop, and with uvloop.
+
+A network's attach, detach and lease renewal without blocking the loop are in
+:mod:`macvlan.network.aio` (the network layer sits above this front).
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import errno
 import os
 import threading
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from macvlan import _operations as operations
 from macvlan._fronts_routing import AsyncRoutingMethods
@@ -55,17 +57,10 @@ from macvlan.link import Link, MacaddrMode, MacLike, MacvlanFlags, MacvlanMode, 
 from macvlan.monitor import Event, Monitor, events_of
 from macvlan.namespace import Namespace
 
-if TYPE_CHECKING:
-    from macvlan.network import Endpoint, LeaseChange, Network
-
 __all__ = [
     "AsyncConnection",
     "AsyncMonitor",
-    "attach",
     "connect",
-    "detach",
-    "keep_leases",
-    "renew",
 ]
 
 T = TypeVar("T")
@@ -613,72 +608,3 @@ class AsyncMonitor:
                 self._ready.cancel()
                 self._ready = None
         return events
-
-
-# -- networks -------------------------------------------------------------------------------
-async def attach(network: Network, namespace: Namespace | str, /, **kw: Any) -> Endpoint:
-    """``network.attach(namespace, **kw)`` without blocking the loop.
-
-    It runs in a worker thread (``asyncio.to_thread``) as it is: an attach writes
-    to the network's SQLite store (file locks, fsync) and runs several kernel steps
-    that roll back as one unit, which the synchronous code already gets right.  If
-    the awaiting task is cancelled, the attach is let finish and then detached
-    again, so a cancelled attach leaves nothing behind; further cancellations
-    meanwhile wait for that cleanup too before the task ends cancelled.
-    """
-    work = asyncio.ensure_future(asyncio.to_thread(network.attach, namespace, **kw))
-    try:
-        return await asyncio.shield(work)
-    except asyncio.CancelledError:
-        undo = asyncio.ensure_future(_undo_attach(network, work))
-        while not undo.done():  # a second (third, ...) cancel must not leave it half done
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.shield(undo)
-        raise
-
-
-async def _undo_attach(network: Network, work: asyncio.Future[Endpoint]) -> None:
-    """Wait for a cancelled attach's thread; detach what it made."""
-    try:
-        endpoint = await work
-    except Exception:  # a failed attach has rolled itself back
-        return
-    await asyncio.to_thread(network.detach, endpoint)
-
-
-async def detach(network: Network, endpoint: Endpoint | int, /, **kw: Any) -> None:
-    """``network.detach(endpoint, **kw)`` in a worker thread (see :func:`attach`).
-
-    A cancelled detach still completes in its thread (it cannot be undone).
-    """
-    await asyncio.shield(asyncio.to_thread(network.detach, endpoint, **kw))
-
-
-async def renew(network: Network, /, **kw: Any) -> list[LeaseChange]:
-    """``network.renew(**kw)`` (DHCP leases) in a worker thread; a cancelled renewal
-    finishes in its thread and its changes are kept in the store."""
-    return await asyncio.shield(asyncio.to_thread(network.renew, **kw))
-
-
-async def keep_leases(
-    network: Network, /, *, on_change: Callable[[LeaseChange], object] | None = None
-) -> None:
-    """Keep ``network``'s DHCP leases alive until the awaiting task is cancelled:
-    a :class:`macvlan.LeaseKeeper` in its own thread, stopped on cancellation.
-    ``on_change`` is called on the loop, once per renewal."""
-    from macvlan.network import LeaseKeeper
-
-    loop = asyncio.get_running_loop()
-
-    def report(change: LeaseChange) -> None:
-        if on_change is not None:
-            loop.call_soon_threadsafe(on_change, change)
-
-    keeper = LeaseKeeper(network, on_change=report)
-    done = asyncio.ensure_future(asyncio.to_thread(keeper.run))
-    try:
-        await asyncio.shield(done)
-    finally:
-        keeper.stop(timeout=0)
-        with contextlib.suppress(Exception, asyncio.CancelledError):
-            await done

@@ -96,8 +96,6 @@ class Report:
 
     def to_json(self) -> dict[str, Any]:
         """The report as a JSON object (what ``macvlan demo --json`` prints)."""
-        from macvlan.cli import mac_kind
-
         return {
             "prefix": self.prefix,
             "layer": self.layer,
@@ -109,7 +107,7 @@ class Report:
                     "namespace": m.namespace,
                     "ifname": m.ifname,
                     "mac": str(m.mac),
-                    "mac_kind": mac_kind(m.mac),
+                    "mac_kind": m.mac.kind,
                     "how": m.how,
                     "address": m.address,
                 }
@@ -133,8 +131,6 @@ class Report:
 
     def text_lines(self) -> list[str]:
         """The report as text: the interfaces, the ping grid, the timings."""
-        from macvlan.cli import mac_kind
-
         lines = [f"macvlan demo {self.prefix}: built with {self.layer}"]
         if self.note:
             lines.append(f"  ({self.note})")
@@ -146,7 +142,7 @@ class Report:
                 m.namespace,
                 m.ifname,
                 str(m.mac),
-                mac_kind(m.mac),
+                m.mac.kind,
                 m.how,
                 m.address or "-",
             )

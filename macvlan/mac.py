@@ -498,6 +498,16 @@ class MacAddress:
         return SlapQuadrant.of(self._mac >> 40)
 
     @property
+    def kind(self) -> str:
+        """``"UAA"``, ``"LAA"`` with its SLAP quadrant (``"LAA AAI"``), or ``"group"``."""
+        if self.is_multicast:
+            return "group"
+        quadrant = self.slap_quadrant
+        if self.is_universal:
+            return "UAA"
+        return "LAA" if quadrant is None else f"LAA {quadrant.name}"
+
+    @property
     def oui(self) -> str:
         """The first three octets, e.g. ``"00:1b:77"``."""
         return (self._mac >> 24).to_bytes(3).hex(":")

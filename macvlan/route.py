@@ -241,6 +241,43 @@ _RTM = struct.Struct("=BBBBBBBBI")  # struct rtmsg
 _NLA = struct.Struct("=HH")  # struct nlattr
 
 
+_V4ADDR, _V6ADDR = ipaddress.IPv4Address, ipaddress.IPv6Address
+Template = tuple[type, dict[str, Any], int]
+
+
+def _templates(cls: Any, bits: int) -> list[Template]:
+    """Per prefix length, what ``cls((0, plen))`` holds, to copy into new networks.
+
+    Building an ``ip_network`` costs some 2 us (argument parsing, the netmask
+    cache); a dump makes one per route.  A network is its ``network_address``,
+    ``netmask`` and ``_prefixlen``: a copy of the template with the address set is
+    the same value.  Only where that holds (checked here, for this Python's
+    ``ipaddress``) and below the two longest prefixes (whose ``hosts`` the
+    constructor binds to the instance); else the list is empty and the
+    constructor is used.
+    """
+    out: list[Template] = []
+    for plen in range(bits - 1):
+        template = cls((0, plen))
+        fields = dict(vars(template))
+        if set(fields) != {"network_address", "netmask", "_prefixlen"}:
+            return []
+        out.append((cls, fields, int(template.netmask)))
+    probe = object.__new__(cls)
+    probe.__dict__.update(out[bits // 2][1])
+    addr = 1 << (bits - 1)
+    probe.network_address = (_V4ADDR if bits == 32 else _V6ADDR)(addr)
+    real = cls((addr, bits // 2))
+    same = (probe == real, hash(probe) == hash(real), str(probe) == str(real))
+    if not all(same) or probe.broadcast_address != real.broadcast_address:
+        return []
+    return out
+
+
+_V4_TEMPLATES = _templates(ipaddress.IPv4Network, 32)
+_V6_TEMPLATES = _templates(ipaddress.IPv6Network, 128)
+
+
 def parse_routes(data: bytes, start: int, end: int, out: list[Route]) -> None:
     """Append the IPv4 and IPv6 routes of the ``RTM_NEWROUTE`` messages in
     ``data[start:end]`` to ``out``, straight from the bytes.
@@ -251,8 +288,9 @@ def parse_routes(data: bytes, start: int, end: int, out: list[Route]) -> None:
     left out, as :func:`macvlan._operations.routing.routes` leaves them out.
     """
     header, rtmsg, nla = _NLH.unpack_from, _RTM.unpack_from, _NLA.unpack_from
+    v4_templates, v6_templates, make = _V4_TEMPLATES, _V6_TEMPLATES, object.__new__
     new, from_bytes, order = tuple.__new__, int.from_bytes, _ORDER
-    protos, scopes, types = _PROTOS, _SCOPES, _TYPES
+    protos, scopes, types, addrs, rtnh = _PROTOS, _SCOPES, _TYPES, _ADDRS, _RTNH_FLAGS
     pos = start
     while pos < end:
         length, mtype = header(data, pos)
@@ -297,15 +335,26 @@ def parse_routes(data: bytes, start: int, end: int, out: list[Route]) -> None:
                 break
             a += (alen + 3) & ~3
         if whole and (dst is None or len(dst) == size):
-            network = (_V4NET if size == 4 else _V6NET)(
-                (0 if dst is None else from_bytes(dst, "big"), dst_len)
-            )
+            value = 0 if dst is None else from_bytes(dst, "big")
+            templates = v4_templates if size == 4 else v6_templates
+            if dst_len < len(templates):
+                network_cls, fields, mask = templates[dst_len]
+                network = make(network_cls)
+                network.__dict__.update(fields)
+                network.network_address = (_V4ADDR if size == 4 else _V6ADDR)(value & mask)
+            else:
+                network = (_V4NET if size == 4 else _V6NET)((value, dst_len), strict=False)
+            # (the cache is keyed by the bytes only: a size the family lacks reads as None)
+            gateway = None if gw is None or len(gw) != size else addrs.get(gw) or _addr(gw, size)
+            flags = rtnh.get(rflags & 0xFF)
+            if flags is None:
+                flags = _rtnh_flags(rflags & 0xFF)
             out.append(
                 new(
                     Route,
                     (
                         network,
-                        None if gw is None else _addr(gw, size),
+                        gateway,
                         from_bytes(oif, order) or None
                         if oif is not None and len(oif) == 4
                         else None,
@@ -314,9 +363,11 @@ def parse_routes(data: bytes, start: int, end: int, out: list[Route]) -> None:
                         scopes.get(scope, scope),
                         types.get(rtype, rtype),
                         from_bytes(prio, order) if prio is not None and len(prio) == 4 else None,
-                        None if src is None else _addr(src, size),
+                        None
+                        if src is None or len(src) != size
+                        else addrs.get(src) or _addr(src, size),
                         (),
-                        _rtnh_flags(rflags & 0xFF),
+                        flags,
                     ),
                 )
             )

@@ -8,7 +8,6 @@ import os
 import struct
 
 from macvlan._netlink import _pypack
-from macvlan._netlink import attr as _attr
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -22,6 +21,7 @@ pack: PackFn
 scan: ScanFn
 name: str
 why: str = ""
+_listeners: list[Callable[[ScanFn], None]] = []
 
 
 def cffi_functions() -> tuple[PackFn, ScanFn] | None:
@@ -112,7 +112,15 @@ def use(backend: str) -> None:
         (pack, scan), name = functions, "cffi"
     else:
         raise ValueError(f"unknown backend {backend!r}: 'cffi' or 'python'")
-    _attr._scan = scan
+    for listener in _listeners:
+        listener(scan)
+
+
+def on_use(listener: Callable[[ScanFn], None]) -> None:
+    """Call ``listener(scan)`` now and whenever :func:`use` switches backends (the
+    codec keeps the scanner in a global of its own, for the decode fast path)."""
+    _listeners.append(listener)
+    listener(scan)
 
 
 if os.environ.get("MACVLAN_PUREPYTHON", "") not in ("", "0"):

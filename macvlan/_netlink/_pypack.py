@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import struct
 
-from macvlan._netlink import attr as _a
+from macvlan._netlink import _bytecode as _a
 from macvlan.errors import ProtocolError
 
 TYPE_CHECKING = False

@@ -42,19 +42,18 @@ else:
 
 T = TypeVar("T")
 
-# Packer ops: three ints each (op, a, b).  Shared by both backends.
-OP_MSG = 1  # begin message: a = type | flags << 16, b = seq | pid << 32
-OP_MSGEND = 2  # end message: fill in nlmsg_len
-OP_RAW = 3  # b bytes from the blob, no attribute header, padded to 4
-OP_NEST = 4  # begin nested attribute of type a
-OP_END = 5  # end nested attribute
-OP_BYTES = 6  # attribute of type a with b bytes from the blob
-OP_U8 = 7
-OP_U16 = 8
-OP_U32 = 9
-OP_U64 = 10
-OP_BE16 = 11
-OP_BE32 = 12
+# The packer's byte-code (three ints per op), defined for both backends in _bytecode.
+from macvlan._netlink._bytecode import (  # noqa: E402
+    OP_BE16,
+    OP_BE32,
+    OP_BYTES,
+    OP_END,
+    OP_NEST,
+    OP_U8,
+    OP_U16,
+    OP_U32,
+    OP_U64,
+)
 
 Ops = list[int]
 Blob = list[bytes]
@@ -564,8 +563,22 @@ class Schema:
         return f"<Schema {self.name}: {len(self._by_number)} attributes>"
 
 
-# The backend's attribute scanner; set by macvlan._netlink._backend at import.
+# The backend's attribute scanner: fetched at the first decode, and kept current by
+# the backend (it calls _use_scan whenever tests or benchmarks switch backends).
 _scan: ScanFn | None = None
+
+
+def _use_scan(scan: ScanFn) -> None:
+    global _scan  # noqa: PLW0603 - the decode fast path reads a plain global
+    _scan = scan
+
+
+def _first_scan() -> ScanFn:
+    from macvlan._netlink import _backend
+
+    _backend.on_use(_use_scan)
+    assert _scan is not None
+    return _scan
 
 
 class AttrList(Sequence["Attr[Any] | RawAttr"]):
@@ -582,10 +595,8 @@ class AttrList(Sequence["Attr[Any] | RawAttr"]):
         if depth > MAX_DEPTH:
             raise ProtocolError(f"attributes nested deeper than {MAX_DEPTH} levels")
         scan = _scan
-        if scan is None:  # the first decode: choosing the backend sets _scan
-            from macvlan._netlink import _backend
-
-            scan = _backend.scan
+        if scan is None:  # the first decode
+            scan = _first_scan()
         self._entries = scan(data, start, end)  # (type|flags, offset, length) triples
         self._data = data
         self.schema = schema

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
+from macvlan._netlink._bytecode import OP_END, OP_NEST, OP_RAW
 from macvlan._netlink.attr import (
-    OP_END,
-    OP_NEST,
-    OP_RAW,
     Attr,
     AttrList,
     Blob,

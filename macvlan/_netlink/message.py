@@ -9,10 +9,8 @@ from __future__ import annotations
 import struct
 
 from macvlan._netlink import _backend, fra, ifa, ifla, nda, rta
+from macvlan._netlink._bytecode import OP_MSG, OP_MSGEND, OP_RAW
 from macvlan._netlink.attr import (
-    OP_MSG,
-    OP_MSGEND,
-    OP_RAW,
     Attr,
     AttrList,
     Blob,

@@ -5,10 +5,8 @@ from __future__ import annotations
 import struct
 import sys
 
+from macvlan._netlink._bytecode import OP_END, OP_NEST, OP_RAW
 from macvlan._netlink.attr import (
-    OP_END,
-    OP_NEST,
-    OP_RAW,
     AttrList,
     Blob,
     Bytes,

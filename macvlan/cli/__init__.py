@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import sys
 
+from macvlan.cli.status import EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE
 from macvlan.errors import Terminated
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
@@ -25,15 +26,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from macvlan.cli.mac import mac_kind as mac_kind
-
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "main"]
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_SIGINT = 130
-EXIT_SIGTERM = 143
 
 
 def _on_sigterm(signum: int, frame: object) -> None:
@@ -102,13 +95,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
-
-
-def __getattr__(name: str) -> object:
-    """``mac_kind`` (which :mod:`macvlan.demo` uses) is loaded on first use."""
-    if name != "mac_kind":
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from macvlan.cli.mac import mac_kind
-
-    globals()[name] = mac_kind
-    return mac_kind

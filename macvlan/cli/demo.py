@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from macvlan.cli import EXIT_FAILED, EXIT_OK
 from macvlan.cli.output import Output, Progress, complain, describe
+from macvlan.cli.status import EXIT_FAILED, EXIT_OK
 from macvlan.errors import CommandFailed
 
 if TYPE_CHECKING:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from macvlan.cli import EXIT_OK
 from macvlan.cli.mac import mac_kind
 from macvlan.cli.output import Output, Progress
+from macvlan.cli.status import EXIT_OK
 from macvlan.errors import UsageError
 
 if TYPE_CHECKING:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from macvlan.cli import EXIT_OK
 from macvlan.cli.output import Output
+from macvlan.cli.status import EXIT_OK
 from macvlan.errors import UsageError
 
 if TYPE_CHECKING:
@@ -17,12 +17,7 @@ if TYPE_CHECKING:
 
 def mac_kind(mac: MacAddress) -> str:
     """``UAA``, ``LAA AAI`` (with the SLAP quadrant), or ``group`` for multicast."""
-    if mac.is_multicast:
-        return "group"
-    if mac.is_universal:
-        return "UAA"
-    quadrant = mac.slap_quadrant
-    return "LAA" if quadrant is None else f"LAA {quadrant.name}"
+    return mac.kind
 
 
 def mac_json(mac: MacAddress, given: str | None = None) -> dict[str, Any]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from macvlan.cli import EXIT_OK
 from macvlan.cli.output import Output
+from macvlan.cli.status import EXIT_OK
 
 if TYPE_CHECKING:
     import argparse

@@ -7,9 +7,9 @@ import contextlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from macvlan.cli import EXIT_OK
 from macvlan.cli.mac import mac_kind
 from macvlan.cli.output import Output, describe
+from macvlan.cli.status import EXIT_OK
 from macvlan.errors import CommandFailed
 
 if TYPE_CHECKING:

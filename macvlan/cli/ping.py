@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from macvlan.cli import EXIT_FAILED, EXIT_OK
 from macvlan.cli.output import Output, complain
+from macvlan.cli.status import EXIT_FAILED, EXIT_OK
 
 if TYPE_CHECKING:
     import argparse

@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from macvlan.cli import EXIT_OK
 from macvlan.cli.argtypes import T_IP, T_LINK, T_MAC, T_U32, _arg_type
 from macvlan.cli.output import Output
+from macvlan.cli.status import EXIT_OK
 from macvlan.errors import UsageError
 
 if TYPE_CHECKING:

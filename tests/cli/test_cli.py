@@ -146,7 +146,7 @@ def test_import_is_light() -> None:
         env={**os.environ, "PYTHONPATH": ROOT},
         check=True,
     ).stdout
-    assert out.strip() == "['macvlan', 'macvlan.cli', 'macvlan.errors'] []"
+    assert out.strip() == "['macvlan', 'macvlan.cli', 'macvlan.cli.status', 'macvlan.errors'] []"
 
 
 def test_console_script_is_declared() -> None:

@@ -41,6 +41,7 @@ from macvlan._netlink.message import Message
 from macvlan.errors import LinkNotFound, NetlinkError
 from macvlan.link import get_link
 from macvlan.monitor import AddressEvent, EventAction, LinkEvent
+from macvlan.network import aio as network_aio
 
 pytestmark = [
     pytest.mark.live,
@@ -763,15 +764,15 @@ def test_attach_and_detach_awaitable(
     try:
 
         async def main() -> list[Any]:
-            eps = await asyncio.gather(*(aio.attach(net, ns) for ns in containers))
+            eps = await asyncio.gather(*(network_aio.attach(net, ns) for ns in containers))
             assert len({str(ep.addresses[0]) for ep in eps}) == 3
             assert len({ep.mac for ep in eps}) == 3
             for ep, ns in zip(eps, containers, strict=True):
                 (entry,) = ip_json("-d", "link", "show", "dev", "eth0", netns=ns.name)
                 assert entry["address"] == str(ep.mac)
-            await aio.detach(net, eps[0])
+            await network_aio.detach(net, eps[0])
             # a cancelled attach is let finish, then undone
-            task = asyncio.create_task(aio.attach(net, containers[0]))
+            task = asyncio.create_task(network_aio.attach(net, containers[0]))
             await asyncio.sleep(0.001)
             task.cancel()
             with pytest.raises(asyncio.CancelledError):

@@ -545,3 +545,30 @@ def test_values_are_not_plain_tuples() -> None:
     assert hash(route) == hash(Route(*route))
     entry = Neighbour(IP("10.0.0.1"), None, NudState.FAILED, 3)
     assert entry != tuple(entry) and entry.index == 3
+
+
+@pytest.mark.parametrize(("version", "bits"), [(4, 32), (6, 128)])
+def test_fast_networks_equal_the_constructor(version: int, bits: int) -> None:
+    """parse_routes copies a template network per prefix length: the same values."""
+    from macvlan._netlink.structs import RtMsg
+    from macvlan.route import parse_routes
+
+    family = 2 if version == 4 else 10
+    for plen in range(bits + 1):
+        value = ((1 << bits) - 1) & ~((1 << (bits - plen)) - 1) if plen else 0
+        dst = value.to_bytes(bits // 8, "big")
+        message = Message(
+            RtmType.NEWROUTE,
+            body=RtMsg(family=family, dst_len=plen, table=254, type=1),
+            attrs=[rta.DST(ipaddress.ip_address(dst)), rta.OIF(2)] if plen else [rta.OIF(2)],
+        )
+        data = nl.encode([message])
+        out: list[Route] = []
+        parse_routes(data, 0, len(data), out)
+        (route,) = out
+        real = (ipaddress.IPv4Network if version == 4 else ipaddress.IPv6Network)((value, plen))
+        assert route.dst == real and hash(route.dst) == hash(real) and str(route.dst) == str(real)
+        assert route.dst.broadcast_address == real.broadcast_address
+        assert route.dst.num_addresses == real.num_addresses
+        if plen >= bits - 2:
+            assert list(route.dst.hosts()) == list(real.hosts())

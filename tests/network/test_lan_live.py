@@ -27,6 +27,7 @@ from macvlan import (
     SysctlValueRejected,
 )
 from macvlan.network import Network
+from macvlan.network import aio as network_aio
 from macvlan.network.lanstore import Tables
 from macvlan.network.renewal import renew
 from macvlan.network.store import Store
@@ -437,7 +438,6 @@ def test_asyncio_attach_renew_and_keep_without_blocking_the_loop(
 ) -> None:
     import asyncio
 
-    from macvlan import aio
 
     lan.dnsmasq()
     blue = netns_factory("mvle")
@@ -452,14 +452,14 @@ def test_asyncio_attach_renew_and_keep_without_blocking_the_loop(
                 ticks += 1
 
         ticker = asyncio.ensure_future(tick())
-        ep = await aio.attach(net, blue)
-        changes = await aio.renew(net, force=True)
-        keeper = asyncio.ensure_future(aio.keep_leases(net))
+        ep = await network_aio.attach(net, blue)
+        changes = await network_aio.renew(net, force=True)
+        keeper = asyncio.ensure_future(network_aio.keep_leases(net))
         await asyncio.sleep(0.3)
         keeper.cancel()
         with pytest.raises(asyncio.CancelledError):
             await keeper
-        await aio.detach(net, ep)
+        await network_aio.detach(net, ep)
         ticker.cancel()
         return ep, changes, ticks
 

@@ -25,6 +25,7 @@ from support import IS_ROOT, ip_json
 import macvlan
 from macvlan import Namespace
 from macvlan.network import Network, NetworkConfigError, NetworkInUse, NetworkNotFound
+from macvlan.network import aio as network_aio
 from macvlan.network.ipam import Subnet
 from macvlan.network.nsref import PIN_ROOT
 from macvlan.network.store import EndpointState, NetworkState, Store
@@ -480,7 +481,6 @@ def test_no_select_select_in_the_library() -> None:
 def test_a_doubly_cancelled_async_attach_leaves_nothing(
     net: Network, containers: Callable[[int], list[Any]]
 ) -> None:
-    from macvlan import aio
 
     cs = containers(10)
 
@@ -489,7 +489,7 @@ def test_a_doubly_cancelled_async_attach_leaves_nothing(
     async def main() -> None:
         nonlocal cancelled
         for i, c in enumerate(cs):
-            task = asyncio.ensure_future(aio.attach(net, c))
+            task = asyncio.ensure_future(network_aio.attach(net, c))
             await asyncio.sleep(0.0003 * i)
             task.cancel()
             await asyncio.sleep(0.0003)
@@ -499,7 +499,7 @@ def test_a_doubly_cancelled_async_attach_leaves_nothing(
             except asyncio.CancelledError:
                 cancelled += 1
             else:  # the attach was done before the first cancel reached it
-                await aio.detach(net, ep)
+                await network_aio.detach(net, ep)
 
     asyncio.run(main())
     assert cancelled >= 5
