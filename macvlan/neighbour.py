@@ -168,7 +168,8 @@ def neighbours_of(messages: list[Message]) -> list[Neighbour]:
     their bytes)."""
     out = []
     for m in messages:
-        if m.type == RtmType.NEWNEIGH:
+        # a body too short for a ndmsg is left out, as parse_neighbours leaves it out
+        if m.type == RtmType.NEWNEIGH and isinstance(m.body, NdMsg):
             entry = Neighbour.from_message(m)
             if entry is not None:
                 out.append(entry)
