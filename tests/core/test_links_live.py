@@ -29,7 +29,6 @@ from macvlan.link import Link, MacaddrMode, MacvlanSpec
 
 pytestmark = [
     pytest.mark.live,
-    pytest.mark.skipif(os.geteuid() != 0, reason="needs root"),
 ]
 
 KINDS = ("macvlan", "macvtap")
