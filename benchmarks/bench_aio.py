@@ -18,7 +18,9 @@ moves the latter.  Everything is checked against ``ip -o link show``.
 
 While the asyncio tools work, a ticker task yields to the loop over and over; the
 longest time between two of its turns is the longest stall any other task saw
-(the longest over the rounds is reported, ours and pyroute2's).
+(the longest over the rounds is reported, ours and pyroute2's), and beside it the
+longest single garbage collection in the same time (a full collection walks every
+live object, the thousand links kept included, and stalls the loop by itself).
 
 Last line: ``RATIOS aio_create_vs_pyroute2_async=X aio_vs_sync=Y stall_ms=S
 stall_vs_pyroute2=R`` where X is pyroute2's time over ours, Y the synchronous
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import sys
 import time
@@ -53,6 +56,7 @@ MACS = [f"02:4e:00:00:{i >> 8:02x}:{i & 0xFF:02x}" for i in range(N)]
 
 
 STALLS: dict[str, list[float]] = {"aio": [], "pyroute2": [], "idle": []}
+GC_PAUSES: dict[str, list[float]] = {"aio": [], "pyroute2": [], "idle": []}
 
 
 async def idle(seconds: float) -> None:
@@ -84,15 +88,28 @@ async def measure(work: Callable[[], Awaitable[Any]], tool: str) -> tuple[float,
             longest = max(longest, now - last)
             last = now
 
+    pause = [0.0, 0.0]  # (start of the collection in progress, longest so far)
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            pause[0] = time.perf_counter()
+        else:
+            pause[1] = max(pause[1], time.perf_counter() - pause[0])
+
     tick = asyncio.ensure_future(ticker())
     await asyncio.sleep(0)
+    gc.callbacks.append(on_gc)
     cpu = cpu_seconds()
     start = loop.time()
-    result = await work()
+    try:
+        result = await work()
+    finally:
+        gc.callbacks.remove(on_gc)
     wall = loop.time() - start
     done = True
     await tick
     STALLS[tool].append(longest)
+    GC_PAUSES[tool].append(pause[1])
     return wall, cpu_seconds() - cpu, result
 
 
@@ -204,6 +221,11 @@ def main() -> None:
         print(
             f"longest event-loop stall, {tool}: {stall[tool] * 1e3:.1f} ms "
             f"(rounds: {', '.join(f'{v * 1e3:.1f}' for v in values)} ms)"
+        )
+    for tool in ("aio", "pyroute2"):
+        print(
+            f"longest garbage collection during {tool}: {max(GC_PAUSES[tool]) * 1e3:.1f} ms "
+            f"(rounds: {', '.join(f'{v * 1e3:.1f}' for v in GC_PAUSES[tool])} ms)"
         )
     print(f"goal stall <= 10 ms: {'met' if stall['aio'] <= 0.010 else 'MISSED'} (an idle loop's")
     print(f"  longest over the same time, the machine's own floor: {stall['idle'] * 1e3:.1f} ms)")

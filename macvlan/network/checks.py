@@ -29,6 +29,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
 def check_name(name: object) -> str:
+    """A network name: a letter or digit, then letters, digits, '_', '.', '-'."""
     if not isinstance(name, str):
         raise TypeError(f"a network name is a str, not {name!r}")
     if not _NAME.match(name):
@@ -40,6 +41,7 @@ def check_name(name: object) -> str:
 
 
 def check_mtu(mtu: object) -> int | None:
+    """An MTU in 68..65535, or None."""
     if mtu is None:
         return None
     try:
@@ -51,6 +53,7 @@ def check_mtu(mtu: object) -> int | None:
 
 
 def check_mac(mac: object) -> MacAddress:
+    """A given endpoint MAC: any MAC form, unicast and not zero."""
     value = mac if isinstance(mac, MacAddress) else MacAddress(mac)  # type: ignore[arg-type]
     if not value.is_unicast or int(value) == 0:
         raise NetworkConfigError(f"MAC {mac!r} is not a unicast address")
@@ -58,6 +61,7 @@ def check_mac(mac: object) -> MacAddress:
 
 
 def network_mode(mode: object) -> MacvlanMode:
+    """A macvlan mode a network can use (not ``source``)."""
     value = check_mode(mode)
     if value == MacvlanMode.SOURCE:
         raise NetworkConfigError("mode 'source' needs per-link source MAC lists; not for networks")
@@ -75,6 +79,7 @@ def endpoint_ifname(ifname: object) -> str:
 
 
 def check_metric(metric: object) -> int | None:
+    """A default-route metric (``gateway_metric=``), or None."""
     if metric is None:
         return None
     if isinstance(metric, bool) or not isinstance(metric, int) or not 0 <= metric < 2**32:

@@ -82,7 +82,10 @@ def reconcile(ctx: Context) -> tuple[int, int]:
     conns = dict(zip(live, connections(live.values()), strict=True))
     records = links = 0
     try:
-        seen = {key: {link.index: link for link in conn.links()} for key, conn in conns.items()}
+        seen = {
+            key: {link.index: link for link in conn.links(kind="macvlan")}
+            for key, conn in conns.items()
+        }
         for row in rows:
             key = _key(row)
             there = seen.get(key)
@@ -104,8 +107,9 @@ def reconcile(ctx: Context) -> tuple[int, int]:
             if store.drop_endpoint(row.id, row.state, row.owner):
                 forget(store, row)
                 records += 1
+        known = store.endpoint_ids(ctx.name)  # read after the listings
         for key, there in seen.items():
-            links += _delete_strays(conns[key], ctx, there.values())
+            links += _delete_strays(conns[key], ctx, there.values(), known)
     finally:
         for conn in conns.values():
             conn.close()
@@ -115,17 +119,18 @@ def reconcile(ctx: Context) -> tuple[int, int]:
     return records, links
 
 
-def _delete_strays(conn: Connection, ctx: Context, listed: Iterable[Link]) -> int:
+def _delete_strays(conn: Connection, ctx: Context, listed: Iterable[Link], known: set[int]) -> int:
     """Delete links in ``conn``'s namespace whose alias names this store and network
-    and an endpoint that has no record.
+    and an endpoint that has no record (``known``: the ids read after the listing).
 
     The store is read after the links are listed: an attach writes its record
     before it creates its link, so a link seen here is claimed by then.
     """
-    tagged = [
-        (link, tag)
+    strays = [
+        link
         for link in listed
-        if link.kind in MACVLAN_KINDS and (tag := ctx.is_ours(link)) is not None
+        if link.kind in MACVLAN_KINDS
+        and (tag := ctx.is_ours(link)) is not None
+        and tag.endpoint not in known
     ]
-    strays = [link for link, tag in tagged if ctx.store.endpoint(tag.endpoint) is None]
     return conn.delete_links(strays, missing_ok=True) if strays else 0

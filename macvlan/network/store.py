@@ -462,6 +462,10 @@ class Store:
             for r in rows
         ]
 
+    def endpoint_ids(self, network: str) -> set[int]:
+        """The ids of a network's endpoint records."""
+        return {r[0] for r in self._all("SELECT id FROM endpoints WHERE network = ?", (network,))}
+
     def endpoint(self, ep: int) -> EndpointRow | None:
         """The record of that endpoint, or None."""
         rows = self._endpoints("WHERE id = ?", (ep,))

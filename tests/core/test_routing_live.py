@@ -428,3 +428,38 @@ def test_asyncio_front(lan: Any) -> None:
     assert 1100 not in ip_rules(lan)
     (theirs,) = lan.ip("link", "show", "dev", "mv0")
     assert theirs["ifalias"] == "async" and theirs["altnames"] == ["mv0-async-altname"]
+
+
+def test_asyncio_route_and_neighbour_events(lan: Any) -> None:
+    async def main() -> list[Any]:
+        async with macvlan.aio.connect(lan.ns) as rt:
+            monitor = rt.watch(links=False, addresses=False, routes=True, neighbours=True)
+            async with monitor:
+                while await monitor.poll(0.05):
+                    pass
+                for command in (
+                    "route add 10.86.0.0/16 via 10.80.0.1 dev mv0",
+                    "neigh add 10.80.0.46 lladdr 02:00:00:00:00:46 dev mv0 nud permanent",
+                ):
+                    subprocess.run(["ip", "-n", lan.name, *command.split()], check=True)
+                events: list[Any] = []
+                loop = asyncio.get_running_loop()
+                deadline = loop.time() + 5
+                while loop.time() < deadline and not (
+                    any(isinstance(e, RouteEvent) and str(e.route.dst) == "10.86.0.0/16"
+                        for e in events)
+                    and any(isinstance(e, NeighbourEvent) and str(e.neighbour.ip) == "10.80.0.46"
+                            for e in events)
+                ):  # fmt: skip
+                    events += await monitor.poll(0.5)
+                return events
+
+    events = asyncio.run(main())
+    (route,) = [
+        e for e in events if isinstance(e, RouteEvent) and str(e.route.dst) == "10.86.0.0/16"
+    ]
+    assert route.action == EventAction.NEW and route.route.gateway == IP("10.80.0.1")
+    neigh = [
+        e for e in events if isinstance(e, NeighbourEvent) and str(e.neighbour.ip) == "10.80.0.46"
+    ]
+    assert neigh and str(neigh[0].neighbour.mac) == "02:00:00:00:00:46"
