@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from lanlab import ROUTER_IP, Lan, make_lan, v6_globals
-from support import IS_ROOT, ip_json
+from support import ip_json
 
 from macvlan import (
     LeaseDeclined,
@@ -34,7 +34,6 @@ from macvlan.network.store import Store
 
 pytestmark = [
     pytest.mark.live,
-    pytest.mark.skipif(not IS_ROOT, reason="needs root to create network namespaces"),
 ]
 
 
@@ -319,7 +318,7 @@ def test_accept_ra_0_keeps_router_advertisements_away(lan: Lan, netns_factory: A
     with dhcp_net(lan) as net:  # no ipv6="ra": kernel defaults, RAs taken
         e1 = net.attach(plain)
         e2 = net.attach(guarded, sysctls={"net.ipv6.conf.IFNAME.accept_ra": 0})
-        end = time.monotonic() + 8
+        end = time.monotonic() + 20  # SLAAC took up to 15 s here
         while not v6_globals(plain.name, "eth0") and time.monotonic() < end:
             time.sleep(0.1)
         assert v6_globals(plain.name, "eth0"), "the control endpoint never saw an RA"
@@ -348,7 +347,7 @@ def test_static_ipv6_network_turns_ra_off(lan: Lan, netns_factory: Any) -> None:
     ):
         ep = net.attach(blue, nodad=True)
         c = ctl_net.attach(ctl)
-        end = time.monotonic() + 8
+        end = time.monotonic() + 20  # SLAAC took up to 15 s here
         while not v6_globals(ctl.name, "eth0") and time.monotonic() < end:
             time.sleep(0.1)
         assert v6_globals(ctl.name, "eth0")
@@ -547,7 +546,7 @@ def test_real_time_silent_server_the_keeper_lets_the_lease_expire(
         assert ep.lease is not None and ep.lease.lease_time == 4
         server.stop()
         with LeaseKeeper(net) as keeper:
-            end = time.monotonic() + 8
+            end = time.monotonic() + 20
             while time.monotonic() < end and not any(
                 c.outcome is LeaseOutcome.EXPIRED for c in keeper.changes
             ):

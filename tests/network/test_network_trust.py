@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import IS_ROOT, ip_json
+from support import ip_json
 
 import macvlan
 from macvlan import Namespace
@@ -32,7 +32,6 @@ from macvlan.network.store import EndpointState, NetworkState, Store
 
 pytestmark = [
     pytest.mark.live,
-    pytest.mark.skipif(not IS_ROOT, reason="needs root to create network namespaces"),
 ]
 
 ROOT = Path(__file__).resolve().parents[2]
