@@ -13,9 +13,22 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from macvlan._linkargs import (
+    MTU_MAX,
+    MTU_MIN,
+    MacLike,
+    _check_int,
+    check_flags,
+    check_mode,
+    check_mtu,
+    check_up,
+    to_mac,
+    to_macs,
+)
 from macvlan._names import check_ifname
 from macvlan._netlink import ifla, requests
-from macvlan._netlink.attr import Attr, AttrList, RawAttr, s32_of, u32_of
+from macvlan._netlink.attr import Attr, AttrList, RawAttr
+from macvlan._netlink.codecs import s32_of, u32_of
 from macvlan._netlink.constants import (
     Iff,
     MacaddrMode,
@@ -33,15 +46,24 @@ if TYPE_CHECKING:
     from macvlan.namespace import Namespace
 
 __all__ = [
+    "MTU_MAX",
+    "MTU_MIN",
     "Iff",
     "Link",
+    "MacLike",
     "MacaddrMode",
     "MacvlanFlags",
     "MacvlanInfo",
     "MacvlanMode",
     "MacvlanSpec",
     "OperState",
+    "check_flags",
     "check_ifname",
+    "check_mode",
+    "check_mtu",
+    "check_up",
+    "to_mac",
+    "to_macs",
 ]
 
 MACVLAN_KINDS = ("macvlan", "macvtap")
@@ -333,46 +355,6 @@ def _raw_of(attr: Attr[Any], ops: list[int], blob: list[bytes]) -> RawAttr:
     return RawAttr(attr.type, packed[4 : int.from_bytes(packed[:2], "little")], attr.flags)
 
 
-MacLike = MacAddress | str | bytes | int
-
-
-def to_mac(value: MacLike | None, what: str = "mac") -> MacAddress | None:
-    """A link's own MAC: any MacAddress form, but unicast and not all zeros.
-
-    The kernel refuses the others with EADDRNOTAVAIL; refusing them here gives a
-    ValueError that quotes the input instead, before anything is sent.
-    """
-    if value is None:
-        return None
-    mac = value if isinstance(value, MacAddress) else MacAddress(value)
-    if mac.is_multicast or not int(mac):
-        kind = "broadcast" if mac.is_broadcast else "multicast" if mac.is_multicast else "all zeros"
-        raise ValueError(f"{what} {value!r} is {kind}; a link needs a unicast MAC address")
-    return mac
-
-
-def to_macs(values: Iterable[MacLike], what: str = "source_macs") -> list[MacAddress]:
-    """A list of unicast MACs (source-mode lists take only those too)."""
-    if isinstance(values, str | bytes):
-        raise TypeError(f"{what} is a sequence of MAC addresses, not {values!r}")
-    out = []
-    for value in values:
-        mac = to_mac(value, what)
-        if mac is None:
-            raise TypeError(f"{what} holds None, not a MAC address")
-        out.append(mac)
-    return out
-
-
-def check_up(up: object, *, optional: bool = False) -> bool | None:
-    """``up`` must be a bool (or None where "leave it" is allowed)."""
-    if up is None and optional:
-        return None
-    if not isinstance(up, bool):
-        raise TypeError(f"up must be True or False, not {up!r}")
-    return up
-
-
 @dataclass(frozen=True, slots=True)
 class MacvlanSpec:
     """Everything needed to create one macvlan (for :meth:`create_macvlans`)."""
@@ -393,57 +375,11 @@ class MacvlanSpec:
     netns: Namespace | str | None = None
 
 
-# -- validation helpers ----------------------------------------------------------------
-def _check_int(name: str, value: object, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, not {value!r}")
-    if not low <= value <= high:
-        raise ValueError(f"{name}={value!r} is outside {low}..{high}")
-    return value
-
-
-def check_mode(mode: object) -> MacvlanMode:
-    if isinstance(mode, MacvlanMode):
-        return mode
-    if isinstance(mode, str):
-        try:
-            return MacvlanMode[mode.upper()]
-        except KeyError:
-            names = ", ".join(m.name.lower() for m in MacvlanMode)
-            raise ValueError(f"unknown macvlan mode {mode!r}; expected one of {names}") from None
-    if isinstance(mode, int) and not isinstance(mode, bool):
-        try:
-            return MacvlanMode(mode)
-        except ValueError:
-            raise ValueError(f"unknown macvlan mode {mode!r}") from None
-    raise TypeError(f"mode must be a MacvlanMode, not {mode!r}")
-
-
-def check_flags(flags: object) -> MacvlanFlags:
-    if isinstance(flags, MacvlanFlags):
-        return flags
-    if isinstance(flags, int) and not isinstance(flags, bool):
-        if flags & ~0x3:
-            raise ValueError(f"unknown macvlan flags {flags:#x}")
-        return MacvlanFlags(flags)
-    raise TypeError(f"flags must be MacvlanFlags, not {flags!r}")
-
-
 # -- requests: typed arguments checked, then laid out by macvlan._netlink.requests ----
 get_link = requests.get_link
 dump_links = requests.dump_links
 del_link = requests.del_link
 del_group = requests.del_group
-
-
-#: The MTUs an Ethernet link (a macvlan, macvtap, veth) can have: IPv4's least and
-#: ``ETH_MAX_MTU``.  One rule for the whole library (links, networks, the CLI).
-MTU_MIN, MTU_MAX = 68, 65535
-
-
-def check_mtu(mtu: object) -> int:
-    """``mtu`` if it is an int in :data:`MTU_MIN`..:data:`MTU_MAX`, else raise."""
-    return _check_int("mtu", mtu, MTU_MIN, MTU_MAX)
 
 
 def source_mac_attrs(op: MacaddrMode, macs: Sequence[MacAddress]) -> list[Attr[Any] | RawAttr]:
@@ -458,7 +394,7 @@ def source_mac_attrs(op: MacaddrMode, macs: Sequence[MacAddress]) -> list[Attr[A
         )
     if op == MacaddrMode.FLUSH and macs:
         raise ValueError(f"source_op={op.name} takes no MACs; use SET to replace the list")
-    return requests.source_macs(int(op), [m.packed for m in macs])
+    return requests.source_macs(op, [m.packed for m in macs])
 
 
 def macvlan_data(
@@ -474,12 +410,7 @@ def macvlan_data(
         _check_int("bcqueuelen", bcqueuelen, 0, 2**32 - 1)
     if bc_cutoff is not None:
         _check_int("bc_cutoff", bc_cutoff, -(2**31), 2**31 - 1)
-    data = requests.macvlan_data(
-        None if mode is None else int(mode),
-        None if flags is None else int(flags),
-        bcqueuelen,
-        bc_cutoff,
-    )
+    data = requests.macvlan_data(mode, flags, bcqueuelen, bc_cutoff)
     if source_macs is not None:
         data.extend(source_mac_attrs(source_op, list(source_macs)))
     return data
@@ -535,8 +466,8 @@ def new_macvlan(
         name,
         parent_index,
         kind=kind,
-        mode=None if mode is None else int(mode),
-        flags=int(flags),
+        mode=mode,
+        flags=flags,
         mac=None if mac is None else mac.packed,
         mtu=mtu,
         up=up,

@@ -12,14 +12,12 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Final
 
+from macvlan._macparts import _parse_cid, _parse_octets, _randbits
 from macvlan.errors import MacSpaceExhausted
 from macvlan.mac import (
     MacAddress,
     MacAddressValueError,
     SlapQuadrant,
-    _parse_cid,
-    _parse_octets,
-    _randbits,
 )
 
 if TYPE_CHECKING:

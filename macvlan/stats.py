@@ -7,7 +7,8 @@ import struct
 from dataclasses import dataclass, fields
 
 from macvlan._netlink import ifla, requests
-from macvlan._netlink.attr import AttrList, u32_of
+from macvlan._netlink.attr import AttrList
+from macvlan._netlink.codecs import u32_of
 from macvlan._netlink.message import Message
 from macvlan._netlink.structs import IfInfoMsg
 from macvlan.errors import ProtocolError

@@ -27,6 +27,23 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"expected the {backend} backend, but {actual} is loaded")
 
 
+#: fixtures that make namespaces: a test using one is live even without the marker
+_LIVE_FIXTURES = {"netns_factory", "sandbox"}
+_NOT_ROOT = "live test: needs root to create throw-away network namespaces"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The one way live tests are marked and skipped: ``@pytest.mark.live`` (or a
+    namespace-making fixture) and, when not root, a skip that says why."""
+    skip = pytest.mark.skip(reason=_NOT_ROOT)
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & _LIVE_FIXTURES and item.get_closest_marker("live") is None:
+            item.add_marker(pytest.mark.live)
+        if not IS_ROOT and item.get_closest_marker("live") is not None:
+            item.add_marker(skip)
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     import macvlan._netlink
 
@@ -53,8 +70,6 @@ def netns_factory() -> Iterator[Callable[..., Any]]:
 
 @pytest.fixture
 def sandbox(netns_factory: Callable[..., Any]) -> Iterator[Sandbox]:
-    if not IS_ROOT:
-        pytest.skip("needs root to create network namespaces")
     import macvlan
 
     ns = netns_factory("mvt")

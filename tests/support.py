@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 IS_ROOT = os.geteuid() == 0
-live = pytest.mark.skipif(not IS_ROOT, reason="needs root to create network namespaces")
+live = pytest.mark.live  # skipped without root by the hook in conftest.py
 
 
 def unique_name(prefix: str = "mvt") -> str:

@@ -29,10 +29,11 @@ ROOT = Path(__file__).resolve().parents[1] / "macvlan"
 LAYERS: list[tuple[str, ...]] = [
     ("macvlan.cli", "macvlan.demo", "macvlan.icmp", "macvlan.__main__"),
     ("macvlan.cni", "macvlan.network"),
-    ("macvlan.connection", "macvlan.aio", "macvlan._fronts_routing"),
+    ("macvlan.connection", "macvlan.aio", "macvlan._aio_monitor", "macvlan._fronts_routing"),
     ("macvlan._operations",),
     (
         "macvlan.link",
+        "macvlan._linkargs",
         "macvlan.linkprops",
         "macvlan.address",
         "macvlan.route",
@@ -42,7 +43,7 @@ LAYERS: list[tuple[str, ...]] = [
         "macvlan.monitor",
         "macvlan.namespace",
     ),
-    ("macvlan.mac", "macvlan.macalloc", "macvlan._siphash"),
+    ("macvlan.mac", "macvlan._macparts", "macvlan.macalloc", "macvlan._siphash"),
     ("macvlan._netlink", "macvlan._names", "macvlan._typing", "macvlan._syscalls"),
     ("macvlan.errors",),
 ]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from macvlan._netlink.attr import Bytes, IpAddress, Schema, String, UInt
+from macvlan._netlink.attr import Schema
+from macvlan._netlink.codecs import Bytes, IpAddress, String, UInt
 
 FRA = Schema("FRA")
 U8, U32 = UInt(8), UInt(32)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from macvlan._netlink.attr import Bytes, IntFlagCodec, IpAddress, Schema, SInt32, String, UInt
+from macvlan._netlink.attr import Schema
+from macvlan._netlink.codecs import Bytes, IntFlagCodec, IpAddress, SInt32, String, UInt
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -7,20 +7,14 @@ from macvlan._netlink.attr import (
     Attr,
     AttrList,
     Blob,
-    Bytes,
-    Codec,
-    IntEnumCodec,
-    IntFlagCodec,
     Nested,
     NestedByKind,
     Ops,
     RawAttr,
     Schema,
-    SInt32,
-    String,
-    UInt,
     flatten_attrs,
 )
+from macvlan._netlink.codecs import Bytes, Codec, IntEnumCodec, IntFlagCodec, SInt32, String, UInt
 from macvlan._netlink.numbers import NLA_F_NESTED
 from macvlan._netlink.structs import IfInfoMsg
 

@@ -10,19 +10,8 @@ import struct
 
 from macvlan._netlink import _backend, fra, ifa, ifla, nda, rta
 from macvlan._netlink._bytecode import OP_MSG, OP_MSGEND, OP_RAW
-from macvlan._netlink.attr import (
-    Attr,
-    AttrList,
-    Blob,
-    Bytes,
-    Ops,
-    RawAttr,
-    Schema,
-    SInt32,
-    String,
-    UInt,
-    flatten_attrs,
-)
+from macvlan._netlink.attr import Attr, AttrList, Blob, Ops, RawAttr, Schema, flatten_attrs
+from macvlan._netlink.codecs import Bytes, SInt32, String, UInt
 from macvlan._netlink.numbers import NLM_F_ACK_TLVS, NLM_F_CAPPED, NLMSG_DONE, NLMSG_ERROR
 from macvlan._netlink.structs import (
     Body,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from macvlan._netlink.attr import Bytes, IpAddress, Schema, SInt32, UInt
+from macvlan._netlink.attr import Schema
+from macvlan._netlink.codecs import Bytes, IpAddress, SInt32, UInt
 
 NDA = Schema("NDA")
 U8, U16, U32 = UInt(8), UInt(16), UInt(32)

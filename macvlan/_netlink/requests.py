@@ -71,7 +71,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import Any
 
-    from macvlan._netlink.attr import Attr, RawAttr
+    from macvlan._netlink.attr import Attr, AttrSpec, RawAttr
 
     AnyAttr = Attr[Any] | RawAttr
 
@@ -161,13 +161,21 @@ def _common(
     return attrs
 
 
+def _enum_valued(spec: AttrSpec[Any], value: int, layout: struct.Struct) -> AnyAttr:
+    """An enum-valued attribute: typed when given the enum member (the typed layers
+    have loaded the enums), in wire form when given a plain int (no ``enum`` import)."""
+    if type(value) is int:
+        return spec.raw(layout.pack(value))
+    return spec(value)
+
+
 def source_macs(op: int, macs: Sequence[bytes]) -> list[AnyAttr]:
     """The ``IFLA_MACVLAN_MACADDR*`` attributes applying ``op`` (``MACADDR_*``) to ``macs``.
 
     The kernel reads one ``MACADDR`` per message for ADD and DEL, flushes and adds
     ``MACADDR_DATA`` for SET, and takes no address for FLUSH.
     """
-    attrs: list[AnyAttr] = [ifla.MACVLAN_MACADDR_MODE.raw(_U32.pack(op))]
+    attrs: list[AnyAttr] = [_enum_valued(ifla.MACVLAN_MACADDR_MODE, op, _U32)]
     if op in (MACADDR_ADD, MACADDR_DEL):
         attrs.extend(ifla.MACVLAN_MACADDR(mac) for mac in macs)
     elif op == MACADDR_SET:
@@ -186,9 +194,9 @@ def macvlan_data(
     """A macvlan's (or macvtap's) ``IFLA_INFO_DATA`` content; None leaves a field out."""
     data: list[AnyAttr] = []
     if mode is not None:
-        data.append(ifla.MACVLAN_MODE.raw(_U32.pack(mode)))
+        data.append(_enum_valued(ifla.MACVLAN_MODE, mode, _U32))
     if flags is not None:
-        data.append(ifla.MACVLAN_FLAGS.raw(_U16.pack(flags)))
+        data.append(_enum_valued(ifla.MACVLAN_FLAGS, flags, _U16))
     if bcqueuelen is not None:
         data.append(ifla.MACVLAN_BC_QUEUE_LEN(bcqueuelen))
     if bc_cutoff is not None:

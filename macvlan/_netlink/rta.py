@@ -6,18 +6,8 @@ import struct
 import sys
 
 from macvlan._netlink._bytecode import OP_END, OP_NEST, OP_RAW
-from macvlan._netlink.attr import (
-    AttrList,
-    Blob,
-    Bytes,
-    Codec,
-    IpAddress,
-    Nested,
-    Ops,
-    Schema,
-    UInt,
-    flatten_attrs,
-)
+from macvlan._netlink.attr import AttrList, Blob, Nested, Ops, Schema, flatten_attrs
+from macvlan._netlink.codecs import Bytes, Codec, IpAddress, UInt
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

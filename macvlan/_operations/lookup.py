@@ -53,7 +53,11 @@ def links(
     group: int | None = None,
     mac: MacLike | None = None,
 ) -> Op[list[Link]]:
-    """All links, or those of one kind, parent, group or MAC (kind filtered in the kernel)."""
+    """All links, or those of one kind, parent, group or MAC (kind filtered in the kernel).
+
+    ``parent`` finds the links stacked on it (macvlans, macvtaps, VLANs); a veth's
+    peer is not one, though the kernel reports it in the same attribute.
+    """
     if group is not None and (isinstance(group, bool) or not isinstance(group, int)):
         raise TypeError(f"group must be an int, not {group!r}")
     if group is not None and not 0 <= group < 2**32:
@@ -70,7 +74,9 @@ def links(
         if kind is not None and found.kind != kind:
             continue
         if parent_index is not None and (
-            found.parent_index != parent_index or found.netnsid is not None
+            found.parent_index != parent_index
+            or found.netnsid is not None
+            or found.kind == "veth"  # a veth's IFLA_LINK names its peer, not a parent
         ):
             continue
         if group is not None and found.group != group:

@@ -23,7 +23,8 @@ import errno
 import os
 
 from macvlan._netlink import ifa, ifla, requests, rta
-from macvlan._netlink.attr import AttrList, u32_of
+from macvlan._netlink.attr import AttrList
+from macvlan._netlink.codecs import u32_of
 from macvlan._netlink.message import Message
 from macvlan._netlink.numbers import (
     IFA_F_DADFAILED,

@@ -16,8 +16,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import macvlan.network
     from macvlan.namespace import Namespace
-    from macvlan.network import Endpoint, LeaseChange, Network
+    from macvlan.network import Endpoint, Network
 
 __all__ = ["attach", "detach", "keep_leases", "renew"]
 
@@ -60,14 +61,14 @@ async def detach(network: Network, endpoint: Endpoint | int, /, **kw: Any) -> No
     await asyncio.shield(asyncio.to_thread(network.detach, endpoint, **kw))
 
 
-async def renew(network: Network, /, **kw: Any) -> list[LeaseChange]:
+async def renew(network: Network, /, **kw: Any) -> list[macvlan.network.LeaseChange]:
     """``network.renew(**kw)`` (DHCP leases) in a worker thread; a cancelled renewal
     finishes in its thread and its changes are kept in the store."""
     return await asyncio.shield(asyncio.to_thread(network.renew, **kw))
 
 
 async def keep_leases(
-    network: Network, /, *, on_change: Callable[[LeaseChange], object] | None = None
+    network: Network, /, *, on_change: Callable[[macvlan.network.LeaseChange], object] | None = None
 ) -> None:
     """Keep ``network``'s DHCP leases alive until the awaiting task is cancelled:
     a :class:`macvlan.LeaseKeeper` in its own thread, stopped on cancellation.
@@ -76,7 +77,7 @@ async def keep_leases(
 
     loop = asyncio.get_running_loop()
 
-    def report(change: LeaseChange) -> None:
+    def report(change: macvlan.network.LeaseChange) -> None:
         if on_change is not None:
             loop.call_soon_threadsafe(on_change, change)
 

@@ -122,6 +122,8 @@ def unpin(store_id: str, ref: NsRef) -> None:
         _syscalls.umount2(path, _syscalls.MNT_DETACH | _syscalls.UMOUNT_NOFOLLOW)
     with contextlib.suppress(OSError):
         os.unlink(path)
+    with contextlib.suppress(OSError):  # the store's directory goes with its last pin
+        os.rmdir(_pin_dir(store_id))
 
 
 def ref_of(ns: Namespace, store_id: str) -> NsRef:

@@ -14,12 +14,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from support import IS_ROOT, ip_json, unique_name
+from support import ip_json, unique_name
 
 from macvlan.mac import MacAddress
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-live = pytest.mark.skipif(not IS_ROOT, reason="needs root to create network namespaces")
+live = pytest.mark.live
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

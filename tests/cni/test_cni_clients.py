@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import IS_ROOT, ip_json, unique_name
+from support import ip_json, unique_name
 
 REPO = Path(__file__).resolve().parents[2]
 CNI_DIR = Path("/usr/lib/cni")
@@ -53,7 +53,6 @@ PLUGINS = ("ref", "ours")
 
 pytestmark = [
     pytest.mark.live,
-    pytest.mark.skipif(not IS_ROOT, reason="needs root to create network namespaces"),
 ]
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import IS_ROOT, Sandbox, ip_json
+from support import Sandbox, ip_json
 
 REPO = Path(__file__).resolve().parents[2]
 CNI_DIR = "/usr/lib/cni"
@@ -38,7 +38,6 @@ OURS = [sys.executable, "-m", "macvlan.cni"]
 
 pytestmark = [
     pytest.mark.live,
-    pytest.mark.skipif(not IS_ROOT, reason="needs root to create network namespaces"),
     pytest.mark.skipif(
         not os.access(REFERENCE[0], os.X_OK),
         reason=f"the reference plugin is not installed at {REFERENCE[0]} "

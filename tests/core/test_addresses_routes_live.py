@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import errno
 import ipaddress
-import os
 from typing import Any
 
 import pytest
@@ -27,7 +26,6 @@ from macvlan.errors import (
 
 pytestmark = [
     pytest.mark.live,
-    pytest.mark.skipif(os.geteuid() != 0, reason="needs root"),
 ]
 
 

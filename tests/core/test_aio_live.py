@@ -45,7 +45,6 @@ from macvlan.network import aio as network_aio
 
 pytestmark = [
     pytest.mark.live,
-    pytest.mark.skipif(os.geteuid() != 0, reason="needs root"),
 ]
 
 T = TypeVar("T")

@@ -29,7 +29,6 @@ from macvlan.link import Link, MacvlanSpec, set_link
 
 pytestmark = [
     pytest.mark.live,
-    pytest.mark.skipif(os.geteuid() != 0, reason="needs root to create network namespaces"),
 ]
 
 T = TypeVar("T")

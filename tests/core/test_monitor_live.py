@@ -24,7 +24,6 @@ from macvlan.monitor import AddressEvent, EventAction, LinkEvent, Monitor
 
 pytestmark = [
     pytest.mark.live,
-    pytest.mark.skipif(os.geteuid() != 0, reason="needs root"),
 ]
 
 Event = LinkEvent | AddressEvent

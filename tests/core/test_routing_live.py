@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import errno
 import ipaddress
-import os
 import subprocess
 import time
 from collections.abc import Callable
@@ -40,7 +39,6 @@ from macvlan.monitor import EventAction, NeighbourEvent, RouteEvent, RuleEvent
 
 pytestmark = [
     pytest.mark.live,
-    pytest.mark.skipif(os.geteuid() != 0, reason="needs root"),
 ]
 
 IP = ipaddress.ip_address

@@ -16,18 +16,8 @@ from hypothesis import strategies as st
 import macvlan._netlink as nl
 from macvlan import ProtocolError
 from macvlan._netlink import _backend, _pypack, ifla
-from macvlan._netlink.attr import (
-    OP_BYTES,
-    OP_END,
-    OP_NEST,
-    OP_U8,
-    OP_U16,
-    OP_U32,
-    OP_U64,
-    Attr,
-    AttrList,
-    RawAttr,
-)
+from macvlan._netlink._bytecode import OP_BYTES, OP_END, OP_NEST, OP_U8, OP_U16, OP_U32, OP_U64
+from macvlan._netlink.attr import Attr, AttrList, RawAttr
 from macvlan._netlink.constants import NLA_F_NESTED, RtmType
 from macvlan._netlink.message import Message
 from macvlan._netlink.structs import IfInfoMsg

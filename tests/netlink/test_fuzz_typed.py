@@ -35,6 +35,7 @@ from macvlan import ProtocolError
 from macvlan import link as link_module
 from macvlan._netlink import _backend, fra, ifa, ifla, nda, rta
 from macvlan._netlink import attr as A
+from macvlan._netlink import codecs as C
 from macvlan._netlink import message as M
 from macvlan._netlink.constants import (
     NLA_F_NESTED,
@@ -65,28 +66,28 @@ import fuzz_decode  # noqa: E402
 CFFI = _backend.cffi_functions()
 
 # -- the decoders under test ---------------------------------------------------------------
-LEAF_CODECS: dict[str, A.Codec[Any]] = {
-    "u8": A.UInt(8),
-    "u16": A.UInt(16),
-    "u32": A.UInt(32),
-    "u64": A.UInt(64),
-    "be16": A.UInt(16, big=True),
-    "be32": A.UInt(32, big=True),
-    "s32": A.SInt32(),
-    "enum MacvlanMode": A.IntEnumCodec(lambda: MacvlanMode),
-    "enum MacaddrMode": A.IntEnumCodec(lambda: MacaddrMode),
-    "enum OperState u8": A.IntEnumCodec(lambda: OperState, 8),
-    "flags MacvlanFlags u16": A.IntFlagCodec(lambda: MacvlanFlags, 16),
-    "flags IfaFlags": A.IntFlagCodec(lambda: IfaFlags),
-    "string": A.String(),
-    "string no NUL": A.String(nul=False),
-    "bytes": A.Bytes(),
-    "bytes 6": A.Bytes(6),
-    "bytes 16": A.Bytes(16),
-    "flag": A.Flag(),
-    "ip address": A.IpAddress(),
+LEAF_CODECS: dict[str, C.Codec[Any]] = {
+    "u8": C.UInt(8),
+    "u16": C.UInt(16),
+    "u32": C.UInt(32),
+    "u64": C.UInt(64),
+    "be16": C.UInt(16, big=True),
+    "be32": C.UInt(32, big=True),
+    "s32": C.SInt32(),
+    "enum MacvlanMode": C.IntEnumCodec(lambda: MacvlanMode),
+    "enum MacaddrMode": C.IntEnumCodec(lambda: MacaddrMode),
+    "enum OperState u8": C.IntEnumCodec(lambda: OperState, 8),
+    "flags MacvlanFlags u16": C.IntFlagCodec(lambda: MacvlanFlags, 16),
+    "flags IfaFlags": C.IntFlagCodec(lambda: IfaFlags),
+    "string": C.String(),
+    "string no NUL": C.String(nul=False),
+    "bytes": C.Bytes(),
+    "bytes 6": C.Bytes(6),
+    "bytes 16": C.Bytes(16),
+    "flag": C.Flag(),
+    "ip address": C.IpAddress(),
 }
-NESTING_CODECS: dict[str, A.Codec[Any]] = {
+NESTING_CODECS: dict[str, C.Codec[Any]] = {
     "nested IFLA": A.Nested(ifla.IFLA),
     "nested MACVLAN": A.Nested(ifla.MACVLAN),
     "nested AF_SPEC": A.Nested(ifla.AF_SPEC),
@@ -129,8 +130,8 @@ def _subclasses(cls: type) -> Iterator[type]:
 def test_every_codec_class_is_covered() -> None:
     """A codec added later fails here until it has strategies above."""
     covered = {type(c) for c in ALL_CODECS.values()}
-    abstract = {A._EnumValued}  # the lazy-loading base of the enum and flag codecs
-    missing = [c.__name__ for c in _subclasses(A.Codec) if c not in covered | abstract]
+    abstract = {C._EnumValued}  # the lazy-loading base of the enum and flag codecs
+    missing = [c.__name__ for c in _subclasses(C.Codec) if c not in covered | abstract]
     assert not missing
 
 
@@ -152,7 +153,7 @@ def frame(attrs: list[tuple[int, bytes]], *, pad_last: bool = True) -> bytes:
     return bytes(out)
 
 
-def packed_payload(codec: A.Codec[Any], value: Any) -> bytes:
+def packed_payload(codec: C.Codec[Any], value: Any) -> bytes:
     """Encode one value through the codec and the active backend; return its payload."""
     ops: list[int] = []
     blob: list[bytes] = []
@@ -708,7 +709,7 @@ def test_linear_check_can_fail() -> None:
 
 def test_valid_ip_strategy_examples_decode() -> None:
     """IpAddress decodes exactly the two sizes of address there are."""
-    codec = A.IpAddress()
+    codec = C.IpAddress()
     assert codec.decode(bytes(4), EMPTY_SIBLINGS) == ipaddress.IPv4Address(0)
     assert codec.decode(bytes(16), EMPTY_SIBLINGS) == ipaddress.IPv6Address(0)
     assert all(codec.decode(bytes(n), EMPTY_SIBLINGS) is None for n in (0, 3, 5, 15, 17))

@@ -16,11 +16,9 @@ from typing import Any
 
 import pytest
 from lanlab import Lan, make_lan
-from support import IS_ROOT
 
 pytestmark = [
     pytest.mark.live,
-    pytest.mark.skipif(not IS_ROOT, reason="needs root to create network namespaces"),
 ]
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from lanlab import ROUTER_IP, Lan, make_lan, v6_globals
-from support import IS_ROOT, ip_json
+from support import ip_json
 
 from macvlan import (
     LeaseDeclined,
@@ -34,7 +34,6 @@ from macvlan.network.store import Store
 
 pytestmark = [
     pytest.mark.live,
-    pytest.mark.skipif(not IS_ROOT, reason="needs root to create network namespaces"),
 ]
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import IS_ROOT, ip_json
+from support import ip_json
 
 from macvlan import MacAddress, NetlinkError, SlapQuadrant
 from macvlan.errors import LinkExists, LinkNotFound, NamespaceNotFound
@@ -34,7 +34,6 @@ from macvlan.network.store import Store
 
 pytestmark = [
     pytest.mark.live,
-    pytest.mark.skipif(not IS_ROOT, reason="needs root to create network namespaces"),
 ]
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -21,14 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import IS_ROOT, ip_json
+from support import ip_json
 
 from macvlan.network import Network, NetworkExists, NetworkNotFound
 from macvlan.network.store import EndpointKind, EndpointState, Store
 
 pytestmark = [
     pytest.mark.live,
-    pytest.mark.skipif(not IS_ROOT, reason="needs root to create network namespaces"),
 ]
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -96,7 +96,7 @@ def test_refuses_a_store_other_users_can_write(tmp_path: Path) -> None:
         Store(shared / "db")
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give a file to another user")
+@pytest.mark.live  # needs root to give a file to another user
 def test_refuses_a_store_owned_by_another_user(tmp_path: Path) -> None:
     path = tmp_path / "db"
     Store(path).close()

@@ -15,7 +15,7 @@ import struct
 import subprocess
 
 import pytest
-from support import IS_ROOT, unique_name
+from support import unique_name
 
 from macvlan._netlink.attr import Attr, AttrList, RawAttr
 from macvlan._netlink.constants import NlmF
@@ -130,7 +130,7 @@ def test_bad_names_are_refused_before_anything_is_built() -> None:
         new_vlan("a-very-long-name.5", 3, 5)
 
 
-@pytest.mark.skipif(not IS_ROOT, reason="needs root to create a namespace for ip")
+@pytest.mark.live
 @pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")
 def test_same_bytes_as_a_captured_ip_request() -> None:
     """Capture ip's request with strace (it is sent even though the kernel refuses)."""
