@@ -10,16 +10,14 @@ calling thread, and only for the body of its ``with`` block.
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import errno
-import fcntl
 import functools
 import os
 import stat
-import threading
 from collections.abc import Callable, Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from macvlan import _syscalls
 from macvlan.errors import (
@@ -29,8 +27,13 @@ from macvlan.errors import (
     NotANamespaceError,
 )
 
+TYPE_CHECKING = False  # typing costs some 5 ms to import; see macvlan._typing
 if TYPE_CHECKING:
+    from typing import ParamSpec, TypeVar
+
     from macvlan.connection import Connection  # type: ignore[import-not-found, unused-ignore]
+else:
+    from macvlan._typing import ParamSpec, TypeVar
 
 __all__ = [
     "RUN_DIR",
@@ -146,6 +149,8 @@ def _call_in_helper_thread(fn: Callable[[], _T], name: str) -> _T:
         except BaseException as exc:
             failure.append(exc)
 
+    import threading  # here: most programs never start a helper thread
+
     thread = threading.Thread(target=target, name=name, daemon=True)
     thread.start()
     thread.join()
@@ -170,6 +175,8 @@ def _prepare_run_dir() -> None:
     lock = os.open(RUN_DIR, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         with contextlib.suppress(OSError):  # best effort, as iproute2
+            import fcntl
+
             fcntl.flock(lock, fcntl.LOCK_EX)
         made_mount_point = False
         while True:
@@ -225,7 +232,7 @@ class _Entered:
             os.close(saved)
             raise
         self._saved = saved
-        self._thread = threading.get_ident()
+        self._thread = _thread.get_ident()
         return self._namespace
 
     def __exit__(
@@ -236,7 +243,7 @@ class _Entered:
     ) -> None:
         saved, self._saved = self._saved, -1
         try:
-            if threading.get_ident() != self._thread:
+            if _thread.get_ident() != self._thread:
                 raise RuntimeError(
                     "Namespace.enter() was left on another thread than the one that "
                     "entered it; that thread is still inside the namespace"
