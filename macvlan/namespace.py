@@ -10,12 +10,13 @@ calling thread, and only for the body of its ``with`` block.
 
 from __future__ import annotations
 
-import _thread
 import contextlib
 import errno
+import fcntl
 import functools
 import os
 import stat
+import threading
 from collections.abc import Callable, Iterator
 from types import TracebackType
 
@@ -149,8 +150,6 @@ def _call_in_helper_thread(fn: Callable[[], _T], name: str) -> _T:
         except BaseException as exc:
             failure.append(exc)
 
-    import threading  # here: most programs never start a helper thread
-
     thread = threading.Thread(target=target, name=name, daemon=True)
     thread.start()
     thread.join()
@@ -175,8 +174,6 @@ def _prepare_run_dir() -> None:
     lock = os.open(RUN_DIR, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         with contextlib.suppress(OSError):  # best effort, as iproute2
-            import fcntl
-
             fcntl.flock(lock, fcntl.LOCK_EX)
         made_mount_point = False
         while True:
@@ -232,7 +229,7 @@ class _Entered:
             os.close(saved)
             raise
         self._saved = saved
-        self._thread = _thread.get_ident()
+        self._thread = threading.get_ident()
         return self._namespace
 
     def __exit__(
@@ -243,7 +240,7 @@ class _Entered:
     ) -> None:
         saved, self._saved = self._saved, -1
         try:
-            if _thread.get_ident() != self._thread:
+            if threading.get_ident() != self._thread:
                 raise RuntimeError(
                     "Namespace.enter() was left on another thread than the one that "
                     "entered it; that thread is still inside the namespace"
