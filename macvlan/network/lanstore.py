@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import json
 import weakref
-from typing import Any
 
 from macvlan._dataclass import dataclass
 from macvlan.network.dhcp.lease import Lease
 from macvlan.network.store import Store
+
+TYPE_CHECKING = False  # typing costs some 5 ms to import; see macvlan._typing
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["Identity", "LanOptions", "LeaseRecord", "Tables"]
 

@@ -4,7 +4,6 @@ wait for its SLAAC address and default route after the interface comes up."""
 from __future__ import annotations
 
 import enum
-import hashlib
 import ipaddress
 import time
 
@@ -51,6 +50,8 @@ def _key(leaf: str) -> SysctlKey:
 def stable_secret(seed: str) -> str:
     """A per-endpoint RFC 7217 secret, the same for the same seed (so the address
     comes back after a detach and attach)."""
+    import hashlib  # here: some 2 ms, for stable-privacy endpoints only
+
     digest = hashlib.sha256(b"macvlan stable-privacy\0" + seed.encode()).digest()
     return str(ipaddress.IPv6Address(digest[:16]))
 
