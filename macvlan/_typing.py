@@ -43,6 +43,11 @@ def ParamSpec(name: str) -> str:
     return name
 
 
+def cast(kind: object, value: object) -> object:
+    """``value`` itself: a cast only tells the type checker."""
+    return value
+
+
 def overload(function: object) -> object:
     """No-op: the implementation defined after the overloads replaces them."""
     return function
