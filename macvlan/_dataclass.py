@@ -201,7 +201,9 @@ def _init(cls: Any, specs: dict[str, _Spec]) -> Callable[..., None]:
     if "__post_init__" in cls.__dict__:
         lines.append("  self.__post_init__()")
     source = "\n".join([f"def __init__(self, {', '.join(params)}):", *(lines or ["  pass"])])
-    exec(compile(source, f"<dataclass {cls.__qualname__}>", "exec"), values)
+    # exec of the text, not of compile(): compile() first builds the ast module's
+    # types (some 1 ms, once per process), which exec of a str does not need
+    exec(source, values)
     init: Callable[..., None] = values["__init__"]
     annotations = vars(cls).get("__annotations__", {})
     init.__annotations__ = {
