@@ -8,7 +8,6 @@ import ipaddress
 import time
 
 from macvlan._dataclass import dataclass
-from macvlan._netlink.constants import IfaFlags, RtProto
 from macvlan.connection import Connection
 from macvlan.errors import SlaacTimeout
 from macvlan.network.sysctl import SysctlKey
@@ -82,6 +81,8 @@ def static_presets() -> dict[SysctlKey, str]:
 def wait(there: Connection, index: int, timeout: float, *, route: bool = True) -> Slaac:
     """Wait (polling, at most ``timeout`` s) until link ``index`` holds a global
     IPv6 address past DAD and, if ``route``, a default route from an RA."""
+    from macvlan._netlink.constants import IfaFlags, RtProto  # built when first named
+
     deadline = time.monotonic() + timeout
     address: ipaddress.IPv6Interface | None = None
     router: ipaddress.IPv6Address | None = None
