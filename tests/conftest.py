@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from support import IS_ROOT, Sandbox, unique_name
+from support import IS_ROOT, Sandbox, unique_name, veth_sandbox
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -73,10 +73,5 @@ def sandbox(netns_factory: Callable[..., Any]) -> Iterator[Sandbox]:
     import macvlan
 
     ns = netns_factory("mvt")
-    rt = macvlan.connect(ns)
-    try:
-        rt.create_veth("p0", "p1", up=True)
-        rt.set_link("p1", up=True)
-        yield Sandbox(ns, rt)
-    finally:
-        rt.close()
+    with veth_sandbox(ns, macvlan.connect(ns)) as box:
+        yield box

@@ -10,6 +10,8 @@ import json
 import os
 import secrets
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,3 +47,15 @@ class Sandbox:
 
     def ip(self, *args: str) -> Any:
         return ip_json(*args, netns=self.name)
+
+
+@contextmanager
+def veth_sandbox(ns: Any, rt: Any) -> Iterator[Sandbox]:
+    """A :class:`Sandbox` over ``rt`` (connected in ``ns``): makes the veth pair, closes
+    ``rt`` afterwards."""
+    try:
+        rt.create_veth("p0", "p1", up=True)
+        rt.set_link("p1", up=True)
+        yield Sandbox(ns, rt)
+    finally:
+        rt.close()
