@@ -10,14 +10,17 @@ import json
 import os
 import secrets
 import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 IS_ROOT = os.geteuid() == 0
+REPO = Path(__file__).resolve().parent.parent  # the repository's root
 live = pytest.mark.live  # skipped without root by the hook in conftest.py
 
 
@@ -30,6 +33,27 @@ def ip_json(*args: str, netns: str | None = None) -> Any:
     cmd = ["ip", "-j", *(["-n", netns] if netns else []), *args]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return json.loads(out) if out.strip() else []
+
+
+def run_in_repo(
+    command: list[str], *, check: bool = False, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` (text output captured) from the repository's root, with the
+    repository first on ``PYTHONPATH`` so that a child Python imports this tree."""
+    return subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        check=check,
+    )
+
+
+def python_output(code: str, *args: str) -> str:
+    """What ``python -c CODE ARGS`` prints (run by :func:`run_in_repo`; must succeed)."""
+    return run_in_repo([sys.executable, "-c", code, *args], check=True).stdout
 
 
 @dataclass

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from support import ip_json, unique_name
+from support import ip_json, python_output, unique_name
 
 from macvlan.mac import MacAddress
 
@@ -149,13 +149,7 @@ def test_import_is_light() -> None:
         " if m in new]\n"
         "print(mods, heavy)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": ROOT},
-        check=True,
-    ).stdout
+    out = python_output(code)
     assert out.strip() == "['macvlan', 'macvlan.cli', 'macvlan.cli.status', 'macvlan.errors'] []"
 
 

@@ -6,9 +6,9 @@ test_addresses_routes_live and test_monitor_live is collected here again, with a
 ``sandbox`` whose ``rt`` is an :class:`AsyncConnection` behind a small adapter that
 runs each coroutine to completion on a private event loop (in a thread of its own,
 so that the tests that share one connection between threads run those calls as
-concurrent tasks on one socket).  The ``no_io`` and ``recorder`` fixtures are
-replaced by ones that watch the asyncio socket.  Three tests patch the blocking
-socket in their bodies; their async twins are written out below.
+concurrent tasks on one socket).  The ``no_io``, ``recorder`` and ``race_batch``
+fixtures are replaced by ones that watch the asyncio socket.  One test patches the
+blocking socket in its body; its async twin is written out below.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import errno
 import inspect
-import os
 import subprocess
 import sys
 import threading
@@ -28,9 +27,9 @@ import pytest
 import test_addresses_routes_live
 import test_links_live
 import test_monitor_live
-from support import Sandbox, ip_json, veth_sandbox
+from support import Sandbox, ip_json, run_in_repo, veth_sandbox
 from test_addresses_routes_live import lan  # noqa: F401 - the fixture, over our sandbox
-from test_links_live import _specs, assert_same_as_ip, ip_group, ip_link, ip_names
+from test_links_live import _specs, assert_same_as_ip, ip_link, ip_names
 
 import macvlan
 from macvlan import MacAddress, MacvlanSpec, Namespace, aio
@@ -186,10 +185,8 @@ def recorder(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, Messag
 
 
 # -- the synchronous live tests, collected again over the async connection -------------------
-REWRITTEN = {  # these patch the blocking socket in their bodies: async twins below
+REWRITTEN = {  # this patches the blocking socket in its body: async twin below
     "test_link_by_name_is_one_request_and_no_dump",
-    "test_delete_links_rolls_back_on_kernel_refusal",
-    "test_delete_links_missing_ok_tolerates_a_race",
 }
 
 
@@ -214,7 +211,7 @@ def test_the_shared_tests_are_collected() -> None:
     assert "test_overflow_then_resync" in SHARED
 
 
-# -- async twins of the tests that patch the blocking socket ----------------------------------
+# -- the async twin of the test that patches the blocking socket, and fixtures -----------
 def test_link_by_name_is_one_request_and_no_dump(
     sandbox: Sandbox, recorder: list[tuple[str, Message]]
 ) -> None:
@@ -226,38 +223,21 @@ def test_link_by_name_is_one_request_and_no_dump(
     assert [how for how, _ in recorder] == ["request"] * 3
 
 
-def _racing_batch(monkeypatch: pytest.MonkeyPatch, netns: str, victim: str) -> None:
-    real_batch = AsyncNetlinkSocket.batch
+@pytest.fixture
+def race_batch(monkeypatch: pytest.MonkeyPatch) -> Callable[[str, str], None]:
+    """test_links_live's ``race_batch`` for the asyncio socket."""
 
-    async def racing_batch(self: AsyncNetlinkSocket, messages: Any, what: Any = ()) -> Any:
-        # someone else deletes one target between our lookup and our batch
-        subprocess.run(["ip", "-n", netns, "link", "del", victim], check=True)
-        monkeypatch.setattr(AsyncNetlinkSocket, "batch", real_batch)
-        return await real_batch(self, messages, what)
+    def race(netns: str, victim: str) -> None:
+        real_batch = AsyncNetlinkSocket.batch
 
-    monkeypatch.setattr(AsyncNetlinkSocket, "batch", racing_batch)
+        async def racing_batch(self: AsyncNetlinkSocket, messages: Any, what: Any = ()) -> Any:
+            subprocess.run(["ip", "-n", netns, "link", "del", victim], check=True)
+            monkeypatch.setattr(AsyncNetlinkSocket, "batch", real_batch)
+            return await real_batch(self, messages, what)
 
+        monkeypatch.setattr(AsyncNetlinkSocket, "batch", racing_batch)
 
-def test_delete_links_rolls_back_on_kernel_refusal(
-    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    rt = sandbox.rt
-    links = rt.create_macvlans(_specs(4, group=3))
-    victim = rt.create_macvlan("victim", "p0", group=3)
-    _racing_batch(monkeypatch, sandbox.name, "victim")
-    with pytest.raises(LinkNotFound):
-        rt.delete_links([*links[:2], victim, *links[2:]])
-    now = {e["ifname"]: ip_group(e) for e in sandbox.ip("link", "show", "type", "macvlan")}
-    assert now == {link.name: 3 for link in links}
-
-
-def test_delete_links_missing_ok_tolerates_a_race(
-    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    links = sandbox.rt.create_macvlans(_specs(4))
-    _racing_batch(monkeypatch, sandbox.name, links[1].name)
-    assert sandbox.rt.delete_links(links, missing_ok=True) == 3
-    assert ip_names(sandbox.name, "type", "macvlan") == set()
+    return race
 
 
 # -- native asyncio tests -------------------------------------------------------------------
@@ -794,16 +774,7 @@ def test_without_cap_net_admin(sandbox: Sandbox) -> None:
 
     if not shutil.which("setpriv"):
         pytest.skip("setpriv is not installed")
-    root = Path(__file__).resolve().parents[2]
-    done = subprocess.run(
-        [*DROP_NET_ADMIN, sys.executable, "-c", CHILD, sandbox.ns.path],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=root,
-        env={**os.environ, "PYTHONPATH": str(root)},
-        check=False,
-    )
+    done = run_in_repo([*DROP_NET_ADMIN, sys.executable, "-c", CHILD, sandbox.ns.path])
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     assert out["links"] == ["lo", "p0", "p1"]
