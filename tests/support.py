@@ -56,6 +56,39 @@ def python_output(code: str, *args: str) -> str:
     return run_in_repo([sys.executable, "-c", code, *args], check=True).stdout
 
 
+def run_on_terminal(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, bytes]:
+    """``python -m macvlan ARGS`` from the repository with stderr on a pseudo-terminal:
+    (status, stdout, what the terminal saw).  ``env`` replaces the environment (it
+    defaults to :func:`run_in_repo`'s)."""
+    import pty
+    import select
+
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "macvlan", *args],
+            stdout=subprocess.PIPE,
+            stderr=slave,
+            text=True,
+            env=env or {**os.environ, "PYTHONPATH": str(REPO)},
+            cwd=REPO,
+        )
+        os.close(slave)
+        seen = b""
+        while select.select([master], [], [], 30)[0]:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            seen += chunk
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        os.close(master)
+    return proc.returncode, out, seen
+
+
 @dataclass
 class Sandbox:
     """One namespace with a veth pair (``p0`` up, peer ``p1``) and a connection in it."""
