@@ -75,3 +75,9 @@ def sandbox(netns_factory: Callable[..., Any]) -> Iterator[Sandbox]:
     ns = netns_factory("mvt")
     with veth_sandbox(ns, macvlan.connect(ns)) as box:
         yield box
+
+
+@pytest.fixture
+def containers(netns_factory: Callable[..., Any]) -> Callable[[int], list[Any]]:
+    """``containers(n)``: n fresh namespaces to attach (deleted afterwards)."""
+    return lambda n: [netns_factory("mvc") for _ in range(n)]

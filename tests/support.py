@@ -116,3 +116,26 @@ def veth_sandbox(ns: Any, rt: Any) -> Iterator[Sandbox]:
         yield Sandbox(ns, rt)
     finally:
         rt.close()
+
+
+@contextmanager
+def lan_network(
+    sandbox: Sandbox, store: Any, subnet: str = "10.30.0.0/24", gateway: str = "10.30.0.1"
+) -> Iterator[Any]:
+    """A ``macvlan.Network`` "lan" on the sandbox's ``p0`` kept in ``store``; afterwards
+    removed (with whatever is still attached) unless the test removed it already."""
+    from macvlan.network import Network, NetworkNotFound
+
+    network = Network.create(
+        "lan", "p0", subnet=subnet, gateway=gateway, store=store, netns=sandbox.ns
+    )
+    try:
+        yield network
+    finally:
+        try:
+            again = Network.open("lan", store)
+        except NetworkNotFound:
+            pass
+        else:
+            again.remove(force=True)
+        network.close()

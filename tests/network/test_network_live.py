@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import ip_json
+from support import ip_json, lan_network
 
 from macvlan import MacAddress, NetlinkError, SlapQuadrant
 from macvlan.errors import LinkExists, LinkNotFound, NamespaceNotFound
@@ -96,25 +96,8 @@ def store(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def net(sandbox: Any, store: Path) -> Iterator[Network]:
-    network = Network.create(
-        "lan", "p0", subnet=SUBNET, gateway=GATEWAY, store=store, netns=sandbox.ns
-    )
-    try:
+    with lan_network(sandbox, store, SUBNET, GATEWAY) as network:
         yield network
-    finally:
-        with pytest.MonkeyPatch.context():
-            try:
-                again = Network.open("lan", store)
-            except NetworkNotFound:
-                pass
-            else:
-                again.remove(force=True)
-        network.close()
-
-
-@pytest.fixture
-def containers(netns_factory: Callable[..., Any]) -> Callable[[int], list[Any]]:
-    return lambda n: [netns_factory("mvc") for _ in range(n)]
 
 
 # -- attach, reach, detach -----------------------------------------------------------------
