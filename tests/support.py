@@ -24,6 +24,11 @@ REPO = Path(__file__).resolve().parent.parent  # the repository's root
 live = pytest.mark.live  # skipped without root by the hook in conftest.py
 
 
+class Sent(BaseException):
+    """Raised by a patched socket (the ``no_io`` fixture): the library tried to talk to
+    the kernel.  Not an Exception, so that no ``except`` in the library hides it."""
+
+
 def unique_name(prefix: str = "mvt") -> str:
     return f"{prefix}-{os.getpid()}-{secrets.token_hex(3)}"
 

@@ -27,7 +27,7 @@ import pytest
 import test_addresses_routes_live
 import test_links_live
 import test_monitor_live
-from support import Sandbox, ip_json, run_in_repo, veth_sandbox
+from support import Sandbox, Sent, ip_json, run_in_repo, veth_sandbox
 from test_addresses_routes_live import lan  # noqa: F401 - the fixture, over our sandbox
 from test_links_live import _specs, assert_same_as_ip, ip_link, ip_names
 
@@ -128,10 +128,6 @@ def sandbox(netns_factory: Callable[..., Any], loop_thread: LoopThread) -> Itera
     rt = BlockingFront(loop_thread.run(aio.connect(ns).open()), loop_thread)
     with veth_sandbox(ns, rt) as box:
         yield box
-
-
-class Sent(BaseException):
-    """Raised by the patched asyncio socket: the library tried to talk to the kernel."""
 
 
 @pytest.fixture
@@ -266,6 +262,18 @@ async def _ticks(n: int = 3) -> None:
         await asyncio.sleep(0)
 
 
+async def _cancel_then_resume(
+    cancel: list[asyncio.Task[Any]], tasks: list[asyncio.Task[Any]], resume: Callable[[], None]
+) -> list[Any]:
+    """Cancel ``cancel`` while the answers are held back, then let them in: every task's
+    result or exception, in order."""
+    for task in cancel:
+        task.cancel()
+    await _ticks()
+    resume()
+    return await asyncio.gather(*tasks, return_exceptions=True)
+
+
 def test_hundred_concurrent_creates_on_one_connection(veth_ns: Namespace) -> None:
     async def main() -> list[Any]:
         async with aio.connect(veth_ns) as rt:
@@ -299,11 +307,7 @@ def test_cancelled_socket_requests_answers_are_dropped(veth_ns: Namespace) -> No
             tasks = [asyncio.create_task(sock.request(get_link(n), n)) for n in names]
             await _ticks()  # submitted and sent; no answer read yet
             assert sock.in_flight == len(names)
-            for task in tasks[::2]:
-                task.cancel()
-            await _ticks()
-            resume()
-            results = await asyncio.gather(*tasks, return_exceptions=True)
+            results = await _cancel_then_resume(tasks[::2], tasks, resume)
             for i, (name, result) in enumerate(zip(names, results, strict=True)):
                 if i % 2 == 0:
                     assert isinstance(result, asyncio.CancelledError)
@@ -343,11 +347,7 @@ def test_cancelled_operations_leave_the_others_their_answers(veth_ns: Namespace)
             resume = _pause_reading(sock)
             tasks = [asyncio.create_task(rt.link(n)) for n in names]
             await _ticks()
-            for task in tasks[1::3]:
-                task.cancel()
-            await _ticks()
-            resume()
-            results = await asyncio.gather(*tasks, return_exceptions=True)
+            results = await _cancel_then_resume(tasks[1::3], tasks, resume)
             for i, (name, result) in enumerate(zip(names, results, strict=True)):
                 if i % 3 == 1:
                     assert isinstance(result, asyncio.CancelledError)

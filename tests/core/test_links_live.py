@@ -92,22 +92,6 @@ def creator(rt: Any, kind: str) -> Callable[..., Link]:
     return fn
 
 
-class Sent(BaseException):
-    """Raised by the patched socket: the library tried to talk to the kernel."""
-
-
-@pytest.fixture
-def no_io(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Make every path to the kernel fail loudly (input must be refused before)."""
-
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise Sent("the library sent a request")
-
-    for method in ("request", "dump", "batch", "send_raw"):
-        monkeypatch.setattr(NetlinkSocket, method, refuse)
-    yield
-
-
 @pytest.fixture
 def recorder(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, Message]]]:
     """Record every message the library sends, with the socket call that sent it."""

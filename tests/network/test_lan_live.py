@@ -201,8 +201,7 @@ def test_nak_at_renewal_then_a_new_address(lan: Lan, netns_factory: Any) -> None
     first = lan.dnsmasq()
     blue = netns_factory("mvle")
     with dhcp_net(lan) as net:
-        ep = net.attach(blue)
-        assert ep.lease
+        assert net.attach(blue).lease
         first.stop()
         lan.dnsmasq(range_="10.77.0.210,10.77.0.220")  # a new server: the old address is not its
         (change,) = net.renew(force=True)
