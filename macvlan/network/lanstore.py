@@ -10,7 +10,7 @@ network, an endpoint's lease with the endpoint.
 from __future__ import annotations
 
 import json
-import weakref
+from _weakrefset import WeakSet  # weakref.WeakSet itself, without weakref's 1 ms
 
 from macvlan._dataclass import dataclass
 from macvlan.network.dhcp.lease import Lease
@@ -44,7 +44,7 @@ _TABLES = (
     )""",
 )
 
-_READY: weakref.WeakSet[Store] = weakref.WeakSet()
+_READY: WeakSet[Store] = WeakSet()
 
 
 @dataclass(frozen=True, slots=True)
