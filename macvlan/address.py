@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
+from macvlan import _ipparse
 from macvlan._netlink import ifa, requests
 from macvlan._netlink.attr import AttrList
 from macvlan._netlink.constants import AddrFamily, IfaFlags, RtScope
@@ -12,21 +13,12 @@ from macvlan._netlink.message import Message
 from macvlan._netlink.structs import IfAddrMsg
 from macvlan.errors import ProtocolError
 
-Interface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
+Interface = _ipparse.IPInterface
 
 
 def to_interface(value: object) -> Interface:
     """Parse ``"10.0.0.2/24"`` (or an ``ip_interface``); a bare address is a host route."""
-    if isinstance(value, ipaddress.IPv4Interface | ipaddress.IPv6Interface):
-        return value
-    if isinstance(value, ipaddress.IPv4Address | ipaddress.IPv6Address):
-        return ipaddress.ip_interface(value)
-    if not isinstance(value, str):
-        raise TypeError(f"an address is a str like '10.0.0.2/24', not {value!r}")
-    try:
-        return ipaddress.ip_interface(value.strip())
-    except ValueError:
-        raise ValueError(f"{value!r} is not an IP address with a prefix length") from None
+    return _ipparse.interface(value, "address")
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,8 @@ import sys
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from macvlan import _ipparse
+from macvlan._ipparse import IPNetwork
 from macvlan._netlink import requests, rta
 from macvlan._netlink.attr import Attr, AttrList, RawAttr
 from macvlan._netlink.constants import (
@@ -31,8 +33,7 @@ from macvlan.errors import ProtocolError
 
 __all__ = ["NextHop", "Route", "RouteType", "RtnhFlags"]
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-IpAddr = ipaddress.IPv4Address | ipaddress.IPv6Address
+IpAddr = _ipparse.IPAddress
 #: The route types (``RTN_*``): ``RouteType.BLACKHOLE``, ``RouteType.UNREACHABLE``, ...
 RouteType = RtType
 
@@ -50,7 +51,7 @@ _DST, _GATEWAY, _OIF, _PRIORITY, _PREFSRC, _TABLE, _MULTIPATH = (
 _NO_NEXTHOP = frozenset({RtType.BLACKHOLE, RtType.UNREACHABLE, RtType.PROHIBIT, RtType.THROW})
 
 
-def to_network(value: object, family_hint: int | None = None) -> Network:
+def to_network(value: object, family_hint: int | None = None) -> IPNetwork:
     """``"default"`` (IPv4 unless the gateway says IPv6), a prefix, or an ip_network."""
     if isinstance(value, ipaddress.IPv4Network | ipaddress.IPv6Network):
         return value
@@ -66,14 +67,7 @@ def to_network(value: object, family_hint: int | None = None) -> Network:
 
 def to_ip(value: object, what: str) -> IpAddr:
     """An IP address from a str (or an ip_address); ``what`` names it in errors."""
-    if isinstance(value, ipaddress.IPv4Address | ipaddress.IPv6Address):
-        return value
-    if not isinstance(value, str):
-        raise TypeError(f"{what} must be an IP address string, not {value!r}")
-    try:
-        return ipaddress.ip_address(value)
-    except ValueError:
-        raise ValueError(f"{what} {value!r} is not an IP address") from None
+    return _ipparse.address(value, what)
 
 
 def to_route_type(value: object) -> RtType:
@@ -150,7 +144,7 @@ class Route(NamedTuple):
     A route equals only another route with the same fields, not a plain tuple.
     """
 
-    dst: Network
+    dst: IPNetwork
     gateway: IpAddr | None
     link: int | None
     table: int
@@ -440,7 +434,7 @@ def multipath_attr(version: int, hops: list[tuple[NextHop, int]]) -> Attr[Any]:
 
 def route_message(
     mtype: RtmType,
-    dst: Network,
+    dst: IPNetwork,
     *,
     gateway: IpAddr | None,
     oif: int | None,
@@ -499,7 +493,7 @@ def route_message(
     )
 
 
-def new_route(dst: Network, *, replace: bool = False, **kw: Any) -> Message:
+def new_route(dst: IPNetwork, *, replace: bool = False, **kw: Any) -> Message:
     """``RTM_NEWROUTE``: fails if the route exists, or replaces it (``replace``).
 
     Keywords as :func:`route_message`.
@@ -508,7 +502,7 @@ def new_route(dst: Network, *, replace: bool = False, **kw: Any) -> Message:
     return route_message(RtmType.NEWROUTE, dst, flags=flags, **kw)
 
 
-def del_route(dst: Network, **kw: Any) -> Message:
+def del_route(dst: IPNetwork, **kw: Any) -> Message:
     """``RTM_DELROUTE``; keywords as :func:`route_message`."""
     return route_message(RtmType.DELROUTE, dst, **kw)
 

@@ -12,7 +12,8 @@ cycle.  Layers, top first (a module belongs to the first pattern it matches)::
     _operations                            operations (sans-IO generators)
     link, address, route, ... namespace    value types, namespaces, the monitor
     mac, macalloc, _siphash                MAC addresses (no I/O)
-    _netlink, _names, _typing, _syscalls   the codec, request layer, sockets
+    _netlink, _names, _typing, _syscalls   the codec, request layer, sockets;
+      _ipparse                             IP addresses from callers' values
     errors                                 every exception (imports only errno, os)
 
 ``macvlan/__init__.py`` is the package's front door and may name anything (lazily).
@@ -44,7 +45,13 @@ LAYERS: list[tuple[str, ...]] = [
         "macvlan.namespace",
     ),
     ("macvlan.mac", "macvlan._macparts", "macvlan.macalloc", "macvlan._siphash"),
-    ("macvlan._netlink", "macvlan._names", "macvlan._typing", "macvlan._syscalls"),
+    (
+        "macvlan._netlink",
+        "macvlan._names",
+        "macvlan._typing",
+        "macvlan._syscalls",
+        "macvlan._ipparse",
+    ),
     ("macvlan.errors",),
 ]
 #: packages of one layer that must not import each other
