@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from macvlan._netlink.constants import MacvlanFlags, MacvlanMode
+from macvlan._netlink.numbers import ETH_MAX_MTU, ETH_MIN_MTU
 from macvlan.mac import MacAddress
 
 MacLike = MacAddress | str | bytes | int
@@ -84,9 +85,9 @@ def check_flags(flags: object) -> MacvlanFlags:
     raise TypeError(f"flags must be MacvlanFlags, not {flags!r}")
 
 
-#: The MTUs an Ethernet link (a macvlan, macvtap, veth) can have: IPv4's least and
-#: ``ETH_MAX_MTU``.  One rule for the whole library (links, networks, the CLI).
-MTU_MIN, MTU_MAX = 68, 65535
+#: The MTUs an Ethernet link (a macvlan, macvtap, veth) can have: ``ETH_MIN_MTU`` (IPv4's
+#: least) to ``ETH_MAX_MTU``.  One rule for the whole library (links, networks, CLI, CNI).
+MTU_MIN, MTU_MAX = ETH_MIN_MTU, ETH_MAX_MTU
 
 
 def check_mtu(mtu: object) -> int:
