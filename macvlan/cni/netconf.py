@@ -116,6 +116,7 @@ class NetConf:
 
     @property
     def mode_name(self) -> str:
+        """The configured macvlan mode's name (``bridge``, ...)."""
         return MODE_NAMES[self.mode]
 
 

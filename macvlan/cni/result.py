@@ -30,6 +30,7 @@ class Interface:
         self.sandbox = sandbox
 
     def to_json(self) -> dict[str, object]:
+        """The entry as JSON data (empty ``mac`` and ``sandbox`` left out)."""
         out: dict[str, object] = {"name": self.name}
         if self.mac:
             out["mac"] = self.mac
@@ -50,6 +51,7 @@ class IPConfig:
 
     @classmethod
     def from_json(cls, obj: object, address_key: str = "address") -> IPConfig:
+        """Read one ``ips`` entry; the address is under ``address_key``."""
         if not isinstance(obj, dict):
             raise CniConfigError(f"an ips entry must be an object, not {obj!r}")
         address = Cidr.parse(field(obj, address_key), f"ips {address_key}")
@@ -61,6 +63,7 @@ class IPConfig:
         )
 
     def to_json(self, with_version: bool) -> dict[str, object]:
+        """The entry as JSON data, with the ``version`` field (0.3/0.4) if ``with_version``."""
         out: dict[str, object] = {}
         if with_version:
             out["version"] = str(self.address.version)
@@ -98,6 +101,7 @@ class Route:
 
     @classmethod
     def from_json(cls, obj: object) -> Route:
+        """Read one ``routes`` entry."""
         if not isinstance(obj, dict):
             raise CniConfigError(f"a routes entry must be an object, not {obj!r}")
         dst = Cidr.parse(field(obj, "dst"), "route dst")
@@ -113,6 +117,7 @@ class Route:
         )
 
     def to_json(self, extended: bool) -> dict[str, object]:
+        """The entry as JSON data; the 1.1.0 fields only if ``extended``."""
         out: dict[str, object] = {"dst": str(self.dst)}
         if self.gw is not None:
             out["gw"] = str(self.gw)

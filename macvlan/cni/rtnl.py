@@ -235,6 +235,7 @@ class Rtnl:
             return cls()
 
     def close(self) -> None:
+        """Close the socket."""
         self._sock.close()
 
     def __enter__(self) -> Rtnl:
@@ -289,6 +290,7 @@ class Rtnl:
             raise CniError(f"failed to {what}: {reason(exc)}") from None
 
     def rename_and_up(self, old: str, new: str, up: bool) -> None:
+        """Give the link ``old`` its name ``new`` and, if ``up``, bring it up."""
         link = self.link(old)
         if link is None:
             raise CniError(f"the new macvlan {old!r} vanished from the container")
