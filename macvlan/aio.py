@@ -231,9 +231,9 @@ class AsyncConnection(AsyncRoutingMethods):
         raise TypeError(f"an operation yielded {effect!r}, not an effect")
 
     # -- links -----------------------------------------------------------------------------
-    async def link(self, ref: LinkRef) -> Link:
+    async def link(self, link: LinkRef) -> Link:
         """Ask the kernel for one link by name or index (no dump)."""
-        return await self._run(operations.link(ref))
+        return await self._run(operations.link(link))
 
     async def links(
         self,
@@ -395,28 +395,28 @@ class AsyncConnection(AsyncRoutingMethods):
             )
         )
 
-    async def delete_link(self, ref: LinkRef, *, missing_ok: bool = False) -> None:
+    async def delete_link(self, link: LinkRef, *, missing_ok: bool = False) -> None:
         """Delete one link (each deletion waits for an RCU grace period)."""
-        return await self._run(operations.delete_link(ref, missing_ok=missing_ok))
+        return await self._run(operations.delete_link(link, missing_ok=missing_ok))
 
-    async def delete_links(self, refs: Iterable[LinkRef], *, missing_ok: bool = False) -> int:
+    async def delete_links(self, links: Iterable[LinkRef], *, missing_ok: bool = False) -> int:
         """Delete many links in one kernel batch; returns how many were deleted."""
-        return await self._run(operations.delete_links(refs, missing_ok=missing_ok))
+        return await self._run(operations.delete_links(links, missing_ok=missing_ok))
 
     # -- addresses ---------------------------------------------------------------------
-    async def add_address(self, ref: LinkRef, address: object, *, nodad: bool = False) -> None:
+    async def add_address(self, link: LinkRef, address: object, *, nodad: bool = False) -> None:
         """Add ``"10.0.0.2/24"`` or ``"fd00::2/64"`` to a link (IPv6: ``nodad`` skips DAD)."""
-        return await self._run(operations.add_address(ref, address, nodad=nodad))
+        return await self._run(operations.add_address(link, address, nodad=nodad))
 
-    async def delete_address(self, ref: LinkRef, address: object) -> None:
+    async def delete_address(self, link: LinkRef, address: object) -> None:
         """Remove ``"10.0.0.2/24"`` or ``"fd00::2/64"`` from a link."""
-        return await self._run(operations.delete_address(ref, address))
+        return await self._run(operations.delete_address(link, address))
 
     async def addresses(
-        self, ref: LinkRef | None = None, *, family: int | None = None
+        self, link: LinkRef | None = None, *, family: int | None = None
     ) -> list[Address]:
         """Addresses of one link or of all (the kernel filters by link)."""
-        return await self._run(operations.addresses(ref, family=family))
+        return await self._run(operations.addresses(link, family=family))
 
     # -- events --------------------------------------------------------------------------
     def watch(

@@ -144,9 +144,9 @@ class Connection(RoutingMethods):
         return Connection(netns)
 
     # -- links -----------------------------------------------------------------------------
-    def link(self, ref: LinkRef) -> Link:
+    def link(self, link: LinkRef) -> Link:
         """Ask the kernel for one link by name or index (no dump)."""
-        return self._run(operations.link(ref))
+        return self._run(operations.link(link))
 
     def links(
         self,
@@ -319,30 +319,30 @@ class Connection(RoutingMethods):
             )
         )
 
-    def delete_link(self, ref: LinkRef, *, missing_ok: bool = False) -> None:
+    def delete_link(self, link: LinkRef, *, missing_ok: bool = False) -> None:
         """Delete one link (each deletion waits for an RCU grace period)."""
-        return self._run(operations.delete_link(ref, missing_ok=missing_ok))
+        return self._run(operations.delete_link(link, missing_ok=missing_ok))
 
-    def delete_links(self, refs: Iterable[LinkRef], *, missing_ok: bool = False) -> int:
+    def delete_links(self, links: Iterable[LinkRef], *, missing_ok: bool = False) -> int:
         """Delete many links in one kernel batch; returns how many were deleted.
 
         The links are moved into a fresh link group and the group is deleted with
         one ``RTM_DELLINK`` — one RCU wait for all instead of one each.
         """
-        return self._run(operations.delete_links(refs, missing_ok=missing_ok))
+        return self._run(operations.delete_links(links, missing_ok=missing_ok))
 
     # -- addresses ---------------------------------------------------------------------
-    def add_address(self, ref: LinkRef, address: object, *, nodad: bool = False) -> None:
+    def add_address(self, link: LinkRef, address: object, *, nodad: bool = False) -> None:
         """Add ``"10.0.0.2/24"`` or ``"fd00::2/64"`` to a link (IPv6: ``nodad`` skips DAD)."""
-        return self._run(operations.add_address(ref, address, nodad=nodad))
+        return self._run(operations.add_address(link, address, nodad=nodad))
 
-    def delete_address(self, ref: LinkRef, address: object) -> None:
+    def delete_address(self, link: LinkRef, address: object) -> None:
         """Remove ``"10.0.0.2/24"`` or ``"fd00::2/64"`` from a link."""
-        return self._run(operations.delete_address(ref, address))
+        return self._run(operations.delete_address(link, address))
 
-    def addresses(self, ref: LinkRef | None = None, *, family: int | None = None) -> list[Address]:
+    def addresses(self, link: LinkRef | None = None, *, family: int | None = None) -> list[Address]:
         """Addresses of one link or of all (the kernel filters by link)."""
-        return self._run(operations.addresses(ref, family=family))
+        return self._run(operations.addresses(link, family=family))
 
     # -- events --------------------------------------------------------------------------
     def watch(

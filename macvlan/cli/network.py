@@ -41,7 +41,7 @@ def network_json(net: Any) -> dict[str, Any]:
     return {
         "name": net.name,
         "parent": net.parent,
-        "netns": net.netns,
+        "netns": net.netns_label,
         "mode": net.mode.name.lower(),
         "mtu": net.mtu,
         "internal": net.internal,
