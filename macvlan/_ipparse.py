@@ -3,76 +3,87 @@
 Text is taken as written, as :class:`~macvlan.MacAddress` and the CNI plugin take
 it: whitespace around an address is an error, not stripped.  Each function accepts
 the matching :mod:`ipaddress` object as it is, names the argument (``what``) in its
-errors and raises the caller's error classes (a ``ValueError`` and a ``TypeError``
-subclass, or the network layer's ``IpamError`` for both).
+errors and raises the caller's error classes: ``errors`` is (for bad text, for a
+value that is no text), ``(ValueError, TypeError)`` unless told (the network layer
+passes its ``IpamError`` for both).
 """
 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
+from typing import Any
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPInterface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+Errors = tuple[type[Exception], type[Exception]]
+
+_PLAIN: Errors = (ValueError, TypeError)
 
 
-def _text(value: object, what: str, example: str, type_error: type[Exception]) -> str:
+def _parse(
+    value: object, what: str, example: str, parse: Callable[[str], Any], errors: Errors
+) -> Any:
+    """``parse(value)`` for a str, its ``ValueError`` text made the caller's error."""
     if not isinstance(value, str):
-        raise type_error(f"{what} must be a str like {example!r}, not {value!r}")
-    return value
-
-
-def address(
-    value: object,
-    what: str,
-    error: type[Exception] = ValueError,
-    type_error: type[Exception] = TypeError,
-) -> IPAddress:
-    """An IP address from a str such as ``"10.0.0.1"`` (or an ip_address)."""
-    if isinstance(value, ipaddress.IPv4Address | ipaddress.IPv6Address):
-        return value
+        raise errors[1](f"{what} must be a str like {example!r}, not {value!r}")
     try:
-        return ipaddress.ip_address(_text(value, what, "10.0.0.1", type_error))
-    except ValueError:
-        raise error(f"{what} {value!r} is not an IP address") from None
+        return parse(value)
+    except ValueError as exc:
+        raise errors[0](f"{what} {value!r} {exc}") from None
 
 
-def interface(
-    value: object,
-    what: str,
-    error: type[Exception] = ValueError,
-    type_error: type[Exception] = TypeError,
-) -> IPInterface:
-    """An address with its prefix length from ``"10.0.0.2/24"`` (or an ip_interface);
-    a bare address (str or ip_address) is a host route."""
-    if isinstance(value, ipaddress.IPv4Interface | ipaddress.IPv6Interface):
-        return value
-    if isinstance(value, ipaddress.IPv4Address | ipaddress.IPv6Address):
-        return ipaddress.ip_interface(value)
+def _address(text: str) -> IPAddress:
     try:
-        return ipaddress.ip_interface(_text(value, what, "10.0.0.2/24", type_error))
+        return ipaddress.ip_address(text)
     except ValueError:
-        raise error(f"{what} {value!r} is not an IP address with a prefix length") from None
+        raise ValueError("is not an IP address") from None
 
 
-def network(
-    value: object,
-    what: str,
-    error: type[Exception] = ValueError,
-    type_error: type[Exception] = TypeError,
-) -> IPNetwork:
-    """A prefix from ``"192.168.1.0/24"`` (or an ip_network): the length is required and
-    host bits are an error (the message suggests the prefix meant)."""
-    if isinstance(value, ipaddress.IPv4Network | ipaddress.IPv6Network):
-        return value
-    text = _text(value, what, "192.168.1.0/24", type_error)
+def _interface(text: str) -> IPInterface:
+    try:
+        return ipaddress.ip_interface(text)
+    except ValueError:
+        raise ValueError("is not an IP address with a prefix length") from None
+
+
+def _network(text: str) -> IPNetwork:
     if "/" not in text:
-        raise error(f"{what} {value!r} has no prefix length (e.g. '192.168.1.0/24')")
+        raise ValueError("has no prefix length (e.g. '192.168.1.0/24')")
     try:
         return ipaddress.ip_network(text)
     except ValueError as exc:
         try:
             loose = ipaddress.ip_network(text, strict=False)
         except ValueError:
-            raise error(f"{what} {value!r} is not an IP prefix: {exc}") from None
-        raise error(f"{what} {value!r} has host bits set; did you mean '{loose}'?") from None
+            raise ValueError(f"is not an IP prefix: {exc}") from None
+        raise ValueError(f"has host bits set; did you mean '{loose}'?") from None
+
+
+def address(value: object, what: str, errors: Errors = _PLAIN) -> IPAddress:
+    """An IP address from a str such as ``"10.0.0.1"`` (or an ip_address)."""
+    if isinstance(value, ipaddress.IPv4Address | ipaddress.IPv6Address):
+        return value
+    parsed: IPAddress = _parse(value, what, "10.0.0.1", _address, errors)
+    return parsed
+
+
+def interface(value: object, what: str, errors: Errors = _PLAIN) -> IPInterface:
+    """An address with its prefix length from ``"10.0.0.2/24"`` (or an ip_interface);
+    a bare address (str or ip_address) is a host route."""
+    if isinstance(value, ipaddress.IPv4Interface | ipaddress.IPv6Interface):
+        return value
+    if isinstance(value, ipaddress.IPv4Address | ipaddress.IPv6Address):
+        return ipaddress.ip_interface(value)
+    parsed: IPInterface = _parse(value, what, "10.0.0.2/24", _interface, errors)
+    return parsed
+
+
+def network(value: object, what: str, errors: Errors = _PLAIN) -> IPNetwork:
+    """A prefix from ``"192.168.1.0/24"`` (or an ip_network): the length is required and
+    host bits are an error (the message suggests the prefix meant)."""
+    if isinstance(value, ipaddress.IPv4Network | ipaddress.IPv6Network):
+        return value
+    parsed: IPNetwork = _parse(value, what, "192.168.1.0/24", _network, errors)
+    return parsed

@@ -37,11 +37,11 @@ IPInterface = _ipparse.IPInterface
 
 
 def _address(value: object, what: str) -> IPAddress:
-    return _ipparse.address(value, what, IpamError, IpamError)
+    return _ipparse.address(value, what, (IpamError, IpamError))
 
 
 def _network(value: object, what: str) -> IPNetwork:
-    return _ipparse.network(value, what, IpamError, IpamError)
+    return _ipparse.network(value, what, (IpamError, IpamError))
 
 
 def _aux(value: object) -> tuple[tuple[str, IPAddress], ...]:
@@ -276,7 +276,7 @@ def parse_requests(ip: object, subnets: Sequence[Subnet]) -> dict[int, IPAddress
     for item in items:
         prefix = None
         if isinstance(item, str) and "/" in item:
-            item = _ipparse.interface(item, "requested address", IpamError)  # noqa: PLW2901
+            item = _ipparse.interface(item, "requested address", (IpamError, IpamError))  # noqa: PLW2901
         if isinstance(item, ipaddress.IPv4Interface | ipaddress.IPv6Interface):
             addr: IPAddress = item.ip
             prefix = item.network
