@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from macvlan._argcheck import check_int
 from macvlan._netlink.constants import MacvlanFlags, MacvlanMode
 from macvlan._netlink.numbers import ETH_MAX_MTU, ETH_MIN_MTU
 from macvlan.mac import MacAddress
@@ -50,12 +51,7 @@ def check_up(up: object, *, optional: bool = False) -> bool | None:
 
 
 # -- validation helpers ----------------------------------------------------------------
-def _check_int(name: str, value: object, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, not {value!r}")
-    if not low <= value <= high:
-        raise ValueError(f"{name}={value!r} is outside {low}..{high}")
-    return value
+_check_int = check_int
 
 
 def check_mode(mode: object) -> MacvlanMode:

@@ -13,8 +13,8 @@ import sys
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from macvlan import _ipparse
-from macvlan._ipparse import IPNetwork
+from macvlan import _argcheck
+from macvlan._argcheck import IPNetwork
 from macvlan._netlink import requests, rta
 from macvlan._netlink.attr import Attr, AttrList, RawAttr
 from macvlan._netlink.constants import (
@@ -33,7 +33,7 @@ from macvlan.errors import ProtocolError
 
 __all__ = ["NextHop", "Route", "RouteType", "RtnhFlags"]
 
-IpAddr = _ipparse.IPAddress
+IpAddr = _argcheck.IPAddress
 #: The route types (``RTN_*``): ``RouteType.BLACKHOLE``, ``RouteType.UNREACHABLE``, ...
 RouteType = RtType
 
@@ -53,21 +53,14 @@ _NO_NEXTHOP = frozenset({RtType.BLACKHOLE, RtType.UNREACHABLE, RtType.PROHIBIT, 
 
 def to_network(value: object, family_hint: int | None = None) -> IPNetwork:
     """``"default"`` (IPv4 unless the gateway says IPv6), a prefix, or an ip_network."""
-    if isinstance(value, ipaddress.IPv4Network | ipaddress.IPv6Network):
-        return value
-    if not isinstance(value, str):
-        raise TypeError(f"a destination is a str like '10.1.0.0/16' or 'default', not {value!r}")
     if value == "default":
         return ipaddress.ip_network("::/0" if family_hint == 6 else "0.0.0.0/0")
-    try:
-        return ipaddress.ip_network(value, strict=True)
-    except ValueError as exc:
-        raise ValueError(f"{value!r} is not a destination prefix: {exc}") from None
+    return _argcheck.network(value, "destination", host_ok=True)
 
 
 def to_ip(value: object, what: str) -> IpAddr:
     """An IP address from a str (or an ip_address); ``what`` names it in errors."""
-    return _ipparse.address(value, what)
+    return _argcheck.address(value, what)
 
 
 def to_route_type(value: object) -> RtType:
@@ -84,11 +77,7 @@ def to_route_type(value: object) -> RtType:
 
 
 def _u32(name: str, value: object, low: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, not {value!r}")
-    if not low <= value < 2**32:
-        raise ValueError(f"{name} {value!r} is outside {low}..{2**32 - 1}")
-    return value
+    return _argcheck.check_int(name, value, low, 2**32 - 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,10 +177,7 @@ class Route(NamedTuple):
     @classmethod
     def from_message(cls, message: Message) -> Route:
         """Build a snapshot from an ``RTM_NEWROUTE`` message."""
-        body = message.body
-        attrs = message.attrs
-        if not isinstance(body, RtMsg) or not isinstance(attrs, AttrList):
-            raise ValueError(f"not a decoded route message: {message!r}")
+        body, attrs = message.decoded(RtMsg, "route")
         raw = attrs.raw
         v6 = body.family in _V6_FAMILIES
         dst = raw(_DST)

@@ -13,7 +13,7 @@ cycle.  Layers, top first (a module belongs to the first pattern it matches)::
     link, address, route, ... namespace    value types, namespaces, the monitor
     mac, macalloc, _siphash                MAC addresses (no I/O)
     _netlink, _names, _typing, _syscalls   the codec, request layer, sockets;
-      _ipparse                             IP addresses from callers' values
+      _argcheck                             IP addresses from callers' values
     errors                                 every exception (imports only errno, os)
 
 ``macvlan/__init__.py`` is the package's front door and may name anything (lazily).
@@ -50,7 +50,7 @@ LAYERS: list[tuple[str, ...]] = [
         "macvlan._names",
         "macvlan._typing",
         "macvlan._syscalls",
-        "macvlan._ipparse",
+        "macvlan._argcheck",
     ),
     ("macvlan.errors",),
 ]

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from macvlan import _ipparse
+from macvlan import _argcheck
 from macvlan.errors import AddressTaken, IpamError, PoolExhausted
 
 __all__ = [
@@ -31,17 +31,17 @@ __all__ = [
     "parse_subnets",
 ]
 
-IPAddress = _ipparse.IPAddress
-IPNetwork = _ipparse.IPNetwork
-IPInterface = _ipparse.IPInterface
+IPAddress = _argcheck.IPAddress
+IPNetwork = _argcheck.IPNetwork
+IPInterface = _argcheck.IPInterface
 
 
 def _address(value: object, what: str) -> IPAddress:
-    return _ipparse.address(value, what, (IpamError, IpamError))
+    return _argcheck.address(value, what, (IpamError, IpamError))
 
 
 def _network(value: object, what: str) -> IPNetwork:
-    return _ipparse.network(value, what, (IpamError, IpamError))
+    return _argcheck.network(value, what, (IpamError, IpamError))
 
 
 def _aux(value: object) -> tuple[tuple[str, IPAddress], ...]:
@@ -276,7 +276,7 @@ def parse_requests(ip: object, subnets: Sequence[Subnet]) -> dict[int, IPAddress
     for item in items:
         prefix = None
         if isinstance(item, str) and "/" in item:
-            item = _ipparse.interface(item, "requested address", (IpamError, IpamError))  # noqa: PLW2901
+            item = _argcheck.interface(item, "requested address", (IpamError, IpamError))  # noqa: PLW2901
         if isinstance(item, ipaddress.IPv4Interface | ipaddress.IPv6Interface):
             addr: IPAddress = item.ip
             prefix = item.network

@@ -1,6 +1,7 @@
-"""IP addresses, interfaces and prefixes from what callers pass: one rule for the library.
+"""Checking what callers pass, one rule for the library: ints in a range; IP addresses,
+interfaces and prefixes.
 
-Text is taken as written, as :class:`~macvlan.MacAddress` and the CNI plugin take
+IP text is taken as written, as :class:`~macvlan.MacAddress` and the CNI plugin take
 it: whitespace around an address is an error, not stripped.  Each function accepts
 the matching :mod:`ipaddress` object as it is, names the argument (``what``) in its
 errors and raises the caller's error classes: ``errors`` is (for bad text, for a
@@ -48,6 +49,16 @@ def _interface(text: str) -> IPInterface:
         raise ValueError("is not an IP address with a prefix length") from None
 
 
+def check_int(name: str, value: object, low: int, high: int) -> int:
+    """``value`` if it is an int (not a bool) in ``low..high``; else ``TypeError`` or
+    ``ValueError`` naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, not {value!r}")
+    if not low <= value <= high:
+        raise ValueError(f"{name}={value!r} is outside {low}..{high}")
+    return value
+
+
 def _network(text: str) -> IPNetwork:
     if "/" not in text:
         raise ValueError("has no prefix length (e.g. '192.168.1.0/24')")
@@ -80,10 +91,18 @@ def interface(value: object, what: str, errors: Errors = _PLAIN) -> IPInterface:
     return parsed
 
 
-def network(value: object, what: str, errors: Errors = _PLAIN) -> IPNetwork:
-    """A prefix from ``"192.168.1.0/24"`` (or an ip_network): the length is required and
-    host bits are an error (the message suggests the prefix meant)."""
+def network(
+    value: object, what: str, errors: Errors = _PLAIN, *, host_ok: bool = False
+) -> IPNetwork:
+    """A prefix from ``"192.168.1.0/24"`` (or an ip_network): host bits are an error (the
+    message suggests the prefix meant); the length is required unless ``host_ok``, which
+    takes a bare address (str or ip_address) as the host's prefix (``/32``, ``/128``)."""
     if isinstance(value, ipaddress.IPv4Network | ipaddress.IPv6Network):
         return value
-    parsed: IPNetwork = _parse(value, what, "192.168.1.0/24", _network, errors)
+    if host_ok and isinstance(value, ipaddress.IPv4Address | ipaddress.IPv6Address):
+        return ipaddress.ip_network(value)
+    if host_ok and isinstance(value, str) and "/" not in value:
+        parsed: IPNetwork = _parse(value, what, "10.0.0.1", _address, errors)
+        return ipaddress.ip_network(parsed)
+    parsed = _parse(value, what, "192.168.1.0/24", _network, errors)
     return parsed
