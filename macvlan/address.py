@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
 
 from macvlan import _argcheck
+from macvlan._dataclass import dataclass
 from macvlan._netlink import ifa, requests
 from macvlan._netlink.constants import AddrFamily, IfaFlags, RtScope
 from macvlan._netlink.message import Message

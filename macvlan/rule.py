@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import ipaddress
 import sys
-from dataclasses import dataclass
 from typing import Any
 
 from macvlan import _argcheck
 from macvlan._argcheck import IPNetwork
+from macvlan._dataclass import dataclass
 from macvlan._names import check_ifname
 from macvlan._netlink import fra, requests
 from macvlan._netlink.constants import AddrFamily, FrAct, NlmF, RtmType
