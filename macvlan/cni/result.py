@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from macvlan._dataclass import dataclass
 from macvlan.cni.errors import CniConfigError
 from macvlan.cni.ip import AF_INET, AF_INET6, IP, Cidr
 from macvlan.cni.jsonio import field
@@ -19,15 +20,13 @@ def _opt_uint(obj: dict[str, object], key: str, what: str) -> int | None:
     return value
 
 
+@dataclass(frozen=True, slots=True)
 class Interface:
     """One entry of a result's ``interfaces``."""
 
-    __slots__ = ("mac", "name", "sandbox")
-
-    def __init__(self, name: str, mac: str = "", sandbox: str = "") -> None:
-        self.name = name
-        self.mac = mac
-        self.sandbox = sandbox
+    name: str
+    mac: str = ""
+    sandbox: str = ""
 
     def to_json(self) -> dict[str, object]:
         """The entry as JSON data (empty ``mac`` and ``sandbox`` left out)."""
@@ -75,29 +74,17 @@ class IPConfig:
         return out
 
 
+@dataclass(frozen=True, slots=True)
 class Route:
     """One entry of a result's ``routes`` (1.1.0 adds mtu, advmss, priority, table, scope)."""
 
-    __slots__ = ("advmss", "dst", "gw", "mtu", "priority", "scope", "table")
-
-    def __init__(
-        self,
-        dst: Cidr,
-        gw: IP | None = None,
-        *,
-        mtu: int | None = None,
-        advmss: int | None = None,
-        priority: int | None = None,
-        table: int | None = None,
-        scope: int | None = None,
-    ) -> None:
-        self.dst = dst
-        self.gw = gw
-        self.mtu = mtu
-        self.advmss = advmss
-        self.priority = priority
-        self.table = table
-        self.scope = scope
+    dst: Cidr
+    gw: IP | None = None
+    mtu: int | None = None
+    advmss: int | None = None
+    priority: int | None = None
+    table: int | None = None
+    scope: int | None = None
 
     @classmethod
     def from_json(cls, obj: object) -> Route:
