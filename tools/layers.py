@@ -12,7 +12,7 @@ cycle.  Layers, top first (a module belongs to the first pattern it matches)::
     _operations                            operations (sans-IO generators)
     link, address, route, ... namespace    value types, namespaces, the monitor
     mac, macalloc, _siphash                MAC addresses (no I/O)
-    _netlink, _names, _typing, _dataclass, _intcheck, _syscalls   the codec, request layer, sockets;
+    _netlink, _names, _typing, ...         the codec, request layer, sockets, stand-ins;
       _argcheck                             checking callers' values (IP text)
     errors                                 every exception (imports only errno, os)
 
@@ -56,6 +56,7 @@ LAYERS: list[tuple[str, ...]] = [
         "macvlan._names",
         "macvlan._typing",
         "macvlan._intcheck",
+        "macvlan._lazyre",
         "macvlan._dataclass",
         "macvlan._syscalls",
         "macvlan._argcheck",

@@ -3,8 +3,7 @@
 
 from __future__ import annotations
 
-import re
-
+from macvlan._lazyre import LazyPattern
 from macvlan.connection import Connection
 from macvlan.errors import LinkNotFound, NetworkConfigError, NetworkExists, ParentInUse
 from macvlan.link import Link, MacvlanMode, check_ifname, check_mode
@@ -25,7 +24,7 @@ __all__ = [
     "resolve_parent",
 ]
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+_NAME = LazyPattern(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
 def check_name(name: object) -> str:

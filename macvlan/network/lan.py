@@ -13,11 +13,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import ipaddress
-import re
 import time
 from collections.abc import Callable, Mapping
 
 from macvlan._dataclass import dataclass, replace
+from macvlan._lazyre import LazyPattern
 from macvlan.connection import Connection
 from macvlan.errors import LeaseError
 from macvlan.namespace import Namespace
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = ["LanAttach", "network_options", "prepare"]
 
-_HOSTNAME = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*$")
+_HOSTNAME = LazyPattern(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*$")
 _IPAMS = ("default", "dhcp")
 
 
@@ -94,6 +94,8 @@ def _client_id(value: object) -> bytes | None:
         raw = bytes(value)
     elif isinstance(value, str):
         text = value.strip()
+        import re  # here: only a client id given as text needs it
+
         if re.fullmatch(r"[0-9A-Fa-f]{2}([:-][0-9A-Fa-f]{2})+", text):
             raw = bytes.fromhex(re.sub("[:-]", "", text))
         else:

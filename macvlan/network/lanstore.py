@@ -9,7 +9,6 @@ network, an endpoint's lease with the endpoint.
 
 from __future__ import annotations
 
-import json
 from _weakrefset import WeakSet  # weakref.WeakSet itself, without weakref's 1 ms
 
 from macvlan._dataclass import dataclass
@@ -66,6 +65,8 @@ class LanOptions:
 
     def to_json(self) -> str:
         """JSON text of the options."""
+        import json  # here: some 1.5 ms (with re), for programs that use a store
+
         return json.dumps(
             {
                 "ipam": self.ipam,
@@ -81,6 +82,8 @@ class LanOptions:
     @classmethod
     def from_json(cls, text: str) -> LanOptions:
         """The options from :meth:`to_json` text."""
+        import json
+
         data = json.loads(text)
         return cls(
             ipam=data.get("ipam", "default"),
@@ -168,6 +171,8 @@ class Tables:
         slaac: dict[str, Any] | None = None,
     ) -> None:
         """Record an endpoint's lease (and SLAAC result)."""
+        import json
+
         self.store._run(
             "INSERT OR REPLACE INTO lan_endpoints (endpoint, name, lease, state, slaac)"
             " VALUES (?,?,?,?,?)",
@@ -202,6 +207,8 @@ class Tables:
 
 
 def _record(row: Any) -> LeaseRecord:
+    import json
+
     endpoint, name, lease, state, slaac = row
     return LeaseRecord(
         endpoint=endpoint,

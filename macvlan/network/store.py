@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import json
 import os
-import re
 import stat
 import threading
 import time
 from collections.abc import Iterator, Sequence
 
+from macvlan._lazyre import LazyPattern
 from macvlan.errors import StoreError, UnsafeStore
 from macvlan.mac import MacAddress
 from macvlan.network.ipam import IPAddress, Subnet
@@ -192,7 +191,7 @@ def _corruption(path: str) -> Iterator[None]:
         raise StoreError(f"store {path!r} is corrupted or not a store: {exc}") from exc
 
 
-_ID = re.compile(r"^[0-9a-f]{16}$")
+_ID = LazyPattern(r"^[0-9a-f]{16}$")
 
 
 def store_path(path: str | os.PathLike[str] | None) -> str:
@@ -314,6 +313,8 @@ class Store:
     # -- networks ----------------------------------------------------------------------
     def add_network(self, row: NetworkRow) -> None:
         """Insert a network's record (:class:`sqlite3.IntegrityError` if the name is taken)."""
+        import json  # here: some 1.5 ms (with re), for programs that use a store
+
         self._run(
             "INSERT INTO networks (name, parent, parent_key, netns, mode, mtu, internal,"
             " subnets, link_group, state, owner, created) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -339,6 +340,8 @@ class Store:
 
     @staticmethod
     def _network(r: Sequence[Any]) -> NetworkRow:
+        import json  # loaded by the store already
+
         return NetworkRow(
             name=r[0],
             parent=r[1],

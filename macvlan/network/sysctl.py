@@ -14,19 +14,19 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import re
 from collections.abc import Mapping
 
 from macvlan import _syscalls
+from macvlan._lazyre import LazyPattern
 from macvlan.errors import SysctlError, SysctlNotFound, SysctlValueRejected
 from macvlan.namespace import Namespace, call_in_thread
 
 __all__ = ["SysctlKey", "apply", "check", "merge", "parse", "restore"]
 
-_KEY = re.compile(r"^net\.(ipv4|ipv6)\.(conf|neigh)\.IFNAME\.([A-Za-z0-9_]+)$")
+_KEY = LazyPattern(r"^net\.(ipv4|ipv6)\.(conf|neigh)\.IFNAME\.([A-Za-z0-9_]+)$")
 # entries of neigh/default that no interface has
 _DEFAULT_ONLY = frozenset({"gc_interval", "gc_thresh1", "gc_thresh2", "gc_thresh3"})
-_VALUE = re.compile(r"^[\x20-\x7e]{1,4096}$")
+_VALUE = LazyPattern(r"^[\x20-\x7e]{1,4096}$")
 
 
 class SysctlKey(tuple[str, str, str]):

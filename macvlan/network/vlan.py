@@ -11,9 +11,8 @@ Attribute numbers (include/uapi/linux/if_link.h): ``IFLA_VLAN_ID`` 1 (u16),
 
 from __future__ import annotations
 
-import re
-
 from macvlan._dataclass import dataclass
+from macvlan._lazyre import LazyPattern
 from macvlan._netlink import ifla
 from macvlan.link import ETH_P_8021AD, ETH_P_8021Q, check_ifname, new_vlan
 
@@ -23,7 +22,7 @@ VLAN_ID = ifla.VLAN_ID
 VLAN_PROTOCOL = ifla.VLAN_PROTOCOL
 
 
-_DOTTED = re.compile(r"^(?P<base>.+)\.(?P<id>[0-9]{1,4})$")
+_DOTTED = LazyPattern(r"^(?P<base>.+)\.(?P<id>[0-9]{1,4})$")
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,6 +47,8 @@ NOT_FOR_CONNECT = {
     "macvlan.network",
 }
 NOT_FOR_NETWORK = {
+    "re",
+    "json",
     "macvlan.network.renewal",
     "macvlan.network.dhcp.client",
     "macvlan.network.dhcp.message",
@@ -92,3 +94,15 @@ def test_the_rest_loads_on_first_use() -> None:
         "assert dataclasses.fields(macvlan.Link)[0].name == 'index'"
     )
     assert {"macvlan.network.renewal", "macvlan._netlink.rtconstants"} <= loaded
+
+
+def test_lazy_pattern_matches_as_re_does() -> None:
+    import re
+
+    from macvlan._lazyre import LazyPattern
+
+    text = r"^(?P<base>.+)\.(?P<id>[0-9]{1,4})$"
+    lazy = LazyPattern(text)
+    for name in ("eth0.100", "eth0", "a.b.12345", ".1", "x.0"):
+        ours, theirs = lazy.match(name), re.match(text, name)
+        assert (ours and ours.groupdict()) == (theirs and theirs.groupdict())
