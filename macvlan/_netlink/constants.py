@@ -1,6 +1,7 @@
 """Numbers from the kernel's netlink and rtnetlink headers, as enums.
 
-The address, route, rule and neighbour enums live in
+The enums that making links does not need (message types, socket options, multicast
+groups; the address, route, rule and neighbour numbers) live in
 :mod:`macvlan._netlink.rtconstants` and are built when first named here.
 
 Code that must not import :mod:`enum` uses the plain numbers of
@@ -71,13 +72,6 @@ __all__ = [
 ]
 
 
-class NlmsgType(enum.IntEnum):
-    NOOP = 1
-    ERROR = 2
-    DONE = 3
-    OVERRUN = 4
-
-
 class RtmType(enum.IntEnum):
     NEWLINK = 16
     DELLINK = 17
@@ -128,31 +122,6 @@ class NlmF(enum.IntFlag):
     # ERROR replies
     CAPPED = 0x100
     ACK_TLVS = 0x200
-
-
-class SockOpt(enum.IntEnum):
-    """``SOL_NETLINK`` socket options."""
-
-    ADD_MEMBERSHIP = 1
-    DROP_MEMBERSHIP = 2
-    NO_ENOBUFS = 5
-    CAP_ACK = 10
-    EXT_ACK = 11
-    GET_STRICT_CHK = 12
-
-
-class RtnlGroup(enum.IntEnum):
-    """Multicast groups (the ``RTNLGRP_*`` numbers, for ADD_MEMBERSHIP)."""
-
-    LINK = 1
-    NEIGH = 3
-    IPV4_IFADDR = 5
-    IPV4_ROUTE = 7
-    IPV4_RULE = 8
-    IPV6_IFADDR = 9
-    IPV6_ROUTE = 11
-    IPV6_RULE = 19
-    NSID = 28
 
 
 class Iff(enum.IntFlag):
@@ -219,8 +188,11 @@ class MacaddrMode(enum.IntEnum):
 
 
 #: enums defined in :mod:`macvlan._netlink.rtconstants`, loaded when first named here
-_ROUTING = frozenset(
+_ON_FIRST_USE = frozenset(
     {
+        "NlmsgType",
+        "RtnlGroup",
+        "SockOpt",
         "AddrFamily",
         "FrAct",
         "IfaFlags",
@@ -237,7 +209,7 @@ _ROUTING = frozenset(
 
 
 def __getattr__(name: str) -> object:
-    if name in _ROUTING:
+    if name in _ON_FIRST_USE:
         from macvlan._netlink import rtconstants
 
         value = getattr(rtconstants, name)
@@ -252,12 +224,15 @@ if TYPE_CHECKING:
         AddrFamily,
         FrAct,
         IfaFlags,
+        NlmsgType,
         NtfFlags,
         NudState,
         RtmFlags,
         RtnhFlags,
+        RtnlGroup,
         RtProto,
         RtScope,
         RtTable,
         RtType,
+        SockOpt,
     )

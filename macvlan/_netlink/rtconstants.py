@@ -1,4 +1,6 @@
-"""Numbers from the kernel's address, route, rule and neighbour headers, as enums.
+"""Numbers from the kernel's netlink and rtnetlink headers, as enums, that making
+links does not need: message types, socket options, multicast groups, and the
+address, route, rule and neighbour numbers.
 
 Apart from :mod:`macvlan._netlink.constants` because building an enum class costs
 some 0.15 ms: a program that only makes links never builds these.  They are named
@@ -13,6 +15,7 @@ __all__ = [
     "AddrFamily",
     "FrAct",
     "IfaFlags",
+    "NlmsgType",
     "NtfFlags",
     "NudState",
     "RtProto",
@@ -21,7 +24,41 @@ __all__ = [
     "RtType",
     "RtmFlags",
     "RtnhFlags",
+    "RtnlGroup",
+    "SockOpt",
 ]
+
+
+class NlmsgType(enum.IntEnum):
+    NOOP = 1
+    ERROR = 2
+    DONE = 3
+    OVERRUN = 4
+
+
+class SockOpt(enum.IntEnum):
+    """``SOL_NETLINK`` socket options."""
+
+    ADD_MEMBERSHIP = 1
+    DROP_MEMBERSHIP = 2
+    NO_ENOBUFS = 5
+    CAP_ACK = 10
+    EXT_ACK = 11
+    GET_STRICT_CHK = 12
+
+
+class RtnlGroup(enum.IntEnum):
+    """Multicast groups (the ``RTNLGRP_*`` numbers, for ADD_MEMBERSHIP)."""
+
+    LINK = 1
+    NEIGH = 3
+    IPV4_IFADDR = 5
+    IPV4_ROUTE = 7
+    IPV4_RULE = 8
+    IPV6_IFADDR = 9
+    IPV6_ROUTE = 11
+    IPV6_RULE = 19
+    NSID = 28
 
 
 class AddrFamily(enum.IntEnum):
