@@ -6,7 +6,7 @@ form the package uses, and for ``dataclasses.field`` and ``dataclasses.replace``
 then compiles six methods one by one for every class, 0.3-1.5 ms a class:
 ``macvlan.connect`` and ``macvlan.Network`` would pay tens of milliseconds for the
 value types they load.  This builds the same classes with no import and one small
-compile each (``__init__``): slotted; frozen (assigning raises
+compile each (``__init__``, ``__eq__``, ``__hash__``): slotted; frozen (assigning raises
 ``dataclasses.FrozenInstanceError``); ``__init__`` taking the fields with their
 defaults and calling ``__post_init__``; ``__repr__``, ``__eq__`` and ``__hash__``
 over the fields that take part; ``__match_args__``; pickling; and a class's own
@@ -19,8 +19,6 @@ Type checkers see the real :func:`dataclasses.dataclass`, ``field`` and ``replac
 """
 
 from __future__ import annotations
-
-from operator import attrgetter
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -113,27 +111,15 @@ def _build(cls: type) -> type:
 
 
 def _methods(cls: Any, specs: dict[str, _Spec]) -> dict[str, Callable[..., Any]]:
-    """The methods :mod:`dataclasses` would add: ``__init__`` compiled (it must be fast
-    and show its signature), the rest closures over the field names (a compile costs
-    far more than building a class)."""
+    """The methods :mod:`dataclasses` would add: ``__init__``, ``__eq__`` and ``__hash__``
+    compiled (they must be fast), the rest closures over the field names."""
     names = tuple(specs)
     shown = tuple(n for n, s in specs.items() if s.repr)
-    compared = _values(tuple(n for n, s in specs.items() if s.compare))
-    hashed = _values(
-        tuple(n for n, s in specs.items() if (s.compare if s.hash is None else s.hash))
-    )
+    init, eq, hash_ = _compiled(cls, specs)
 
     def __repr__(self: Any) -> str:
         fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in shown)
         return f"{self.__class__.__qualname__}({fields})"
-
-    def __eq__(self: Any, other: Any) -> Any:
-        if other.__class__ is self.__class__:
-            return compared(self) == compared(other)
-        return NotImplemented
-
-    def __hash__(self: Any) -> int:
-        return hash(hashed(self))
 
     def __setattr__(self: Any, name: str, value: Any) -> None:
         if type(self) is cls or name in names:
@@ -153,10 +139,10 @@ def _methods(cls: Any, specs: dict[str, _Spec]) -> dict[str, Callable[..., Any]]
             object.__setattr__(self, name, value)
 
     return {
-        "__init__": _init(cls, specs),
+        "__init__": init,
         "__repr__": __repr__,
-        "__eq__": __eq__,
-        "__hash__": __hash__,
+        "__eq__": eq,
+        "__hash__": hash_,
         "__setattr__": __setattr__,
         "__delattr__": __delattr__,
         "__getstate__": __getstate__,
@@ -164,19 +150,10 @@ def _methods(cls: Any, specs: dict[str, _Spec]) -> dict[str, Callable[..., Any]]
     }
 
 
-def _values(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
-    """A function from an instance to the tuple of these attributes' values."""
-    if len(names) == 1:
-        (name,) = names
-        return lambda self: (getattr(self, name),)
-    if not names:
-        return lambda self: ()
-    return attrgetter(*names)
-
-
-def _init(cls: Any, specs: dict[str, _Spec]) -> Callable[..., None]:
-    """``__init__``: each field from its argument, default or factory, then
-    ``__post_init__``; annotated as :mod:`dataclasses` annotates it."""
+def _compiled(cls: Any, specs: dict[str, _Spec]) -> tuple[Callable[..., Any], ...]:
+    """``__init__`` (each field from its argument, default or factory, then
+    ``__post_init__``; annotated as :mod:`dataclasses` annotates it), and ``__eq__``
+    and ``__hash__`` over the tuple of the fields that take part, from one source."""
     values: dict[str, Any] = {"_setattr": object.__setattr__, "_FACTORY": _FACTORY}
     params, lines = [], []
     for name, spec in specs.items():
@@ -200,7 +177,22 @@ def _init(cls: Any, specs: dict[str, _Spec]) -> Callable[..., None]:
         lines.append(f"  _setattr(self, {name!r}, {value})")
     if "__post_init__" in cls.__dict__:
         lines.append("  self.__post_init__()")
-    source = "\n".join([f"def __init__(self, {', '.join(params)}):", *(lines or ["  pass"])])
+    compared = "".join(f"self.{n}," for n, s in specs.items() if s.compare)
+    hashed = "".join(
+        f"self.{n}," for n, s in specs.items() if (s.compare if s.hash is None else s.hash)
+    )
+    source = "\n".join(
+        [
+            f"def __init__(self, {', '.join(params)}):",
+            *(lines or ["  pass"]),
+            "def __eq__(self, other):",
+            "  if other.__class__ is self.__class__:",
+            f"    return ({compared}) == ({compared.replace('self.', 'other.')})",
+            "  return NotImplemented",
+            "def __hash__(self):",
+            f"  return hash(({hashed}))",
+        ]
+    )
     # exec of the text, not of compile(): compile() first builds the ast module's
     # types (some 1 ms, once per process), which exec of a str does not need
     exec(source, values)
@@ -210,7 +202,7 @@ def _init(cls: Any, specs: dict[str, _Spec]) -> Callable[..., None]:
         **{n: annotations[n] for n, s in specs.items() if s.init},
         "return": None,
     }
-    return init
+    return init, values["__eq__"], values["__hash__"]
 
 
 def _frozen(name: str, verb: str = "assign") -> Exception:
