@@ -691,3 +691,33 @@ def test_every_network_exception_is_exported_from_macvlan() -> None:
 
 
 _ = (signal, EndpointState)
+
+
+def test_a_network_made_without_netns_is_refused_from_another_namespace(
+    sandbox: Any, store: Path, containers: Callable[[int], list[Any]]
+) -> None:
+    c0, c1 = containers(2)
+    with sandbox.ns.enter():
+        made = Network.create("lan", "p0", subnet=SUBNET, gateway=GATEWAY, store=store)
+    try:
+        # here (the test's own namespace) "p0" is not that parent: opening it, which
+        # reconciles the host side, is refused
+        with pytest.raises(macvlan.NetworkElsewhere, match="'p0' is a name there"):
+            Network.open("lan", store)
+        with pytest.raises(macvlan.NetworkElsewhere):
+            made.attach(c0)
+        assert macvlans(c0.name) == [] and made.endpoints() == []
+        # from the namespace it was made in, all works
+        with sandbox.ns.enter(), Network.open("lan", store) as net:
+            ep = net.attach(c0)
+            assert [x["address"] for x in macvlans(c0.name)] == [str(ep.mac)]
+            ep1 = net.attach(c1)
+            assert {e.id for e in net.endpoints()} == {ep.id, ep1.id}
+            net.detach(ep1)
+            net.detach(ep)
+        assert macvlans(c0.name) == [] and macvlans(c1.name) == []
+    finally:
+        with sandbox.ns.enter():
+            made.remove(force=True)
+        made.close()
+    assert macvlans(sandbox.name) == []
