@@ -18,11 +18,12 @@ import ipaddress
 import operator
 import struct
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple, TypeVar
 
 T = TypeVar("T", bound=type)
 _NLA = struct.Struct("=HH")  # struct nlattr
+_LENGTH = struct.Struct("=I")  # nlmsg_len
 _ORDER = sys.byteorder
 #: kept layouts per parser: this many message lengths, a few layouts each
 MAX_LENGTHS, MAX_PER_LENGTH = 64, 4
@@ -94,6 +95,44 @@ def layout(
         a += step
     unpack = struct.Struct("".join(fmt)).unpack_from
     return Layout(unpack, operator.itemgetter(*proof), tuple(expected), fields)
+
+
+Plan = tuple[Any, ...]  # a parser's: its layout's unpack, proof, expected, then its own
+
+
+def planned(
+    data: bytes,
+    start: int,
+    end: int,
+    kept: dict[int, list[Plan]],
+    make_plan: Callable[[bytes, int, int], Plan | None],
+    other: Callable[[bytes, int, int], None],
+) -> Iterator[tuple[Plan, tuple[Any, ...]]]:
+    """The messages in ``data[start:end]`` as (plan, values unpacked by it).
+
+    A message is unpacked by the first plan ``kept`` for its length that it fits,
+    else by a new one from ``make_plan(data, pos, stop)``, kept; where that gives
+    None, ``other(data, pos, stop)`` takes the message instead.
+    """
+    length_of, get = _LENGTH.unpack_from, kept.get
+    pos = start
+    while pos < end:
+        (length,) = length_of(data, pos)
+        for plan in get(length, ()):
+            values = plan[0](data, pos)
+            if plan[1](values) == plan[2]:
+                break
+        else:
+            found = make_plan(data, pos, pos + length)
+            if found is None:
+                other(data, pos, pos + length)
+                pos += (length + 3) & ~3
+                continue
+            keep(kept, length, found)
+            plan = found
+            values = plan[0](data, pos)
+        yield plan, values
+        pos += (length + 3) & ~3
 
 
 def keep(kept: dict[int, list[Any]], length: int, plan: Any) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import ipaddress
 import struct
-from typing import Any, NamedTuple
+from functools import partial
+from typing import NamedTuple
 
-from macvlan._dumpparse import FAST_ADDRESSES, keep, layout, strict_values
+from macvlan._dumpparse import FAST_ADDRESSES, Plan, layout, planned, strict_values
 from macvlan._netlink import nda, requests
 from macvlan._netlink.attr import AttrList
 from macvlan._netlink.constants import AddrFamily, NtfFlags, NudState, RtmType
@@ -95,16 +96,15 @@ class Neighbour(NamedTuple):
         )
 
 
-_NLH = struct.Struct("=I")  # nlmsg_len
 # the netlink header and struct ndmsg: length, type, family, ifindex, state, flags, type
 _HEAD = struct.Struct("=IH10xB3xiHBB")
 _WANTED: dict[int, str | None] = {_DST: None, _LLADDR: None}
 # per message length, the plans of the layouts seen (see macvlan._dumpparse)
-_PLANS: dict[int, list[tuple[Any, ...]]] = {}
+_PLANS: dict[int, list[Plan]] = {}
 _V4, _V6 = ipaddress.IPv4Address, ipaddress.IPv6Address
 
 
-def _plan(data: bytes, pos: int, stop: int) -> tuple[Any, ...] | None:
+def _plan(data: bytes, pos: int, stop: int) -> Plan | None:
     """How to read the entries laid out as the one in ``data[pos:stop]`` (None:
     a neighbour message no plan serves, or another message)."""
     if stop - pos < _HEAD.size or _HEAD.unpack_from(data, pos)[1] != RtmType.NEWNEIGH:
@@ -125,25 +125,9 @@ def parse_neighbours(data: bytes, start: int, end: int, out: list[Neighbour]) ->
     ``out``, straight from the bytes: the values :meth:`Neighbour.from_message`
     gives (a test holds the two together), each message unpacked in one call by
     the plan of its layout; entries without an IP are left out."""
-    header, kept, new, from_bytes = _NLH.unpack_from, _PLANS, tuple.__new__, int.from_bytes
-    from_int, states, flag_values, make = MacAddress._from_int, _STATES, _FLAGS, object.__new__
-    pos = start
-    while pos < end:
-        (length,) = header(data, pos)
-        step = (length + 3) & ~3
-        for plan in kept.get(length, ()):
-            r = plan[0](data, pos)
-            if plan[1](r) == plan[2]:
-                break
-        else:
-            found = _plan(data, pos, pos + length)
-            if found is None:
-                _other(data, pos, pos + length, out)
-                pos += step
-                continue
-            keep(kept, length, found)
-            plan = found
-            r = plan[0](data, pos)
+    new, make, from_bytes = tuple.__new__, object.__new__, int.from_bytes
+    from_int, states, flag_values = MacAddress._from_int, _STATES, _FLAGS
+    for plan, r in planned(data, start, end, _PLANS, _plan, partial(_other, out=out)):
         _, _, _, ip_cls, v6, fast, dst, lladdr = plan
         if ip_cls is not None:
             if fast:
@@ -171,10 +155,9 @@ def parse_neighbours(data: bytes, start: int, end: int, out: list[Neighbour]) ->
                     ),
                 )
             )
-        pos += step
 
 
-def _other(data: bytes, pos: int, stop: int, out: list[Neighbour]) -> None:
+def _other(data: bytes, pos: int, stop: int, *, out: list[Neighbour]) -> None:
     """A message no plan serves: a neighbour message goes through the typed
     decoder, anything else is left out."""
     if stop - pos >= _HEAD.size and _HEAD.unpack_from(data, pos)[1] == RtmType.NEWNEIGH:

@@ -11,13 +11,15 @@ import ipaddress
 import struct
 import sys
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, NamedTuple
 
 from macvlan._dumpparse import (
     FAST_ADDRESSES,
-    keep,
+    Plan,
     layout,
     new_address,
+    planned,
     strict_values,
 )
 from macvlan._netlink import requests, rta
@@ -235,7 +237,6 @@ class Route(NamedTuple):
         )
 
 
-_NLH = struct.Struct("=I")  # nlmsg_len
 # the netlink header and struct rtmsg: length, type, family, dst_len, table,
 # protocol, scope, type, flags
 _HEAD = struct.Struct("=IH10xBBxxBBBBI")
@@ -280,10 +281,10 @@ _V4_WANTED = {_TABLE: "I", _DST: "4s", _GATEWAY: "4s", _OIF: "I", _PRIORITY: "I"
 _V4_WANTED |= {_PREFSRC: "4s", _MULTIPATH: ""}  # multipath: the typed decoder takes it apart
 _V6_WANTED = {**_V4_WANTED, _DST: "16s", _GATEWAY: "16s", _PREFSRC: "16s"}
 # per message length, the plans of the layouts seen (see macvlan._dumpparse)
-_PLANS: dict[int, list[tuple[Any, ...]]] = {}
+_PLANS: dict[int, list[Plan]] = {}
 
 
-def _plan(data: bytes, pos: int, stop: int) -> tuple[Any, ...] | None:
+def _plan(data: bytes, pos: int, stop: int) -> Plan | None:
     """How to read the routes laid out as the one in ``data[pos:stop]`` (None: an
     IPv4 or IPv6 route no plan serves, or another message)."""
     if stop - pos < _HEAD.size:
@@ -317,32 +318,13 @@ def parse_routes(data: bytes, start: int, end: int, out: list[Route]) -> None:
     :meth:`Route.from_message`.  Other families' routes are left out, as
     :func:`macvlan._operations.routing.routes` leaves them out.
     """
-    header, kept, make = _NLH.unpack_from, _PLANS, object.__new__
-    new, from_bytes, addrs = tuple.__new__, int.from_bytes, _ADDRS
+    make, new, from_bytes, addrs = object.__new__, tuple.__new__, int.from_bytes, _ADDRS
     protos, scopes, types, rtnh = _PROTOS, _SCOPES, _TYPES, _RTNH_FLAGS
-    pos = start
-    while pos < end:
-        (length,) = header(data, pos)
-        step = (length + 3) & ~3
-        for plan in kept.get(length, ()):
-            r = plan[0](data, pos)
-            if plan[1](r) == plan[2]:
-                break
-        else:
-            found = _plan(data, pos, pos + length)
-            if found is None:
-                _other(data, pos, pos + length, out)
-                pos += step
-                continue
-            keep(kept, length, found)
-            plan = found
-            r = plan[0](data, pos)
+    for plan, r in planned(data, start, end, _PLANS, _plan, partial(_other, out=out)):
         _, _, _, bits, templates, addr_cls, net_cls, size, d, g, o, m, s, t = plan
         dst_len = r[3]
         if dst_len > bits:
-            _other(data, pos, pos + length, out)  # the typed decoder says what is wrong
-            pos += step
-            continue
+            raise ProtocolError(f"route with impossible prefix length {dst_len}")
         value = from_bytes(r[d], "big") if d else 0
         if dst_len < len(templates):
             netmask, plen, mask = templates[dst_len]
@@ -377,10 +359,9 @@ def parse_routes(data: bytes, start: int, end: int, out: list[Route]) -> None:
                 ),
             )
         )
-        pos += step
 
 
-def _other(data: bytes, pos: int, stop: int, out: list[Route]) -> None:
+def _other(data: bytes, pos: int, stop: int, *, out: list[Route]) -> None:
     """A message no plan serves: an IPv4 or IPv6 route goes through the typed
     decoder, anything else is left out."""
     if stop - pos < _HEAD.size:
