@@ -10,10 +10,10 @@ from __future__ import annotations
 import ipaddress
 import struct
 import sys
-from dataclasses import dataclass
 from functools import partial
 from typing import Any, NamedTuple
 
+from macvlan._dataclass import dataclass
 from macvlan._dumpparse import (
     FAST_ADDRESSES,
     Plan,
