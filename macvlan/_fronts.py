@@ -7,9 +7,9 @@ parameters, keywords, defaults and docstring.  Each front turns the lines into
 methods when its class is made (``class Connection(Operations, method=...)``):
 the blocking front into ``def m(self, *a, **k): return self._run(op(*a, **k))``,
 the asyncio front into its ``async def`` twin.  Those are plain functions with
-the operation's name, docstring and signature (``self`` first), so a call costs
-what a hand-written method costs, and ``help()``, :func:`inspect.signature` and
-Sphinx show the real parameters.
+the operation's name and docstring, so a call costs what a hand-written method
+costs; ``help()``, :func:`inspect.signature` and Sphinx find the real parameters
+(``self`` first) through their ``__wrapped__``.
 
 For type checkers each line is an :class:`operation` whose ``__get__`` says what
 an instance's attribute is: the operation's parameters returning ``T`` on a
@@ -19,11 +19,10 @@ an instance's attribute is: the operation's parameters returning ``T`` on a
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Coroutine
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
-from macvlan import _operations as ops
+from macvlan import _operations as operations
 from macvlan._operations.effects import Op
 
 TYPE_CHECKING = False
@@ -59,14 +58,27 @@ class operation(Generic[P, T]):
         def __get__(self, obj: object, owner: type[Any]) -> Any: ...
 
 
-def _signature(op: Callable[..., Any]) -> inspect.Signature:
-    """``op``'s signature with ``self`` first, returning what the operation returns."""
-    sig = inspect.signature(op)
-    returns: object = sig.return_annotation
-    if isinstance(returns, str) and returns.startswith("Op[") and returns.endswith("]"):
-        returns = returns[3:-1]
-    first = inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY)
-    return sig.replace(parameters=[first, *sig.parameters.values()], return_annotation=returns)
+class _Signature:
+    """What :func:`inspect.signature` finds behind a front's method (its
+    ``__wrapped__``): the operation's signature with ``self`` first, returning what
+    the operation returns; made when asked for, so opening a connection does not
+    import :mod:`inspect`."""
+
+    __slots__ = ("op",)
+
+    def __init__(self, op: Callable[..., Any]) -> None:
+        self.op = op
+
+    @property
+    def __signature__(self) -> Any:
+        import inspect
+
+        sig = inspect.signature(self.op)
+        returns: object = sig.return_annotation
+        if isinstance(returns, str) and returns.startswith("Op[") and returns.endswith("]"):
+            returns = returns[3:-1]
+        first = inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY)
+        return sig.replace(parameters=[first, *sig.parameters.values()], return_annotation=returns)
 
 
 class Operations:
@@ -84,24 +96,23 @@ class Operations:
                 fn.__qualname__ = f"{cls.__qualname__}.{name}"
                 fn.__module__ = cls.__module__
                 fn.__doc__ = line.op.__doc__
-                fn.__annotations__ = {}  # the signature below holds them
-                fn.__signature__ = _signature(line.op)  # type: ignore[attr-defined]
-                fn.__wrapped__ = line.op  # type: ignore[attr-defined]
+                fn.__annotations__ = {}  # the signature holds them
+                fn.__wrapped__ = _Signature(line.op)  # type: ignore[attr-defined]
                 setattr(cls, name, fn)
 
     # -- links -----------------------------------------------------------------------------
-    link = operation(ops.link)
-    links = operation(ops.links)
-    create_macvlan = operation(ops.create_macvlan)
-    create_macvtap = operation(ops.create_macvtap)
-    create_macvlans = operation(ops.create_macvlans)
-    create_veth = operation(ops.create_veth)
-    create_vlan = operation(ops.create_vlan)
-    set_link = operation(ops.set_link)
-    delete_link = operation(ops.delete_link)
-    delete_links = operation(ops.delete_links)
+    link = operation(operations.link)
+    links = operation(operations.links)
+    create_macvlan = operation(operations.create_macvlan)
+    create_macvtap = operation(operations.create_macvtap)
+    create_macvlans = operation(operations.create_macvlans)
+    create_veth = operation(operations.create_veth)
+    create_vlan = operation(operations.create_vlan)
+    set_link = operation(operations.set_link)
+    delete_link = operation(operations.delete_link)
+    delete_links = operation(operations.delete_links)
 
     # -- addresses ---------------------------------------------------------------------
-    add_address = operation(ops.add_address)
-    delete_address = operation(ops.delete_address)
-    addresses = operation(ops.addresses)
+    add_address = operation(operations.add_address)
+    delete_address = operation(operations.delete_address)
+    addresses = operation(operations.addresses)

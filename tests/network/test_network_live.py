@@ -14,20 +14,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import ip_json
+from support import ip_json, lan_network
 
 from macvlan import MacAddress, NetlinkError, SlapQuadrant
-from macvlan.errors import LinkExists, LinkNotFound, NamespaceNotFound
-from macvlan.network import (
+from macvlan.errors import (
     EndpointNotFound,
+    LinkExists,
+    LinkNotFound,
     MacInUse,
-    Network,
+    NamespaceNotFound,
     NetworkConfigError,
     NetworkExists,
     NetworkInUse,
     NetworkNotFound,
     ParentInUse,
 )
+from macvlan.network import Network
 from macvlan.network.attach import Attach
 from macvlan.network.ipam import AddressTaken, IpamError, PoolExhausted
 from macvlan.network.store import Store
@@ -88,6 +90,14 @@ def run_python(code: str, *args: str) -> Any:
     return json.loads(done.stdout) if done.stdout.strip() else None
 
 
+def crashes(code: str, *args: str) -> None:
+    """Run ``python -c CODE ARGS``, which must die with status 3 (a simulated crash)."""
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 3, done.stderr
+
+
 # -- fixtures ------------------------------------------------------------------------------
 @pytest.fixture
 def store(tmp_path: Path) -> Path:
@@ -96,25 +106,8 @@ def store(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def net(sandbox: Any, store: Path) -> Iterator[Network]:
-    network = Network.create(
-        "lan", "p0", subnet=SUBNET, gateway=GATEWAY, store=store, netns=sandbox.ns
-    )
-    try:
+    with lan_network(sandbox, store, SUBNET, GATEWAY) as network:
         yield network
-    finally:
-        with pytest.MonkeyPatch.context():
-            try:
-                again = Network.open("lan", store)
-            except NetworkNotFound:
-                pass
-            else:
-                again.remove(force=True)
-        network.close()
-
-
-@pytest.fixture
-def containers(netns_factory: Callable[..., Any]) -> Callable[[int], list[Any]]:
-    return lambda n: [netns_factory("mvc") for _ in range(n)]
 
 
 # -- attach, reach, detach -----------------------------------------------------------------
@@ -122,11 +115,12 @@ def test_attach_several_containers_that_reach_each_other(
     net: Network, containers: Callable[[int], list[Any]]
 ) -> None:
     cs = containers(3)
-    eps = [net.attach(c) for c in cs]
+    eps = [net.attach(c) for c in cs[:2]] + [net.attach(netns=cs[2].name)]
     assert len({str(ep.addresses[0]) for ep in eps}) == 3
     assert len({ep.mac for ep in eps}) == 3
     for c, ep in zip(cs, eps, strict=True):
-        assert ep.namespace == c.name and ep.ifname == "eth0" and ep.network == "lan"
+        assert ep.netns == ep.namespace == c.name  # read back as written; the alias
+        assert ep.ifname == "eth0" and ep.network == "lan"
         assert ep.mac.slap_quadrant is SlapQuadrant.AAI and ep.mac.is_unicast
         (link,) = macvlans(c.name)
         assert link["ifname"] == "eth0"
@@ -508,14 +502,7 @@ def test_a_crash_during_attach_is_recovered_on_the_next_open(
     step: str, net: Network, store: Path, containers: Callable[[int], list[Any]]
 ) -> None:
     (c,) = containers(1)
-    done = subprocess.run(
-        [sys.executable, "-c", _CRASH, str(store), c.name, step],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 3, done.stderr
+    crashes(_CRASH, str(store), c.name, step)
     with Store(store) as st:
         assert len(st.endpoints("lan")) == 1  # the pending row is there
     assert len(macvlans(c.name)) == (0 if step == "allocate" else 1)
@@ -537,10 +524,7 @@ lifecycle.delete_link = lambda *a, **k: os._exit(3)
 net = Network.open("lan", sys.argv[1])
 net.detach(net.endpoints()[0])
 """
-    done = subprocess.run(
-        [sys.executable, "-c", code, str(store)], cwd=ROOT, capture_output=True, check=False
-    )
-    assert done.returncode == 3
+    crashes(code, str(store))
     assert len(macvlans(c.name)) == 1
     Network.open("lan", store).close()
     assert macvlans(c.name) == []
@@ -554,7 +538,7 @@ def test_reconcile_drops_records_without_links_and_links_without_records(
     gone = net.attach(c0)
     kept = net.attach(c1)
     subprocess.run(["ip", "-n", c0.name, "link", "del", "eth0"], check=True)
-    host = net.netns or ""
+    host = net.netns_label or ""
     # a stray carries this store's proof for an endpoint that has no record; a link of
     # the same group without the proof is not ours to delete
     proof = f"macvlan:{net.store.id}:lan:999999"
@@ -741,7 +725,9 @@ def test_netns_by_name_list_and_detach_waiting_for_the_kernel(
     sandbox: Any, store: Path, containers: Callable[[int], list[Any]]
 ) -> None:
     with Network.create("byname", "p0", "10.39.0.0/24", store=store, netns=sandbox.name) as net:
-        assert net.netns == sandbox.name
+        assert net.netns_label == sandbox.name
+        assert net.netns is not None  # the open namespace, as Connection.netns is
+        assert net.netns.fd >= 0 and net.netns.path == net.host.netns.path
         assert [(n.name, n.parent, str(n.subnet)) for n in Network.list(store)] == [
             ("byname", "p0", "10.39.0.0/24")
         ]
@@ -769,13 +755,7 @@ net.host_shim("10.30.0.250")
 def test_a_crash_while_making_the_shim_is_recovered(
     sandbox: Any, net: Network, store: Path
 ) -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", _CRASH_SHIM, str(store)],
-        cwd=ROOT,
-        capture_output=True,
-        check=False,
-    )
-    assert done.returncode == 3, done.stderr
+    crashes(_CRASH_SHIM, str(store))
     assert len(macvlans(sandbox.name)) == 1
     with Network.open("lan", store) as again:
         assert again.shim is None
@@ -806,13 +786,7 @@ def test_a_crash_during_remove_is_finished_by_the_next_open(
     cs = containers(3)
     for c in cs:
         net.attach(c)
-    done = subprocess.run(
-        [sys.executable, "-c", _CRASH_REMOVE, str(store)],
-        cwd=ROOT,
-        capture_output=True,
-        check=False,
-    )
-    assert done.returncode == 3, done.stderr
+    crashes(_CRASH_REMOVE, str(store))
     assert sum(len(macvlans(c.name)) for c in cs) == 2
     assert Network.list(store) == []  # a network being removed is not listed
     with pytest.raises(NetworkNotFound, match="half-removed"):
