@@ -345,8 +345,8 @@ def test_a_request_that_cannot_be_packed_fails_alone(veth_ns: Namespace) -> None
 def test_cancelled_operations_leave_the_others_their_answers(veth_ns: Namespace) -> None:
     async def main() -> None:
         async with aio.connect(veth_ns) as rt:
-            sock = _socket_of(rt)
             names = ["lo", "p0", "p1"] * 8
+            sock = _socket_of(rt)
             resume = _pause_reading(sock)
             tasks = [asyncio.create_task(rt.link(n)) for n in names]
             await _ticks()
