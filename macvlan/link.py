@@ -113,6 +113,25 @@ _MV_MODE, _MV_FLAGS, _MV_BCQ, _MV_BCQ_USED, _MV_CUTOFF = (
         ifla.MACVLAN_BC_CUTOFF,
     )
 )
+# what Link.from_message reads, in the order it unpacks them (one AttrList.raws call)
+_READ = (
+    _LINKINFO,
+    _ADDRESS,
+    _IFNAME,
+    _MTU,
+    _LINK,
+    _GROUP,
+    _LINK_NETNSID,
+    _TXQLEN,
+    _MASTER,
+    _MIN_MTU,
+    _MAX_MTU,
+    _IFALIAS,
+    _PROMISCUITY,
+    _ALLMULTI,
+    _OPERSTATE,
+    _PROP_LIST,
+)
 _CACHE_SIZE = 512
 _CREATE_EXCL = int(NlmF.CREATE | NlmF.EXCL)  # a plain int: IntFlag arithmetic is slow
 
@@ -289,50 +308,64 @@ class Link:
         attrs = message.attrs
         if not isinstance(body, IfInfoMsg) or not isinstance(attrs, AttrList):
             raise ValueError(f"not a decoded link message: {message!r}")
-        raw = attrs.raw
+        (
+            linkinfo,
+            address,
+            name,
+            mtu,
+            link,
+            group,
+            netnsid,
+            txqlen,
+            master,
+            min_mtu,
+            max_mtu,
+            alias,
+            promiscuity,
+            allmulti,
+            operstate,  # u8
+            prop_list,
+        ) = attrs.raws(_READ)
         kind = None
         macvlan = None
-        linkinfo = raw(_LINKINFO)
         if linkinfo is not None:
             known = _LINKINFO_CACHE.get(linkinfo)
             if known is None:
                 info = attrs.get(ifla.LINKINFO)
                 known = _remember(_LINKINFO_CACHE, linkinfo, _decode_linkinfo(info))
             kind, macvlan = known
-        address = raw(_ADDRESS)
-        operstate = raw(_OPERSTATE)  # u8
         flags = body.flags
         iff = _IFF_CACHE.get(flags)
         if iff is None:
             iff = _remember(_IFF_CACHE, flags, Iff(flags))
         altnames: tuple[str, ...] = ()
-        if raw(_PROP_LIST) is not None:
+        if prop_list is not None:
             props = attrs.get(ifla.PROP_LIST_)
             if isinstance(props, AttrList):
                 altnames = tuple(props.get_all(ifla.PROP_ALT_IFNAME))
         return cls(
             index=body.index,
-            name=_text(raw(_IFNAME)) or "",
+            name=_text(name) or "",
             kind=kind,
             mac=MacAddress(address) if address is not None and len(address) == 6 else None,
-            mtu=u32_of(raw(_MTU)) or 0,
+            mtu=u32_of(mtu) or 0,
             up=bool(flags & 1),  # IFF_UP
             operstate=_OPERSTATES.get(operstate[0], OperState.UNKNOWN)
             if operstate is not None and len(operstate) == 1
             else OperState.UNKNOWN,
-            parent_index=u32_of(raw(_LINK)) or None,
-            group=u32_of(raw(_GROUP)) or 0,
-            netnsid=s32_of(raw(_LINK_NETNSID)),
-            txqueuelen=u32_of(raw(_TXQLEN)) or 0,
+            parent_index=u32_of(link) or None,
+            group=u32_of(group) or 0,
+            netnsid=s32_of(netnsid),
+            txqueuelen=u32_of(txqlen) or 0,
             flags=iff,
-            master_index=u32_of(raw(_MASTER)) or None,
-            min_mtu=u32_of(raw(_MIN_MTU)),
-            max_mtu=u32_of(raw(_MAX_MTU)),
-            alias=_text(raw(_IFALIAS)),
+            master_index=u32_of(master) or None,
+            min_mtu=u32_of(min_mtu),
+            max_mtu=u32_of(max_mtu),
+            alias=_text(alias),
             macvlan=macvlan,
             altnames=altnames,
-            promiscuity=u32_of(raw(_PROMISCUITY)) or 0,
-            allmulti=u32_of(raw(_ALLMULTI)) or 0,
+            promiscuity=u32_of(promiscuity) or 0,
+            allmulti=u32_of(allmulti) or 0,
             attrs=attrs,
         )
 
