@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
 
+from macvlan._dataclass import dataclass
 from macvlan._netlink import ifa, requests
 from macvlan._netlink.attr import AttrList
 from macvlan._netlink.constants import AddrFamily, IfaFlags, RtScope

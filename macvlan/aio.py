@@ -31,11 +31,12 @@ from __future__ import annotations
 
 import asyncio
 import errno
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from macvlan import _operations as operations
 from macvlan._aio_monitor import AsyncMonitor, _in_thread, _netlink_socket
+from macvlan._fronts import Operations
 from macvlan._fronts_routing import AsyncRoutingMethods
 from macvlan._netlink.asocket import AsyncNetlinkSocket
 from macvlan._netlink.socket import NetlinkSocket
@@ -44,14 +45,11 @@ from macvlan._operations import (
     Dump,
     IfIndex,
     InNamespace,
-    LinkRef,
     NetnsRef,
     ParsedDump,
     Request,
 )
-from macvlan.address import Address
 from macvlan.errors import NetlinkError
-from macvlan.link import Link, MacaddrMode, MacLike, MacvlanFlags, MacvlanMode, MacvlanSpec
 from macvlan.monitor import Monitor
 from macvlan.namespace import Namespace
 
@@ -64,6 +62,16 @@ __all__ = [
 T = TypeVar("T")
 
 
+def _coroutine(op: Callable[..., operations.Op[Any]]) -> Callable[..., Any]:
+    """The method of :class:`AsyncConnection` that carries out ``op`` (see
+    :mod:`macvlan._fronts`)."""
+
+    async def method(self: AsyncConnection, /, *args: Any, **kwargs: Any) -> Any:
+        return await self._run(op(*args, **kwargs))
+
+    return method
+
+
 def connect(netns: NetnsRef | None = None) -> AsyncConnection:
     """An asyncio rtnetlink connection in the current namespace or in ``netns``.
 
@@ -73,7 +81,7 @@ def connect(netns: NetnsRef | None = None) -> AsyncConnection:
     return AsyncConnection(netns)
 
 
-class AsyncConnection(AsyncRoutingMethods):
+class AsyncConnection(Operations, AsyncRoutingMethods, method=_coroutine):
     """One rtnetlink socket in one network namespace, driven by the running loop.
 
     Same operations, arguments and errors as :class:`macvlan.Connection`, as
@@ -229,194 +237,6 @@ class AsyncConnection(AsyncRoutingMethods):
         if type(effect) is IfIndex:
             return sock.index_of(effect.name)
         raise TypeError(f"an operation yielded {effect!r}, not an effect")
-
-    # -- links -----------------------------------------------------------------------------
-    async def link(self, ref: LinkRef) -> Link:
-        """Ask the kernel for one link by name or index (no dump)."""
-        return await self._run(operations.link(ref))
-
-    async def links(
-        self,
-        *,
-        kind: str | None = None,
-        parent: LinkRef | None = None,
-        group: int | None = None,
-        mac: MacLike | None = None,
-    ) -> list[Link]:
-        """All links, or those of one kind, parent, group or MAC (kind filtered in the kernel)."""
-        return await self._run(operations.links(kind=kind, parent=parent, group=group, mac=mac))
-
-    async def create_macvlan(
-        self,
-        name: str,
-        parent: LinkRef,
-        mode: MacvlanMode | str = MacvlanMode.BRIDGE,
-        *,
-        mac: MacLike | None = None,
-        mtu: int | None = None,
-        up: bool = False,
-        netns: NetnsRef | None = None,
-        flags: MacvlanFlags = MacvlanFlags.NONE,
-        bcqueuelen: int | None = None,
-        bc_cutoff: int | None = None,
-        source_macs: Sequence[MacLike] = (),
-        txqueuelen: int | None = None,
-        group: int | None = None,
-    ) -> Link:
-        """Create a macvlan on ``parent``; the MAC is set in the creating message."""
-        return await self._run(
-            operations.create_macvlan(
-                name,
-                parent,
-                mode,
-                mac=mac,
-                mtu=mtu,
-                up=up,
-                netns=netns,
-                flags=flags,
-                bcqueuelen=bcqueuelen,
-                bc_cutoff=bc_cutoff,
-                source_macs=source_macs,
-                txqueuelen=txqueuelen,
-                group=group,
-                kind="macvlan",
-            )
-        )
-
-    async def create_macvtap(
-        self,
-        name: str,
-        parent: LinkRef,
-        mode: MacvlanMode | str = MacvlanMode.BRIDGE,
-        *,
-        mac: MacLike | None = None,
-        mtu: int | None = None,
-        up: bool = False,
-        netns: NetnsRef | None = None,
-        flags: MacvlanFlags = MacvlanFlags.NONE,
-        bcqueuelen: int | None = None,
-        bc_cutoff: int | None = None,
-        source_macs: Sequence[MacLike] = (),
-        txqueuelen: int | None = None,
-        group: int | None = None,
-    ) -> Link:
-        """Create a macvtap (a macvlan with a /dev/tapN character device)."""
-        return await self._run(
-            operations.create_macvlan(
-                name,
-                parent,
-                mode,
-                mac=mac,
-                mtu=mtu,
-                up=up,
-                netns=netns,
-                flags=flags,
-                bcqueuelen=bcqueuelen,
-                bc_cutoff=bc_cutoff,
-                source_macs=source_macs,
-                txqueuelen=txqueuelen,
-                group=group,
-                kind="macvtap",
-            )
-        )
-
-    async def create_macvlans(self, specs: Iterable[MacvlanSpec]) -> list[Link]:
-        """Create many links pipelined on this socket; all or none, in spec order."""
-        return await self._run(operations.create_macvlans(specs))
-
-    async def create_veth(
-        self,
-        name: str,
-        peer: str,
-        *,
-        peer_netns: NetnsRef | None = None,
-        mtu: int | None = None,
-        mac: MacLike | None = None,
-        peer_mac: MacLike | None = None,
-        up: bool = False,
-    ) -> Link:
-        """Create a veth pair; the peer may go straight into ``peer_netns``."""
-        return await self._run(
-            operations.create_veth(
-                name, peer, peer_netns=peer_netns, mtu=mtu, mac=mac, peer_mac=peer_mac, up=up
-            )
-        )
-
-    async def create_vlan(
-        self, name: str, parent: LinkRef, vlan_id: int, *, protocol: int | None = None
-    ) -> Link:
-        """Create 802.1Q VLAN ``vlan_id`` on ``parent`` (needs the kernel's 8021q module)."""
-        return await self._run(operations.create_vlan(name, parent, vlan_id, protocol=protocol))
-
-    async def set_link(
-        self,
-        ref: LinkRef,
-        *,
-        up: bool | None = None,
-        mtu: int | None = None,
-        mac: MacLike | None = None,
-        name: str | None = None,
-        netns: NetnsRef | None = None,
-        mode: MacvlanMode | str | None = None,
-        flags: MacvlanFlags | None = None,
-        group: int | None = None,
-        txqueuelen: int | None = None,
-        source_macs: Sequence[MacLike] | None = None,
-        source_op: MacaddrMode = MacaddrMode.SET,
-        alias: str | None = None,
-        promisc: bool | None = None,
-        allmulti: bool | None = None,
-        bcqueuelen: int | None = None,
-        bc_cutoff: int | None = None,
-    ) -> Link:
-        """Change a link; returns its new state (read in ``netns`` after a move).
-
-        As :meth:`macvlan.Connection.set_link`; ``bc_cutoff`` is one value per parent.
-        """
-        return await self._run(
-            operations.set_link(
-                ref,
-                up=up,
-                mtu=mtu,
-                mac=mac,
-                name=name,
-                netns=netns,
-                mode=mode,
-                flags=flags,
-                group=group,
-                txqueuelen=txqueuelen,
-                source_macs=source_macs,
-                source_op=source_op,
-                alias=alias,
-                promisc=promisc,
-                allmulti=allmulti,
-                bcqueuelen=bcqueuelen,
-                bc_cutoff=bc_cutoff,
-            )
-        )
-
-    async def delete_link(self, ref: LinkRef, *, missing_ok: bool = False) -> None:
-        """Delete one link (each deletion waits for an RCU grace period)."""
-        return await self._run(operations.delete_link(ref, missing_ok=missing_ok))
-
-    async def delete_links(self, refs: Iterable[LinkRef], *, missing_ok: bool = False) -> int:
-        """Delete many links in one kernel batch; returns how many were deleted."""
-        return await self._run(operations.delete_links(refs, missing_ok=missing_ok))
-
-    # -- addresses ---------------------------------------------------------------------
-    async def add_address(self, ref: LinkRef, address: object, *, nodad: bool = False) -> None:
-        """Add ``"10.0.0.2/24"`` or ``"fd00::2/64"`` to a link (IPv6: ``nodad`` skips DAD)."""
-        return await self._run(operations.add_address(ref, address, nodad=nodad))
-
-    async def delete_address(self, ref: LinkRef, address: object) -> None:
-        """Remove ``"10.0.0.2/24"`` or ``"fd00::2/64"`` from a link."""
-        return await self._run(operations.delete_address(ref, address))
-
-    async def addresses(
-        self, ref: LinkRef | None = None, *, family: int | None = None
-    ) -> list[Address]:
-        """Addresses of one link or of all (the kernel filters by link)."""
-        return await self._run(operations.addresses(ref, family=family))
 
     # -- events --------------------------------------------------------------------------
     def watch(

@@ -6,14 +6,17 @@ addresses and routes in one network namespace.
 
 The operations themselves live in :mod:`macvlan._operations` as sans-IO generators; this
 module drives them over a blocking :class:`NetlinkSocket` (and
-:mod:`macvlan.aio` drives the same generators over the event loop).
+:mod:`macvlan.aio` drives the same generators over the event loop).  The methods
+that carry them out are declared once, for both fronts, in :mod:`macvlan._fronts`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from macvlan import _operations as operations
+from macvlan._fronts import Operations
 from macvlan._fronts_routing import RoutingMethods
 from macvlan._netlink.message import Message
 from macvlan._netlink.socket import NetlinkSocket
@@ -27,19 +30,24 @@ from macvlan._operations import (
     ParsedDump,
     Request,
 )
-from macvlan.link import Link, MacaddrMode, MacLike, MacvlanFlags, MacvlanMode, MacvlanSpec
 from macvlan.namespace import Namespace
 
 TYPE_CHECKING = False
-if TYPE_CHECKING:  # typing, addresses and the monitor load when first used
-    from typing import Any, TypeVar
-
-    from macvlan.address import Address
+if TYPE_CHECKING:  # the monitor loads when first used
     from macvlan.monitor import Monitor
 
-    T = TypeVar("T")
+T = TypeVar("T")
 
 __all__ = ["Connection", "LinkRef", "NetnsRef", "connect"]
+
+
+def _blocking(op: Callable[..., operations.Op[Any]]) -> Callable[..., Any]:
+    """The method of :class:`Connection` that carries out ``op`` (see :mod:`macvlan._fronts`)."""
+
+    def method(self: Connection, /, *args: Any, **kwargs: Any) -> Any:
+        return self._run(op(*args, **kwargs))
+
+    return method
 
 
 def connect(netns: NetnsRef | None = None) -> Connection:
@@ -51,7 +59,7 @@ def connect(netns: NetnsRef | None = None) -> Connection:
     return Connection(netns)
 
 
-class Connection(RoutingMethods):
+class Connection(Operations, RoutingMethods, method=_blocking):
     """One rtnetlink socket in one network namespace (thread-safe; close it).
 
     ``parent``, ``link`` and ``ref`` arguments take a name, an index or a
@@ -142,207 +150,6 @@ class Connection(RoutingMethods):
 
     def _in(self, netns: NetnsRef) -> Connection:
         return Connection(netns)
-
-    # -- links -----------------------------------------------------------------------------
-    def link(self, ref: LinkRef) -> Link:
-        """Ask the kernel for one link by name or index (no dump)."""
-        return self._run(operations.link(ref))
-
-    def links(
-        self,
-        *,
-        kind: str | None = None,
-        parent: LinkRef | None = None,
-        group: int | None = None,
-        mac: MacLike | None = None,
-    ) -> list[Link]:
-        """All links, or those of one kind, parent, group or MAC (kind filtered in the kernel)."""
-        return self._run(operations.links(kind=kind, parent=parent, group=group, mac=mac))
-
-    def create_macvlan(
-        self,
-        name: str,
-        parent: LinkRef,
-        mode: MacvlanMode | str = MacvlanMode.BRIDGE,
-        *,
-        mac: MacLike | None = None,
-        mtu: int | None = None,
-        up: bool = False,
-        netns: NetnsRef | None = None,
-        flags: MacvlanFlags = MacvlanFlags.NONE,
-        bcqueuelen: int | None = None,
-        bc_cutoff: int | None = None,
-        source_macs: Sequence[MacLike] = (),
-        txqueuelen: int | None = None,
-        group: int | None = None,
-    ) -> Link:
-        """Create a macvlan on ``parent``; the MAC is set in the creating message."""
-        return self._run(
-            operations.create_macvlan(
-                name,
-                parent,
-                mode,
-                mac=mac,
-                mtu=mtu,
-                up=up,
-                netns=netns,
-                flags=flags,
-                bcqueuelen=bcqueuelen,
-                bc_cutoff=bc_cutoff,
-                source_macs=source_macs,
-                txqueuelen=txqueuelen,
-                group=group,
-                kind="macvlan",
-            )
-        )
-
-    def create_macvtap(
-        self,
-        name: str,
-        parent: LinkRef,
-        mode: MacvlanMode | str = MacvlanMode.BRIDGE,
-        *,
-        mac: MacLike | None = None,
-        mtu: int | None = None,
-        up: bool = False,
-        netns: NetnsRef | None = None,
-        flags: MacvlanFlags = MacvlanFlags.NONE,
-        bcqueuelen: int | None = None,
-        bc_cutoff: int | None = None,
-        source_macs: Sequence[MacLike] = (),
-        txqueuelen: int | None = None,
-        group: int | None = None,
-    ) -> Link:
-        """Create a macvtap (a macvlan with a /dev/tapN character device)."""
-        return self._run(
-            operations.create_macvlan(
-                name,
-                parent,
-                mode,
-                mac=mac,
-                mtu=mtu,
-                up=up,
-                netns=netns,
-                flags=flags,
-                bcqueuelen=bcqueuelen,
-                bc_cutoff=bc_cutoff,
-                source_macs=source_macs,
-                txqueuelen=txqueuelen,
-                group=group,
-                kind="macvtap",
-            )
-        )
-
-    def create_macvlans(self, specs: Iterable[MacvlanSpec]) -> list[Link]:
-        """Create many links pipelined on this socket; all or none, in spec order.
-
-        Every spec is checked before anything is sent.  If any creation fails, the
-        links this call created (here and in other namespaces) are deleted again and
-        the first error is raised.
-        """
-        return self._run(operations.create_macvlans(specs))
-
-    def create_veth(
-        self,
-        name: str,
-        peer: str,
-        *,
-        peer_netns: NetnsRef | None = None,
-        mtu: int | None = None,
-        mac: MacLike | None = None,
-        peer_mac: MacLike | None = None,
-        up: bool = False,
-    ) -> Link:
-        """Create a veth pair; the peer may go straight into ``peer_netns``."""
-        return self._run(
-            operations.create_veth(
-                name, peer, peer_netns=peer_netns, mtu=mtu, mac=mac, peer_mac=peer_mac, up=up
-            )
-        )
-
-    def create_vlan(
-        self, name: str, parent: LinkRef, vlan_id: int, *, protocol: int | None = None
-    ) -> Link:
-        """Create 802.1Q VLAN ``vlan_id`` on ``parent`` (needs the kernel's 8021q module)."""
-        return self._run(operations.create_vlan(name, parent, vlan_id, protocol=protocol))
-
-    def set_link(
-        self,
-        ref: LinkRef,
-        *,
-        up: bool | None = None,
-        mtu: int | None = None,
-        mac: MacLike | None = None,
-        name: str | None = None,
-        netns: NetnsRef | None = None,
-        mode: MacvlanMode | str | None = None,
-        flags: MacvlanFlags | None = None,
-        group: int | None = None,
-        txqueuelen: int | None = None,
-        source_macs: Sequence[MacLike] | None = None,
-        source_op: MacaddrMode = MacaddrMode.SET,
-        alias: str | None = None,
-        promisc: bool | None = None,
-        allmulti: bool | None = None,
-        bcqueuelen: int | None = None,
-        bc_cutoff: int | None = None,
-    ) -> Link:
-        """Change a link; returns its new state (read in ``netns`` after a move).
-
-        ``source_macs`` with ``source_op`` (SET, ADD, DEL or FLUSH) edits a
-        source-mode macvlan's MAC list.  ``alias`` sets the link's alias (``""``
-        removes it); ``promisc`` and ``allmulti`` switch promiscuous and
-        all-multicast mode; ``bcqueuelen`` and ``bc_cutoff`` change a macvlan's
-        broadcast queue.  ``bc_cutoff`` is one value per *parent*: the kernel keeps
-        it on the lower device's port, so setting it on one macvlan changes it for
-        every macvlan on that parent (the last writer wins).
-        """
-        return self._run(
-            operations.set_link(
-                ref,
-                up=up,
-                mtu=mtu,
-                mac=mac,
-                name=name,
-                netns=netns,
-                mode=mode,
-                flags=flags,
-                group=group,
-                txqueuelen=txqueuelen,
-                source_macs=source_macs,
-                source_op=source_op,
-                alias=alias,
-                promisc=promisc,
-                allmulti=allmulti,
-                bcqueuelen=bcqueuelen,
-                bc_cutoff=bc_cutoff,
-            )
-        )
-
-    def delete_link(self, ref: LinkRef, *, missing_ok: bool = False) -> None:
-        """Delete one link (each deletion waits for an RCU grace period)."""
-        return self._run(operations.delete_link(ref, missing_ok=missing_ok))
-
-    def delete_links(self, refs: Iterable[LinkRef], *, missing_ok: bool = False) -> int:
-        """Delete many links in one kernel batch; returns how many were deleted.
-
-        The links are moved into a fresh link group and the group is deleted with
-        one ``RTM_DELLINK`` — one RCU wait for all instead of one each.
-        """
-        return self._run(operations.delete_links(refs, missing_ok=missing_ok))
-
-    # -- addresses ---------------------------------------------------------------------
-    def add_address(self, ref: LinkRef, address: object, *, nodad: bool = False) -> None:
-        """Add ``"10.0.0.2/24"`` or ``"fd00::2/64"`` to a link (IPv6: ``nodad`` skips DAD)."""
-        return self._run(operations.add_address(ref, address, nodad=nodad))
-
-    def delete_address(self, ref: LinkRef, address: object) -> None:
-        """Remove ``"10.0.0.2/24"`` or ``"fd00::2/64"`` from a link."""
-        return self._run(operations.delete_address(ref, address))
-
-    def addresses(self, ref: LinkRef | None = None, *, family: int | None = None) -> list[Address]:
-        """Addresses of one link or of all (the kernel filters by link)."""
-        return self._run(operations.addresses(ref, family=family))
 
     # -- events --------------------------------------------------------------------------
     def watch(

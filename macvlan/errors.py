@@ -297,6 +297,14 @@ class NetworkInUse(RuntimeError):
     """The network still has endpoints (``remove(force=True)`` detaches them)."""
 
 
+class NetworkElsewhere(RuntimeError):
+    """The network was created without ``netns=`` in another namespace than the caller's.
+
+    Its parent is a name in the namespace it was created in; using it from elsewhere
+    would act on whatever link has that name here.
+    """
+
+
 class EndpointNotFound(LookupError):
     """No such endpoint in this network."""
 

@@ -18,8 +18,9 @@ import select
 import socket
 import struct
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from macvlan._dataclass import dataclass
 
 if TYPE_CHECKING:
     import ipaddress

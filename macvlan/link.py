@@ -11,9 +11,9 @@ from __future__ import annotations
 import struct
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from macvlan._dataclass import dataclass, field
 from macvlan._linkargs import (
     MTU_MAX,
     MTU_MIN,
@@ -252,7 +252,7 @@ class Link:
     group: int
     netnsid: int | None
     txqueuelen: int = 0
-    flags: Iff = Iff(0)  # noqa: RUF009 - an immutable IntFlag value
+    flags: Iff = Iff(0)
     master_index: int | None = None
     min_mtu: int | None = None
     max_mtu: int | None = None

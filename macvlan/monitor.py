@@ -6,8 +6,8 @@ from __future__ import annotations
 import enum
 import select
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 
+from macvlan._dataclass import dataclass
 from macvlan._netlink.constants import RtmType, RtnlGroup
 from macvlan._netlink.message import AnyMessage, Message
 from macvlan._netlink.socket import NetlinkSocket

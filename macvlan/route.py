@@ -10,9 +10,9 @@ from __future__ import annotations
 import ipaddress
 import struct
 import sys
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from macvlan._dataclass import dataclass
 from macvlan._netlink import requests, rta
 from macvlan._netlink.attr import Attr, AttrList, RawAttr
 from macvlan._netlink.constants import (

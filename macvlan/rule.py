@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import ipaddress
 import sys
-from dataclasses import dataclass
 from typing import Any
 
+from macvlan._dataclass import dataclass
 from macvlan._names import check_ifname
 from macvlan._netlink import fra, requests
 from macvlan._netlink.attr import AttrList

@@ -4,8 +4,8 @@ carrier counters, and the request that reads them (sans-IO)."""
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, fields
 
+from macvlan._dataclass import dataclass
 from macvlan._netlink import ifla, requests
 from macvlan._netlink.attr import AttrList
 from macvlan._netlink.codecs import u32_of
@@ -81,7 +81,7 @@ class LinkStats:
         )
 
 
-_COUNTERS = tuple(f.name for f in fields(LinkStats))[2:-3]
+_COUNTERS = LinkStats.__match_args__[2:-3]
 
 
 def get_stats(ref: int | str) -> Message:

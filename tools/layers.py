@@ -8,11 +8,11 @@ cycle.  Layers, top first (a module belongs to the first pattern it matches)::
 
     cli, demo, icmp, __main__              command line, the demo
     cni | network                          the CNI plugin; networks (independent)
-    connection, aio, _fronts_routing       the sync and asyncio fronts
+    connection, aio, _fronts, ...          the sync and asyncio fronts
     _operations                            operations (sans-IO generators)
     link, address, route, ... namespace    value types, namespaces, the monitor
     mac, macalloc, _siphash                MAC addresses (no I/O)
-    _netlink, _names, _typing, _syscalls   the codec, request layer, sockets
+    _netlink, _names, _typing, _dataclass, _syscalls   the codec, request layer, sockets
     errors                                 every exception (imports only errno, os)
 
 ``macvlan/__init__.py`` is the package's front door and may name anything (lazily).
@@ -29,7 +29,13 @@ ROOT = Path(__file__).resolve().parents[1] / "macvlan"
 LAYERS: list[tuple[str, ...]] = [
     ("macvlan.cli", "macvlan.demo", "macvlan.icmp", "macvlan.__main__"),
     ("macvlan.cni", "macvlan.network"),
-    ("macvlan.connection", "macvlan.aio", "macvlan._aio_monitor", "macvlan._fronts_routing"),
+    (
+        "macvlan.connection",
+        "macvlan.aio",
+        "macvlan._aio_monitor",
+        "macvlan._fronts",
+        "macvlan._fronts_routing",
+    ),
     ("macvlan._operations",),
     (
         "macvlan.link",
@@ -44,7 +50,13 @@ LAYERS: list[tuple[str, ...]] = [
         "macvlan.namespace",
     ),
     ("macvlan.mac", "macvlan._macparts", "macvlan.macalloc", "macvlan._siphash"),
-    ("macvlan._netlink", "macvlan._names", "macvlan._typing", "macvlan._syscalls"),
+    (
+        "macvlan._netlink",
+        "macvlan._names",
+        "macvlan._typing",
+        "macvlan._dataclass",
+        "macvlan._syscalls",
+    ),
     ("macvlan.errors",),
 ]
 #: packages of one layer that must not import each other

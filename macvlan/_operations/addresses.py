@@ -30,7 +30,7 @@ def add_address(ref: LinkRef, address: object, *, nodad: bool = False) -> Op[Non
 
 
 def delete_address(ref: LinkRef, address: object) -> Op[None]:
-    """Remove an address from a link."""
+    """Remove ``"10.0.0.2/24"`` or ``"fd00::2/64"`` from a link."""
     from macvlan import address as _address
 
     interface = _address.to_interface(address)

@@ -60,8 +60,13 @@ def set_link(
 ) -> Op[Link]:
     """Change a link; returns its new state (read in ``netns`` after a move).
 
-    ``bc_cutoff`` is kept by the kernel per parent, not per macvlan: setting it on
-    one macvlan changes it for every macvlan on the same parent.
+    ``source_macs`` with ``source_op`` (SET, ADD, DEL or FLUSH) edits a
+    source-mode macvlan's MAC list.  ``alias`` sets the link's alias (``""``
+    removes it); ``promisc`` and ``allmulti`` switch promiscuous and
+    all-multicast mode; ``bcqueuelen`` and ``bc_cutoff`` change a macvlan's
+    broadcast queue.  ``bc_cutoff`` is one value per *parent*: the kernel keeps
+    it on the lower device's port, so setting it on one macvlan changes it for
+    every macvlan on that parent (the last writer wins).
     """
     check_up(up, optional=True)
     _link.set_link(0, promisc=promisc, allmulti=allmulti)  # validate the flags

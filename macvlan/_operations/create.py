@@ -4,8 +4,9 @@ another namespace), with the kernel's bare EINVALs explained."""
 from __future__ import annotations
 
 import errno
-from collections.abc import Iterable, Sequence
-from typing import Any
+import functools
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 from macvlan import link as _link
 from macvlan._netlink import requests
@@ -41,6 +42,9 @@ from macvlan.link import (
     to_mac,
 )
 from macvlan.namespace import Namespace
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 # -- creating macvlans -----------------------------------------------------------------
@@ -144,7 +148,8 @@ def create(spec: MacvlanSpec) -> Op[Link]:
             ns.close()
 
 
-def create_macvlan(
+def _macvlan_link(
+    kind: str,
     name: str,
     parent: LinkRef,
     mode: MacvlanMode | str = MacvlanMode.BRIDGE,
@@ -159,9 +164,7 @@ def create_macvlan(
     source_macs: Sequence[MacLike] = (),
     txqueuelen: int | None = None,
     group: int | None = None,
-    kind: str = "macvlan",
 ) -> Op[Link]:
-    """Create a macvlan (or, with ``kind="macvtap"``, a macvtap) on ``parent``."""
     spec = MacvlanSpec(
         name,
         parent,
@@ -179,6 +182,35 @@ def create_macvlan(
         netns,
     )
     return (yield from create(spec))
+
+
+def _of_kind(make: Callable[Concatenate[str, P], Op[T]], kind: str, doc: str) -> Callable[P, Op[T]]:
+    """``make`` for one kind of link: its parameters after ``kind``, and ``doc``.
+
+    A :func:`functools.partial` (which adds no Python frame to a call).
+    """
+    made = functools.partial(make, kind)
+    made.__doc__ = doc
+    return cast("Callable[P, Op[T]]", made)
+
+
+create_macvlan = _of_kind(
+    _macvlan_link,
+    "macvlan",
+    """Create a macvlan on ``parent``; the MAC is set in the creating message.
+
+    ``mode`` is a :class:`MacvlanMode` or its name; ``mac`` None lets the kernel pick
+    one; ``up`` brings the link up in the same message; ``netns`` creates it inside
+    that namespace; ``flags``, ``bcqueuelen``, ``bc_cutoff`` and ``source_macs`` (for
+    source mode) set the macvlan's own options; ``txqueuelen`` and ``group`` the link's.
+    """,
+)
+create_macvtap = _of_kind(
+    _macvlan_link,
+    "macvtap",
+    """Create a macvtap (a macvlan with a /dev/tapN character device); the keywords
+    are those of :meth:`create_macvlan`.""",
+)
 
 
 def create_macvlans(specs: Iterable[MacvlanSpec]) -> Op[list[Link]]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass
 from typing import Any, TypeAlias, TypeVar
 
 from macvlan import link as _link
+from macvlan._dataclass import dataclass
 from macvlan._netlink.constants import NlmF, RtmType
 from macvlan._netlink.message import Message
 from macvlan.errors import NetlinkError

@@ -3,6 +3,7 @@ the SQLite store, the attach/detach/remove steps, reconcile and the host shim.""
 
 from __future__ import annotations
 
+from macvlan.errors import NetworkElsewhere
 from macvlan.network.dhcp.lease import Lease
 from macvlan.network.endpoint import Endpoint, Reconciled
 from macvlan.network.networks import (
@@ -32,6 +33,7 @@ __all__ = [
     "MacInUse",
     "Network",
     "NetworkConfigError",
+    "NetworkElsewhere",
     "NetworkExists",
     "NetworkInUse",
     "NetworkNotFound",

@@ -9,11 +9,17 @@ front over it.
 from __future__ import annotations
 
 import errno
+import os
 import threading
 from collections.abc import Callable
 
 from macvlan.connection import Connection
-from macvlan.errors import NamespaceNotFound, NetworkConfigError, NetworkNotFound
+from macvlan.errors import (
+    NamespaceNotFound,
+    NetworkConfigError,
+    NetworkElsewhere,
+    NetworkNotFound,
+)
 from macvlan.link import Link, MacvlanMode
 from macvlan.mac import MacAddress
 from macvlan.namespace import Namespace
@@ -105,7 +111,7 @@ class Context:
             if self._hostns is None:
                 ref = self.row.netns
                 if ref is None:
-                    self._hostns = Namespace.current()
+                    self._hostns = self._creators_namespace()
                 else:
                     ns = reopen(ref)
                     if ns is None:
@@ -116,6 +122,26 @@ class Context:
                         )
                     self._hostns = ns
             return self._hostns
+
+    def _creators_namespace(self) -> Namespace:
+        """This thread's namespace, if it is the one the network was created in.
+
+        A network made without ``netns=`` names its parent in that namespace only
+        (``parent_key`` starts with its identity); elsewhere the same name may be
+        another link, so it is refused rather than used.
+        """
+        ns = Namespace.current()
+        st = os.fstat(ns.fd)
+        dev, ino, _ = self.row.parent_key.split(":", 2)
+        if (st.st_dev, st.st_ino) != (int(dev), int(ino)):
+            ns.close()
+            raise NetworkElsewhere(
+                f"network {self.name!r} was created in another network namespace "
+                f"(nsfs {dev}:{ino}) and its parent {self.row.parent!r} is a name there; "
+                "use it from that namespace, or create networks with netns= to use them "
+                "from anywhere"
+            )
+        return ns
 
     def host_namespace_or_none(self) -> Namespace | None:
         """The parent's namespace, or None if it is gone (and the shim with it)."""

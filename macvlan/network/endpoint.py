@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from macvlan._dataclass import dataclass
 from macvlan.mac import MacAddress
 from macvlan.network import ipam
 from macvlan.network.context import Context

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from macvlan._dataclass import dataclass
 from macvlan.errors import AddressTaken, IpamError, PoolExhausted
 
 __all__ = [

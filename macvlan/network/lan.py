@@ -11,16 +11,15 @@ created; :class:`LanAttach` then writes the sysctls before the interface comes u
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
 import hashlib
 import ipaddress
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from macvlan._dataclass import dataclass, replace
 from macvlan.connection import Connection
 from macvlan.errors import LeaseError
 from macvlan.namespace import Namespace
@@ -309,7 +308,7 @@ def extras(
         gateways: list[Any] = []
         lease = record.lease
         if lease is not None and record.state != "bound":
-            lease = dataclasses.replace(lease, lost=True)
+            lease = replace(lease, lost=True)
         if lease is not None and record.state == "bound":
             addresses.append(lease.address)
             if lease.router is not None and not net.internal:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 import weakref
-from dataclasses import dataclass
 from typing import Any
 
+from macvlan._dataclass import dataclass
 from macvlan.network.dhcp.lease import Lease
 from macvlan.network.store import Store
 

@@ -14,8 +14,8 @@ together).
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
 
+from macvlan._dataclass import dataclass
 from macvlan.link import Link
 
 __all__ = ["PREFIX", "Tag", "alias", "group", "tag_of"]

@@ -9,9 +9,9 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from macvlan._dataclass import dataclass
 from macvlan.connection import Connection
 from macvlan.errors import LeaseError, NetlinkError
 from macvlan.network.dhcp.client import Bound, Client, Refused

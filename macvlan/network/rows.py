@@ -6,8 +6,8 @@ from __future__ import annotations
 import enum
 import json
 import os
-from dataclasses import dataclass
 
+from macvlan._dataclass import dataclass
 from macvlan.mac import MacAddress
 from macvlan.network.ipam import IPAddress, Subnet
 

@@ -7,8 +7,8 @@ import enum
 import hashlib
 import ipaddress
 import time
-from dataclasses import dataclass
 
+from macvlan._dataclass import dataclass
 from macvlan._netlink.constants import IfaFlags, RtProto
 from macvlan.connection import Connection
 from macvlan.errors import SlaacTimeout

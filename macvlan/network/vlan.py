@@ -12,8 +12,8 @@ Attribute numbers (include/uapi/linux/if_link.h): ``IFLA_VLAN_ID`` 1 (u16),
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
+from macvlan._dataclass import dataclass
 from macvlan._netlink import ifla
 from macvlan.link import ETH_P_8021AD, ETH_P_8021Q, check_ifname, new_vlan
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import ip_json
+from support import ip_json, lan_network
 
 import macvlan
 from macvlan import Namespace
@@ -85,24 +85,8 @@ def store(tmp_path: Path) -> Iterator[Path]:
 
 @pytest.fixture
 def net(sandbox: Any, store: Path) -> Iterator[Network]:
-    network = Network.create(
-        "lan", "p0", subnet=SUBNET, gateway=GATEWAY, store=store, netns=sandbox.ns
-    )
-    try:
+    with lan_network(sandbox, store, SUBNET, GATEWAY) as network:
         yield network
-    finally:
-        try:
-            again = Network.open("lan", store)
-        except NetworkNotFound:
-            pass
-        else:
-            again.remove(force=True)
-        network.close()
-
-
-@pytest.fixture
-def containers(netns_factory: Callable[..., Any]) -> Callable[[int], list[Any]]:
-    return lambda n: [netns_factory("mvc") for _ in range(n)]
 
 
 # -- 1. identity by name -----------------------------------------------------------------
@@ -213,6 +197,22 @@ with Network.open("lan", sys.argv[1]) as net:
     assert macvlans(c.name) == []
 
 
+@contextlib.contextmanager
+def held_namespace(
+    netns_factory: Callable[..., Any],
+) -> Iterator[tuple[Any, subprocess.Popen[bytes]]]:
+    """A fresh namespace and a process inside it (``sleep``) that keeps it alive when
+    its name is removed; the process is killed afterwards."""
+    c = netns_factory("mvc")
+    holder = subprocess.Popen(["ip", "netns", "exec", c.name, "sleep", "60"])
+    try:
+        time.sleep(0.3)
+        yield c, holder
+    finally:
+        holder.kill()
+        holder.wait()
+
+
 def ep_ns_identity(c: Any) -> str:
     st = os.stat(f"/run/netns/{c.name}")
     return f"{st.st_dev}-{st.st_ino}"
@@ -221,10 +221,7 @@ def ep_ns_identity(c: Any) -> str:
 def test_a_namespace_whose_name_was_removed_while_in_use_keeps_its_address(
     net: Network, store: Path, netns_factory: Callable[..., Any]
 ) -> None:
-    c = netns_factory("mvc")
-    holder = subprocess.Popen(["ip", "netns", "exec", c.name, "sleep", "60"])
-    try:
-        time.sleep(0.3)
+    with held_namespace(netns_factory) as (c, holder):
         ep = net.attach(c.name, ip="10.71.0.40")
         subprocess.run(["ip", "netns", "del", c.name], check=True)  # the name goes, not the ns
         with Network.open("lan", store) as again:
@@ -237,24 +234,15 @@ def test_a_namespace_whose_name_was_removed_while_in_use_keeps_its_address(
             held = f"/proc/{holder.pid}/ns/net"
             with Namespace.from_path(held) as ns, ns.connect() as rt:
                 assert [x.name for x in rt.links(kind="macvlan")] == []
-    finally:
-        holder.kill()
-        holder.wait()
 
 
 def test_a_record_is_dropped_only_once_its_namespace_exists_nowhere(
     net: Network, store: Path, netns_factory: Callable[..., Any]
 ) -> None:
-    c = netns_factory("mvc")
-    holder = subprocess.Popen(["ip", "netns", "exec", c.name, "sleep", "60"])
-    try:
-        time.sleep(0.3)
+    with held_namespace(netns_factory) as (c, _):
         net.attach(c.name)
         subprocess.run(["ip", "netns", "del", c.name], check=True)
         assert net.reconcile().records_removed == 0
-    finally:
-        holder.kill()
-        holder.wait()
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline and net.reconcile().records_removed == 0:
         time.sleep(0.05)  # the namespace dies with its last process
@@ -691,3 +679,33 @@ def test_every_network_exception_is_exported_from_macvlan() -> None:
 
 
 _ = (signal, EndpointState)
+
+
+def test_a_network_made_without_netns_is_refused_from_another_namespace(
+    sandbox: Any, store: Path, containers: Callable[[int], list[Any]]
+) -> None:
+    c0, c1 = containers(2)
+    with sandbox.ns.enter():
+        made = Network.create("lan", "p0", subnet=SUBNET, gateway=GATEWAY, store=store)
+    try:
+        # here (the test's own namespace) "p0" is not that parent: opening it, which
+        # reconciles the host side, is refused
+        with pytest.raises(macvlan.NetworkElsewhere, match="'p0' is a name there"):
+            Network.open("lan", store)
+        with pytest.raises(macvlan.NetworkElsewhere):
+            made.attach(c0)
+        assert macvlans(c0.name) == [] and made.endpoints() == []
+        # from the namespace it was made in, all works
+        with sandbox.ns.enter(), Network.open("lan", store) as net:
+            ep = net.attach(c0)
+            assert [x["address"] for x in macvlans(c0.name)] == [str(ep.mac)]
+            ep1 = net.attach(c1)
+            assert {e.id for e in net.endpoints()} == {ep.id, ep1.id}
+            net.detach(ep1)
+            net.detach(ep)
+        assert macvlans(c0.name) == [] and macvlans(c1.name) == []
+    finally:
+        with sandbox.ns.enter():
+            made.remove(force=True)
+        made.close()
+    assert macvlans(sandbox.name) == []

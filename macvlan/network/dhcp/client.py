@@ -15,8 +15,8 @@ import enum
 import ipaddress
 import math
 import random
-from dataclasses import dataclass
 
+from macvlan._dataclass import dataclass
 from macvlan.mac import MacAddress
 from macvlan.network.dhcp.lease import Lease
 from macvlan.network.dhcp.message import BOOTREPLY, BOOTREQUEST, Message, MessageType, Opt

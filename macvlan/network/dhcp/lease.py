@@ -5,8 +5,9 @@ from __future__ import annotations
 import ipaddress
 import math
 import time
-from dataclasses import dataclass
 from typing import Any
+
+from macvlan._dataclass import dataclass
 
 __all__ = ["Lease"]
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import enum
 import ipaddress
 import struct
-from dataclasses import dataclass, field, replace
 
+from macvlan._dataclass import dataclass, field, replace
 from macvlan.errors import DhcpProtocolError
 from macvlan.mac import MacAddress
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import ipaddress
 import struct
-from dataclasses import dataclass
 
+from macvlan._dataclass import dataclass
 from macvlan.mac import MacAddress
 
 __all__ = [
