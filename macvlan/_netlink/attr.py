@@ -297,7 +297,17 @@ def _first_scan() -> ScanFn:
     return _scan
 
 
-class AttrList(Sequence["Attr[Any] | RawAttr"]):
+# AttrList is registered as a Sequence rather than derived from it: a class derived
+# from an ABC has ABCMeta as its metaclass, whose isinstance() checks run Python code
+# (~0.3 us each), and the codec and the decoders check for an AttrList several
+# times per message.  Type checkers see the Sequence base.
+if TYPE_CHECKING:
+    _AttrSequence = Sequence["Attr[Any] | RawAttr"]
+else:
+    _AttrSequence = object
+
+
+class AttrList(_AttrSequence):
     """Attributes decoded lazily from the bytes they came in.
 
     The framing (lengths, alignment) is checked at once; each value is decoded the
@@ -436,6 +446,30 @@ class AttrList(Sequence["Attr[Any] | RawAttr"]):
             blob.append(data[offset : offset + length])
             ops += (OP_BYTES, entries[k], length)
 
+    # the methods Sequence would have mixed in
+    def __iter__(self) -> Iterator[Attr[Any] | RawAttr]:
+        for i in range(len(self)):
+            yield self[i]
+
+    def __reversed__(self) -> Iterator[Attr[Any] | RawAttr]:
+        for i in range(len(self) - 1, -1, -1):
+            yield self[i]
+
+    def __contains__(self, value: object) -> bool:
+        return any(item is value or item == value for item in self)
+
+    def index(self, value: object, start: int = 0, stop: int | None = None) -> int:
+        """The position of the first attribute equal to ``value`` (ValueError if none)."""
+        for i in range(*slice(start, stop).indices(len(self))):
+            item = self[i]
+            if item is value or item == value:
+                return i
+        raise ValueError(f"{value!r} is not in the list")
+
+    def count(self, value: object) -> int:
+        """How many attributes are equal to ``value``."""
+        return sum(1 for item in self if item is value or item == value)
+
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Sequence) and not isinstance(other, str | bytes):
             return list(self) == list(other)
@@ -451,3 +485,6 @@ class AttrList(Sequence["Attr[Any] | RawAttr"]):
 
     def __repr__(self) -> str:
         return f"[{', '.join(repr(a) for a in self)}]"
+
+
+Sequence.register(AttrList)
