@@ -390,9 +390,9 @@ def flush_neighbours(link: LinkRef, *, permanent: bool = False) -> Op[int]:
 
 
 # -- statistics and alternative names ----------------------------------------------------
-def link_stats(ref: LinkRef) -> Op[LinkStats]:
+def link_stats(link: LinkRef) -> Op[LinkStats]:
     """A link's counters (``IFLA_STATS64``) and carrier changes."""
-    key = lookup_key(ref)
+    key = lookup_key(link)
     replies: list[Message] = yield Request(get_stats(key), f"statistics of link {key!r}")
     for reply in replies:
         if reply.type == RtmType.NEWLINK:
