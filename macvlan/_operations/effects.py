@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Generator, Sequence
-from typing import Any, TypeAlias, TypeVar
 
 from macvlan import link as _link
 from macvlan._dataclass import dataclass
+from macvlan._names import check_link_name
 from macvlan._netlink.constants import NlmF, RtmType
 from macvlan._netlink.message import Message
 from macvlan.errors import NetlinkError
@@ -20,6 +20,12 @@ from macvlan.link import (
     to_macs,
 )
 from macvlan.namespace import Namespace
+
+TYPE_CHECKING = False  # typing costs some 5 ms to import; see macvlan._typing
+if TYPE_CHECKING:
+    from typing import Any, TypeAlias, TypeVar
+else:
+    from macvlan._typing import TypeVar
 
 T = TypeVar("T")
 _ECHO = int(NlmF.ECHO)  # a plain int: IntFlag arithmetic is slow
@@ -89,7 +95,10 @@ class InNamespace:
 
 
 Effect: TypeAlias = Request | Dump | ParsedDump | Batch | IfIndex | InNamespace
-Op: TypeAlias = Generator[Effect, Any, T]
+if TYPE_CHECKING:
+    Op: TypeAlias = Generator[Effect, Any, T]
+else:  # at run time ``Op[T]`` is a plain subscription of Generator (T is only a name)
+    Op = Generator
 
 
 # -- helpers without I/O ---------------------------------------------------------------
@@ -160,7 +169,7 @@ def lookup_key(ref: LinkRef) -> int | str:
     if isinstance(ref, Link):
         return ref.index
     if isinstance(ref, str):
-        return check_ifname(ref)
+        return check_link_name(ref)  # a name or an alternative name
     return check_index(ref)
 
 
