@@ -23,6 +23,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from macvlan import _operations as ops
+from macvlan._operations import routing
 from macvlan._operations.effects import Op
 
 TYPE_CHECKING = False
@@ -116,3 +117,18 @@ class Operations:
     add_address = operation(ops.add_address)
     delete_address = operation(ops.delete_address)
     addresses = operation(ops.addresses)
+
+    # -- routes, rules, neighbours, statistics, alternative names ------------------------
+    add_route = operation(routing.add_route)
+    delete_route = operation(routing.delete_route)
+    routes = operation(routing.routes)
+    add_rule = operation(routing.add_rule)
+    delete_rule = operation(routing.delete_rule)
+    rules = operation(routing.rules)
+    neighbours = operation(routing.neighbours)
+    add_neighbour = operation(routing.add_neighbour)
+    delete_neighbour = operation(routing.delete_neighbour)
+    flush_neighbours = operation(routing.flush_neighbours)
+    link_stats = operation(routing.link_stats)
+    add_altname = operation(routing.add_altname)
+    delete_altname = operation(routing.delete_altname)

@@ -37,7 +37,6 @@ from typing import Any, TypeVar
 from macvlan import _operations as operations
 from macvlan._aio_monitor import AsyncMonitor, _in_thread, _netlink_socket
 from macvlan._fronts import Operations
-from macvlan._fronts_routing import AsyncRoutingMethods
 from macvlan._netlink.asocket import AsyncNetlinkSocket
 from macvlan._netlink.socket import NetlinkSocket
 from macvlan._operations import (
@@ -81,7 +80,7 @@ def connect(netns: NetnsRef | None = None) -> AsyncConnection:
     return AsyncConnection(netns)
 
 
-class AsyncConnection(Operations, AsyncRoutingMethods, method=_coroutine):
+class AsyncConnection(Operations, method=_coroutine):
     """One rtnetlink socket in one network namespace, driven by the running loop.
 
     Same operations, arguments and errors as :class:`macvlan.Connection`, as

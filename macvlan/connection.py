@@ -17,7 +17,6 @@ from typing import Any, TypeVar
 
 from macvlan import _operations as operations
 from macvlan._fronts import Operations
-from macvlan._fronts_routing import RoutingMethods
 from macvlan._netlink.message import Message
 from macvlan._netlink.socket import NetlinkSocket
 from macvlan._operations import (
@@ -59,7 +58,7 @@ def connect(netns: NetnsRef | None = None) -> Connection:
     return Connection(netns)
 
 
-class Connection(Operations, RoutingMethods, method=_blocking):
+class Connection(Operations, method=_blocking):
     """One rtnetlink socket in one network namespace (thread-safe; close it).
 
     ``parent``, ``link`` and ``ref`` arguments take a name, an index or a

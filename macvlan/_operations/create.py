@@ -4,9 +4,8 @@ another namespace), with the kernel's bare EINVALs explained."""
 from __future__ import annotations
 
 import errno
-import functools
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Concatenate, ParamSpec, TypeVar, cast
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from macvlan import link as _link
 from macvlan._netlink import requests
@@ -28,6 +27,7 @@ from macvlan._operations.effects import (
     open_namespace,
     parent_key,
     temp_name,
+    with_first,
     with_reason,
 )
 from macvlan._operations.lookup import index, link, links
@@ -42,9 +42,6 @@ from macvlan.link import (
     to_mac,
 )
 from macvlan.namespace import Namespace
-
-P = ParamSpec("P")
-T = TypeVar("T")
 
 
 # -- creating macvlans -----------------------------------------------------------------
@@ -184,17 +181,7 @@ def _macvlan_link(
     return (yield from create(spec))
 
 
-def _of_kind(make: Callable[Concatenate[str, P], Op[T]], kind: str, doc: str) -> Callable[P, Op[T]]:
-    """``make`` for one kind of link: its parameters after ``kind``, and ``doc``.
-
-    A :func:`functools.partial` (which adds no Python frame to a call).
-    """
-    made = functools.partial(make, kind)
-    made.__doc__ = doc
-    return cast("Callable[P, Op[T]]", made)
-
-
-create_macvlan = _of_kind(
+create_macvlan = with_first(
     _macvlan_link,
     "macvlan",
     """Create a macvlan on ``parent``; the MAC is set in the creating message.
@@ -205,7 +192,7 @@ create_macvlan = _of_kind(
     source mode) set the macvlan's own options; ``txqueuelen`` and ``group`` the link's.
     """,
 )
-create_macvtap = _of_kind(
+create_macvtap = with_first(
     _macvlan_link,
     "macvtap",
     """Create a macvtap (a macvlan with a /dev/tapN character device); the keywords

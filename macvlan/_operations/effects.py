@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Generator, Sequence
-from typing import Any, TypeAlias, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeAlias, TypeVar, cast
 
 from macvlan import link as _link
 from macvlan._dataclass import dataclass
@@ -22,6 +23,8 @@ from macvlan.link import (
 from macvlan.namespace import Namespace
 
 T = TypeVar("T")
+A = TypeVar("A")
+P = ParamSpec("P")
 _ECHO = int(NlmF.ECHO)  # a plain int: IntFlag arithmetic is slow
 
 LinkRef: TypeAlias = int | str | Link
@@ -93,6 +96,17 @@ Op: TypeAlias = Generator[Effect, Any, T]
 
 
 # -- helpers without I/O ---------------------------------------------------------------
+def with_first(make: Callable[Concatenate[A, P], Op[T]], first: A, doc: str) -> Callable[P, Op[T]]:
+    """The operation ``make`` with its first argument given: the parameters after it
+    and the docstring ``doc`` (how two operations share one list of keywords).
+
+    A :func:`functools.partial`, which adds no Python frame to a call.
+    """
+    made = functools.partial(make, first)
+    made.__doc__ = doc
+    return cast("Callable[P, Op[T]]", made)
+
+
 def open_namespace(netns: object) -> tuple[Namespace, bool]:
     """The Namespace for ``netns`` and whether we opened it (and must close it)."""
     if isinstance(netns, Namespace):
