@@ -26,13 +26,17 @@ def unique_name(prefix: str = "mvb") -> str:
 
 
 @contextlib.contextmanager
-def throwaway_namespace(prefix: str = "mvb") -> Iterator[Namespace]:
-    """A fresh named namespace holding a veth pair p0/p1 (both up); deleted afterwards."""
-    ns = Namespace.create(unique_name(prefix))
+def throwaway_namespace(
+    prefix: str = "mvb", *, name: str | None = None, veth: bool = True
+) -> Iterator[Namespace]:
+    """A fresh namespace (called ``name``, else a unique name with ``prefix``) holding,
+    with ``veth``, a veth pair p0/p1 (both up); deleted afterwards."""
+    ns = Namespace.create(name or unique_name(prefix))
     try:
-        with ns.connect() as rt:
-            rt.create_veth("p0", "p1", up=True)
-            rt.set_link("p1", up=True)
+        if veth:
+            with ns.connect() as rt:
+                rt.create_veth("p0", "p1", up=True)
+                rt.set_link("p1", up=True)
         yield ns
     finally:
         ns.delete(missing_ok=True)

@@ -207,28 +207,7 @@ def version_costs(plugin: str, runs: int = 60) -> tuple[float, float]:
     return statistics.median(walls["version"]) * 1e3, statistics.median(walls["bare"]) * 1e3
 
 
-CONTAINERS_CONF = """\
-[containers]
-default_ulimits = ["nofile=4096:4096", "nproc=4096:4096"]
-[network]
-network_backend = "cni"
-cni_plugin_dirs = ["{root}/bin"]
-network_config_dir = "{root}/net.d"
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-events_logfile_path = "{root}/events.log"
-tmp_dir = "{root}/tmp"
-static_dir = "{root}/storage/libpod"
-volume_path = "{root}/storage/volumes"
-"""
-STORAGE_CONF = """\
-[storage]
-driver = "vfs"
-graphroot = "{root}/storage"
-runroot = "{root}/run"
-"""
+PODMAN_CONF = REPO / "tests" / "cni" / "podman"  # the templates the tests use
 
 
 def podman_runs(runs: int) -> dict[str, float] | str:
@@ -258,8 +237,9 @@ def podman_runs(runs: int) -> dict[str, float] | str:
                     (root / "bin" / plugin.name).symlink_to(plugin)
             if name == "ours":
                 install(str(root / "bin"))
-            (root / "containers.conf").write_text(CONTAINERS_CONF.format(root=root))
-            (root / "storage.conf").write_text(STORAGE_CONF.format(root=root))
+            for conf in ("containers.conf", "storage.conf"):
+                template = (PODMAN_CONF / conf).read_text()
+                (root / conf).write_text(template.format(bin_dir=root / "bin", root=root))
             envs[name] = {
                 "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
                 "CONTAINERS_CONF": str(root / "containers.conf"),

@@ -63,22 +63,17 @@ def run_once(code: str) -> tuple[float, float]:
 
 def slowest(code: str, count: int = 6) -> list[tuple[int, str]]:
     """(self microseconds, module) of the slowest modules ``code`` imports."""
-    err = subprocess.run(
-        [*PYTHON, "-X", "importtime", "-c", code],
-        check=True,
-        env=env(),
-        cwd="/",
-        capture_output=True,
-        text=True,
-    ).stderr
-    bare = subprocess.run(
-        [*PYTHON, "-X", "importtime", "-c", "pass"],
-        check=True,
-        env=env(),
-        cwd="/",
-        capture_output=True,
-        text=True,
-    ).stderr
+    err, bare = (
+        subprocess.run(
+            [*PYTHON, "-X", "importtime", "-c", source],
+            check=True,
+            env=env(),
+            cwd="/",
+            capture_output=True,
+            text=True,
+        ).stderr
+        for source in (code, "pass")
+    )
     at_start = {line.split("|")[-1].strip() for line in bare.splitlines() if "|" in line}
     rows = []
     for line in err.splitlines():

@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -114,49 +115,24 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     show("parse, GC on, library loaded", parse_gc)
 
-    parse_hyphen = best_rate(
-        {
-            "ours": lambda: list(map(MacAddress, hyphen_upper)),
-            "netaddr": lambda: list(map(EUI, hyphen_upper)),
-            "macaddress": lambda: list(map(MAC, hyphen_upper)),
-        },
-        count,
-        max(2, repeats // 2),
-    )
-    show("parse 00-1B-77-49-54-FD", parse_hyphen)
-
-    parse_cisco = best_rate(
-        {
-            "ours": lambda: list(map(MacAddress, cisco)),
-            "netaddr": lambda: list(map(EUI, cisco)),
-            "macaddress": lambda: list(map(MAC, cisco)),
-        },
-        count,
-        max(2, repeats // 2),
-    )
-    show("parse 001b.7749.54fd", parse_cisco)
-
-    parse_bare = best_rate(
-        {
-            "ours": lambda: list(map(MacAddress, bare)),
-            "netaddr": lambda: list(map(EUI, bare)),
-            "macaddress": lambda: list(map(MAC, bare)),
-        },
-        count,
-        max(2, repeats // 2),
-    )
-    show("parse 001b774954fd", parse_bare)
-
-    parse_int = best_rate(
-        {
-            "ours": lambda: list(map(MacAddress, ints)),
-            "netaddr": lambda: list(map(EUI, ints)),
-            "macaddress": lambda: list(map(MAC, ints)),
-        },
-        count,
-        max(2, repeats // 2),
-    )
-    show("from int", parse_int)
+    other_forms: dict[str, tuple[str, list[Any]]] = {
+        "parse_hyphen": ("parse 00-1B-77-49-54-FD", hyphen_upper),
+        "parse_cisco": ("parse 001b.7749.54fd", cisco),
+        "parse_bare": ("parse 001b774954fd", bare),
+        "from_int": ("from int", ints),
+    }
+    by_form: dict[str, dict[str, float]] = {}
+    for key, (title, values) in other_forms.items():
+        by_form[key] = best_rate(
+            {
+                "ours": lambda v=values: list(map(MacAddress, v)),
+                "netaddr": lambda v=values: list(map(EUI, v)),
+                "macaddress": lambda v=values: list(map(MAC, v)),
+            },
+            count,
+            max(2, repeats // 2),
+        )
+        show(title, by_form[key])
 
     theirs_netaddr = [EUI(n) for n in ints]
     theirs_macaddress = [MAC(n) for n in ints]
@@ -211,18 +187,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     show("generate (ours only)", gen)
     assert MacAddress.random(SlapQuadrant.AAI, seeded).slap_quadrant is SlapQuadrant.AAI
 
+    def vs(rates: dict[str, float], peer: str = "netaddr") -> float:
+        return rates["ours"] / rates[peer]
+
     ratios = {
-        "parse_vs_netaddr": parse["ours"] / parse["netaddr"],
-        "parse_gc_vs_netaddr": parse_gc["ours"] / parse_gc["netaddr"],
-        "format_vs_netaddr": fmt["ours"] / fmt["netaddr"],
-        "parse_vs_macaddress": parse["ours"] / parse["macaddress"],
-        "format_vs_macaddress": fmt["ours"] / fmt["macaddress"],
-        "parse_hyphen_vs_netaddr": parse_hyphen["ours"] / parse_hyphen["netaddr"],
-        "parse_cisco_vs_netaddr": parse_cisco["ours"] / parse_cisco["netaddr"],
-        "parse_bare_vs_netaddr": parse_bare["ours"] / parse_bare["netaddr"],
-        "from_int_vs_netaddr": parse_int["ours"] / parse_int["netaddr"],
-        "format_colon_vs_netaddr": fmt_colon["ours"] / fmt_colon["netaddr"],
-        "sort_vs_netaddr": sort["ours"] / sort["netaddr"],
+        "parse_vs_netaddr": vs(parse),
+        "parse_gc_vs_netaddr": vs(parse_gc),
+        "format_vs_netaddr": vs(fmt),
+        "parse_vs_macaddress": vs(parse, "macaddress"),
+        "format_vs_macaddress": vs(fmt, "macaddress"),
+        **{f"{key}_vs_netaddr": vs(rates) for key, rates in by_form.items()},
+        "format_colon_vs_netaddr": vs(fmt_colon),
+        "sort_vs_netaddr": vs(sort),
         "parse_mps": parse["ours"] / 1e6,
         "format_mps": fmt["ours"] / 1e6,
     }

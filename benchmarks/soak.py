@@ -47,18 +47,21 @@ import threading
 import time
 from array import array
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from _peers import throwaway_namespace
 
 import macvlan
-from macvlan import MacvlanFlags, MacvlanMode, MacvlanSpec, Namespace
+from macvlan import MacvlanSpec, Namespace
 from macvlan._netlink.message import Message
+from macvlan._operations.effects import macvlan_message
 from macvlan.connection import Connection
 from macvlan.errors import DumpInterrupted
-from macvlan.link import new_macvlan
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
 PREFIX = f"mvsoak-{os.getpid()}-{secrets.token_hex(2)}"
@@ -95,17 +98,8 @@ def our_namespaces() -> list[str]:
     return [n for n in Namespace.list() if n.startswith(PREFIX)]
 
 
-@contextmanager
-def namespace(tag: str, veth: bool = False) -> Iterator[Namespace]:
-    ns = Namespace.create(f"{PREFIX}-{tag}")
-    try:
-        if veth:
-            with ns.connect() as rt:
-                rt.create_veth("p0", "p1", up=True)
-                rt.set_link("p1", up=True)
-        yield ns
-    finally:
-        ns.delete(missing_ok=True)
+def namespace(tag: str, veth: bool = False) -> AbstractContextManager[Namespace]:
+    return throwaway_namespace(name=f"{PREFIX}-{tag}", veth=veth)
 
 
 def pct(values: array, q: float) -> float:
@@ -494,22 +488,7 @@ def scale(args: argparse.Namespace) -> tuple[dict[str, float], list[dict[str, fl
 
 def raw_create(name: str, parent: int) -> Message:
     """The creating request alone, built ahead of timing (what the kernel costs)."""
-    return new_macvlan(
-        name,
-        parent,
-        "macvlan",
-        mode=MacvlanMode.BRIDGE,
-        flags=MacvlanFlags.NONE,
-        mac=None,
-        mtu=None,
-        up=False,
-        bcqueuelen=None,
-        bc_cutoff=None,
-        source_macs=(),
-        txqueuelen=None,
-        group=None,
-        netns_fd=None,
-    )
+    return macvlan_message(MacvlanSpec(name, parent), parent, name, netns_fd=None, up=False)
 
 
 def ip_batch_create(ns: Namespace, names: list[str]) -> float:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from support import IS_ROOT, Sandbox, unique_name
+from support import IS_ROOT, Sandbox, Sent, unique_name, veth_sandbox
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -73,10 +73,25 @@ def sandbox(netns_factory: Callable[..., Any]) -> Iterator[Sandbox]:
     import macvlan
 
     ns = netns_factory("mvt")
-    rt = macvlan.connect(ns)
-    try:
-        rt.create_veth("p0", "p1", up=True)
-        rt.set_link("p1", up=True)
-        yield Sandbox(ns, rt)
-    finally:
-        rt.close()
+    with veth_sandbox(ns, macvlan.connect(ns)) as box:
+        yield box
+
+
+@pytest.fixture
+def containers(netns_factory: Callable[..., Any]) -> Callable[[int], list[Any]]:
+    """``containers(n)``: n fresh namespaces to attach (deleted afterwards)."""
+    return lambda n: [netns_factory("mvc") for _ in range(n)]
+
+
+@pytest.fixture
+def no_io(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Make every path to the kernel fail loudly with :class:`support.Sent` (input must be
+    refused before; test_aio_live has the asyncio socket's own)."""
+    from macvlan._netlink.socket import NetlinkSocket
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise Sent("the library sent a request")
+
+    for method in ("request", "dump", "batch", "send_raw"):
+        monkeypatch.setattr(NetlinkSocket, method, refuse)
+    yield

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from support import ip_json, unique_name
+from support import ip_json, python_output, run_on_terminal, unique_name
 
 from macvlan.mac import MacAddress
 
@@ -149,13 +149,7 @@ def test_import_is_light() -> None:
         " if m in new]\n"
         "print(mods, heavy)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": ROOT},
-        check=True,
-    ).stdout
+    out = python_output(code)
     assert out.strip() == "['macvlan', 'macvlan.cli', 'macvlan.cli.status', 'macvlan.errors'] []"
 
 
@@ -391,37 +385,6 @@ def test_link_bulk_create_and_delete(sandbox: Any) -> None:
     names = [f"bulk{i}" for i in range(300)]
     assert ok("-n", ns, "link", "del", *names) == {"deleted": 300}
     assert ip_json("link", "show", "type", "macvlan", netns=ns) == []
-
-
-def run_on_terminal(*args: str) -> tuple[int, str, bytes]:
-    """Run with stderr on a pseudo-terminal: (status, stdout, what the terminal saw)."""
-    import pty
-    import select
-
-    master, slave = pty.openpty()
-    try:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "macvlan", *args],
-            stdout=subprocess.PIPE,
-            stderr=slave,
-            text=True,
-            env={**os.environ, "PYTHONPATH": ROOT},
-            cwd=ROOT,
-        )
-        os.close(slave)
-        seen = b""
-        while select.select([master], [], [], 30)[0]:
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:  # EIO: the child closed the terminal
-                break
-            if not chunk:
-                break
-            seen += chunk
-        out, _ = proc.communicate(timeout=60)
-    finally:
-        os.close(master)
-    return proc.returncode, out, seen
 
 
 @live

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import pty
 import re
-import select
 import signal
 import subprocess
 import sys
 import time
 
 import pytest
-from support import ip_json
+from support import ip_json, run_on_terminal
 
 from macvlan.mac import MacAddress
 
@@ -129,39 +127,12 @@ def test_demo_text_table() -> None:
 
 
 def test_demo_shows_progress_on_a_terminal() -> None:
-    master, slave = pty.openpty()
-    try:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "macvlan", "demo"],
-            stdout=subprocess.PIPE,
-            stderr=slave,
-            env=_env(),
-            cwd=ROOT,
-        )
-        os.close(slave)
-        slave = -1
-        seen = b""
-        while True:
-            ready, _, _ = select.select([master], [], [], 30)
-            if not ready:
-                break
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:  # EIO once the child has closed the terminal
-                break
-            if not chunk:
-                break
-            seen += chunk
-        out, _ = proc.communicate(timeout=60)
-    finally:
-        os.close(master)
-        if slave >= 0:
-            os.close(slave)
-    assert proc.returncode == 0
+    status, out, seen = run_on_terminal("demo", env=_env())
+    assert status == 0
     assert b"\r\x1b[K[1/5] sandbox" in seen
     assert b"[5/5] ping" in seen
     assert seen.endswith(b"\r\x1b[K")  # the status line is cleared at the end
-    assert b"ROLE" in out and b"\x1b" not in out
+    assert "ROLE" in out and "\x1b" not in out
 
 
 def test_demo_keep_then_cleanup() -> None:

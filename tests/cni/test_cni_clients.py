@@ -36,7 +36,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -332,22 +332,9 @@ def conflist(version: str, tool: Tool, name: str = "mvlib", **ipam: Any) -> dict
 
 
 @pytest.fixture
-def containers(lan: Lan) -> Iterator[Any]:
+def containers(lan: Lan, netns_factory: Callable[..., Any]) -> Callable[[], Any]:
     """Makes container namespaces (deleted afterwards)."""
-    from macvlan import Namespace
-
-    made: list[Any] = []
-
-    def make() -> Any:
-        ns = Namespace.create(unique_name("mvk"))
-        made.append(ns)
-        return ns
-
-    try:
-        yield make
-    finally:
-        for ns in made:
-            ns.delete(missing_ok=True)
+    return lambda: netns_factory("mvk")
 
 
 @pytest.mark.parametrize("version", ["0.3.1", "0.4.0", "1.0.0"])
@@ -446,31 +433,8 @@ def test_libcni_del_after_the_namespace_is_gone(tools: dict[str, Tool], containe
 
 
 # -- Podman ----------------------------------------------------------------------------------
-CONTAINERS_CONF = """\
-[containers]
-default_ulimits = ["nofile=4096:4096", "nproc=4096:4096"]
-
-[network]
-network_backend = "cni"
-cni_plugin_dirs = ["{bin_dir}"]
-network_config_dir = "{root}/net.d"
-
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-events_logfile_path = "{root}/events.log"
-tmp_dir = "{root}/tmp"
-static_dir = "{root}/storage/libpod"
-volume_path = "{root}/storage/volumes"
-"""
-
-STORAGE_CONF = """\
-[storage]
-driver = "vfs"
-graphroot = "{root}/storage"
-runroot = "{root}/run"
-"""
+#: Podman's configuration templates, shared with benchmarks/bench_cni.py
+PODMAN_CONF = Path(__file__).parent / "podman"
 
 VAR_LIB_CNI = Path("/var/lib/cni")  # libcni's cache and host-local's default data
 
@@ -493,6 +457,13 @@ class Podman:
             "HOME": str(self.root),
         }
         return sh(self.exe, *args, netns=self.host, check=check, env=env, cwd=self.root)
+
+    def macvlan_network(self, name: str, *options: str) -> str:
+        """``network create`` of a macvlan network on p0; without a ``--subnet`` in
+        ``options``, on the LAN's 192.168.250.0/24 (gateway .1)."""
+        if "--subnet" not in options:
+            options = ("--subnet", "192.168.250.0/24", "--gateway", "192.168.250.1", *options)
+        return self("network", "create", "-d", "macvlan", "-o", "parent=p0", *options, name)
 
     def run(self, name: str, network: str, *extra: str) -> str:
         """Start a container sleeping in the background; its id."""
@@ -528,10 +499,9 @@ def podmans(
         root = workdir / f"podman-{name}"
         (root / "net.d").mkdir(parents=True)
         (root / "tmp").mkdir()
-        (root / "containers.conf").write_text(
-            CONTAINERS_CONF.format(bin_dir=bin_dirs[name], root=root)
-        )
-        (root / "storage.conf").write_text(STORAGE_CONF.format(root=root))
+        for conf in ("containers.conf", "storage.conf"):
+            template = (PODMAN_CONF / conf).read_text()
+            (root / conf).write_text(template.format(bin_dir=bin_dirs[name], root=root))
         out[name] = Podman(exe, root, lan.host, rootfs, f"mvk{os.getpid()}{name}")
     try:
         yield out
@@ -564,38 +534,11 @@ def test_podman_macvlan_networks(podmans: dict[str, Podman], lan: Lan) -> None:
     seen = {}
     for name, podman in podmans.items():
         net, net2 = f"{podman.tag}a", f"{podman.tag}b"
-        podman(
-            "network",
-            "create",
-            "-d",
-            "macvlan",
-            "-o",
-            "parent=p0",
-            "--subnet",
-            "192.168.250.0/24",
-            "--gateway",
-            "192.168.250.1",
-            "--ip-range",
-            "192.168.250.128/25",
-            net,
-        )
-        podman(
-            "network",
-            "create",
-            "-d",
-            "macvlan",
-            "-o",
-            "parent=p0",
-            "-o",
-            "mode=private",
-            "-o",
-            "mtu=1400",
-            "--subnet",
-            "10.241.0.0/24",
-            "--gateway",
-            "10.241.0.1",
-            net2,
-        )
+        podman.macvlan_network(net, "--ip-range", "192.168.250.128/25")
+        podman.macvlan_network(
+            net2, "-o", "mode=private", "-o", "mtu=1400", "--subnet", "10.241.0.0/24",
+            "--gateway", "10.241.0.1",
+        )  # fmt: skip
         c1 = podman.run(
             f"{podman.tag}c1", net, "--ip", "192.168.250.140", "--mac-address", "02:42:c0:a8:fa:8c"
         )
@@ -660,21 +603,7 @@ def test_podman_run_rm(podmans: dict[str, Podman]) -> None:
     seen = {}
     for name, podman in podmans.items():
         net = f"{podman.tag}r"
-        podman(
-            "network",
-            "create",
-            "-d",
-            "macvlan",
-            "-o",
-            "parent=p0",
-            "--subnet",
-            "192.168.250.0/24",
-            "--gateway",
-            "192.168.250.1",
-            "--ip-range",
-            "192.168.250.192/27",
-            net,
-        )
+        podman.macvlan_network(net, "--ip-range", "192.168.250.192/27")
         out = podman(
             "run",
             "--rm",

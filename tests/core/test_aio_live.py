@@ -6,9 +6,9 @@ test_addresses_routes_live and test_monitor_live is collected here again, with a
 ``sandbox`` whose ``rt`` is an :class:`AsyncConnection` behind a small adapter that
 runs each coroutine to completion on a private event loop (in a thread of its own,
 so that the tests that share one connection between threads run those calls as
-concurrent tasks on one socket).  The ``no_io`` and ``recorder`` fixtures are
-replaced by ones that watch the asyncio socket.  Four tests patch the blocking
-socket in their bodies; their async twins are written out below.
+concurrent tasks on one socket).  The ``no_io``, ``recorder`` and ``race_batch``
+fixtures are replaced by ones that watch the asyncio socket.  One test patches the
+blocking socket in its body; its async twin is written out below.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import errno
 import inspect
-import os
 import subprocess
 import sys
 import threading
@@ -28,13 +27,13 @@ import pytest
 import test_addresses_routes_live
 import test_links_live
 import test_monitor_live
-from support import Sandbox, ip_json
+from support import Sandbox, Sent, ip_json, run_in_repo, veth_sandbox
 from test_addresses_routes_live import lan  # noqa: F401 - the fixture, over our sandbox
-from test_links_live import _specs, assert_same_as_ip, ip_group, ip_link, ip_names
+from test_links_live import _specs, assert_same_as_ip, ip_link, ip_names
 
 import macvlan
 from macvlan import MacAddress, MacvlanSpec, Namespace, aio
-from macvlan._netlink import ifla, requests
+from macvlan._netlink import ifla
 from macvlan._netlink.asocket import AsyncNetlinkSocket
 from macvlan._netlink.constants import NlmF, RtmType
 from macvlan._netlink.message import Message
@@ -127,16 +126,8 @@ def loop_thread() -> Iterator[LoopThread]:
 def sandbox(netns_factory: Callable[..., Any], loop_thread: LoopThread) -> Iterator[Sandbox]:
     ns = netns_factory("mva")
     rt = BlockingFront(loop_thread.run(aio.connect(ns).open()), loop_thread)
-    try:
-        rt.create_veth("p0", "p1", up=True)
-        rt.set_link("p1", up=True)
-        yield Sandbox(ns, rt)
-    finally:
-        rt.close()
-
-
-class Sent(BaseException):
-    """Raised by the patched asyncio socket: the library tried to talk to the kernel."""
+    with veth_sandbox(ns, rt) as box:
+        yield box
 
 
 @pytest.fixture
@@ -190,11 +181,8 @@ def recorder(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, Messag
 
 
 # -- the synchronous live tests, collected again over the async connection -------------------
-REWRITTEN = {  # these patch the blocking socket in their bodies: async twins below
+REWRITTEN = {  # this patches the blocking socket in its body: async twin below
     "test_link_by_name_is_one_request_and_no_dump",
-    "test_delete_links_rolls_back_on_kernel_refusal",
-    "test_delete_links_missing_ok_tolerates_a_race",
-    "test_creation_without_kernel_echo",
 }
 
 
@@ -219,7 +207,7 @@ def test_the_shared_tests_are_collected() -> None:
     assert "test_overflow_then_resync" in SHARED
 
 
-# -- async twins of the tests that patch the blocking socket ----------------------------------
+# -- the async twin of the test that patches the blocking socket, and fixtures -----------
 def test_link_by_name_is_one_request_and_no_dump(
     sandbox: Sandbox, recorder: list[tuple[str, Message]]
 ) -> None:
@@ -231,56 +219,21 @@ def test_link_by_name_is_one_request_and_no_dump(
     assert [how for how, _ in recorder] == ["request"] * 3
 
 
-def _racing_batch(monkeypatch: pytest.MonkeyPatch, netns: str, victim: str) -> None:
-    real_batch = AsyncNetlinkSocket.batch
+@pytest.fixture
+def race_batch(monkeypatch: pytest.MonkeyPatch) -> Callable[[str, str], None]:
+    """test_links_live's ``race_batch`` for the asyncio socket."""
 
-    async def racing_batch(self: AsyncNetlinkSocket, messages: Any, what: Any = ()) -> Any:
-        # someone else deletes one target between our lookup and our batch
-        subprocess.run(["ip", "-n", netns, "link", "del", victim], check=True)
-        monkeypatch.setattr(AsyncNetlinkSocket, "batch", real_batch)
-        return await real_batch(self, messages, what)
+    def race(netns: str, victim: str) -> None:
+        real_batch = AsyncNetlinkSocket.batch
 
-    monkeypatch.setattr(AsyncNetlinkSocket, "batch", racing_batch)
+        async def racing_batch(self: AsyncNetlinkSocket, messages: Any, what: Any = ()) -> Any:
+            subprocess.run(["ip", "-n", netns, "link", "del", victim], check=True)
+            monkeypatch.setattr(AsyncNetlinkSocket, "batch", real_batch)
+            return await real_batch(self, messages, what)
 
+        monkeypatch.setattr(AsyncNetlinkSocket, "batch", racing_batch)
 
-def test_delete_links_rolls_back_on_kernel_refusal(
-    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    rt = sandbox.rt
-    links = rt.create_macvlans(_specs(4, group=3))
-    victim = rt.create_macvlan("victim", "p0", group=3)
-    _racing_batch(monkeypatch, sandbox.name, "victim")
-    with pytest.raises(LinkNotFound):
-        rt.delete_links([*links[:2], victim, *links[2:]])
-    now = {e["ifname"]: ip_group(e) for e in sandbox.ip("link", "show", "type", "macvlan")}
-    assert now == {link.name: 3 for link in links}
-
-
-def test_delete_links_missing_ok_tolerates_a_race(
-    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    links = sandbox.rt.create_macvlans(_specs(4))
-    _racing_batch(monkeypatch, sandbox.name, links[1].name)
-    assert sandbox.rt.delete_links(links, missing_ok=True) == 3
-    assert ip_names(sandbox.name, "type", "macvlan") == set()
-
-
-def test_creation_without_kernel_echo(
-    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, recorder: list[tuple[str, Message]]
-) -> None:
-    real_echo = requests.echo
-
-    def no_echo(message: Message, parent_index: int) -> Message:
-        echoed = real_echo(message, parent_index)
-        return Message(echoed.type, echoed.flags & ~NlmF.ECHO, body=echoed.body, attrs=echoed.attrs)
-
-    monkeypatch.setattr(requests, "echo", no_echo)
-    one = sandbox.rt.create_macvlan("mv0", "p0", mac="02:00:00:00:0f:01", mtu=1400)
-    assert_same_as_ip(one, ip_link(sandbox, "mv0"))
-    assert recorder[-1][1].type == RtmType.GETLINK  # read back after the creation
-    many = sandbox.rt.create_macvlans(_specs(5))
-    assert recorder[-1][0] == "dump"
-    assert [link.name for link in many] == [f"bulk{i}" for i in range(5)]
+    return race
 
 
 # -- native asyncio tests -------------------------------------------------------------------
@@ -307,6 +260,18 @@ def _pause_reading(sock: AsyncNetlinkSocket) -> Callable[[], None]:
 async def _ticks(n: int = 3) -> None:
     for _ in range(n):
         await asyncio.sleep(0)
+
+
+async def _cancel_then_resume(
+    cancel: list[asyncio.Task[Any]], tasks: list[asyncio.Task[Any]], resume: Callable[[], None]
+) -> list[Any]:
+    """Cancel ``cancel`` while the answers are held back, then let them in: every task's
+    result or exception, in order."""
+    for task in cancel:
+        task.cancel()
+    await _ticks()
+    resume()
+    return await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def test_hundred_concurrent_creates_on_one_connection(veth_ns: Namespace) -> None:
@@ -342,11 +307,7 @@ def test_cancelled_socket_requests_answers_are_dropped(veth_ns: Namespace) -> No
             tasks = [asyncio.create_task(sock.request(get_link(n), n)) for n in names]
             await _ticks()  # submitted and sent; no answer read yet
             assert sock.in_flight == len(names)
-            for task in tasks[::2]:
-                task.cancel()
-            await _ticks()
-            resume()
-            results = await asyncio.gather(*tasks, return_exceptions=True)
+            results = await _cancel_then_resume(tasks[::2], tasks, resume)
             for i, (name, result) in enumerate(zip(names, results, strict=True)):
                 if i % 2 == 0:
                     assert isinstance(result, asyncio.CancelledError)
@@ -386,11 +347,7 @@ def test_cancelled_operations_leave_the_others_their_answers(veth_ns: Namespace)
             resume = _pause_reading(sock)
             tasks = [asyncio.create_task(rt.link(n)) for n in names]
             await _ticks()
-            for task in tasks[1::3]:
-                task.cancel()
-            await _ticks()
-            resume()
-            results = await asyncio.gather(*tasks, return_exceptions=True)
+            results = await _cancel_then_resume(tasks[1::3], tasks, resume)
             for i, (name, result) in enumerate(zip(names, results, strict=True)):
                 if i % 3 == 1:
                     assert isinstance(result, asyncio.CancelledError)
@@ -817,16 +774,7 @@ def test_without_cap_net_admin(sandbox: Sandbox) -> None:
 
     if not shutil.which("setpriv"):
         pytest.skip("setpriv is not installed")
-    root = Path(__file__).resolve().parents[2]
-    done = subprocess.run(
-        [*DROP_NET_ADMIN, sys.executable, "-c", CHILD, sandbox.ns.path],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=root,
-        env={**os.environ, "PYTHONPATH": str(root)},
-        check=False,
-    )
+    done = run_in_repo([*DROP_NET_ADMIN, sys.executable, "-c", CHILD, sandbox.ns.path])
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     assert out["links"] == ["lo", "p0", "p1"]

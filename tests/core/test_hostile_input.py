@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support import lan_network
 
 import macvlan
 from macvlan import MacAddress, MacvlanMode, MacvlanSpec, Namespace, _syscalls
@@ -724,23 +725,8 @@ def test_bad_network_create(
 
 @pytest.fixture
 def network(sandbox: Any, tmp_path: Any) -> Iterator[Any]:
-    from macvlan import Network
-
-    net = Network.create(
-        "lan",
-        "p0",
-        subnet="10.30.0.0/24",
-        gateway="10.30.0.1",
-        netns=sandbox.ns,
-        store=str(tmp_path / "networks.db"),
-    )
-    try:
+    with lan_network(sandbox, str(tmp_path / "networks.db")) as net:
         yield net
-    finally:
-        try:
-            net.remove(force=True)
-        finally:
-            net.close()
 
 
 ATTACH_CASES: list[tuple[str, dict[str, Any], object]] = [

@@ -36,22 +36,22 @@ T = TypeVar("T")
 
 def no_hang(fn: Callable[[], T], timeout: float = 20.0) -> T:
     """Run ``fn`` in a thread; fail (instead of hanging the suite) if it does not end."""
-    result: list[T] = []
-    failure: list[BaseException] = []
+    outcome: list[tuple[T | None, BaseException | None]] = []
 
     def target() -> None:
         try:
-            result.append(fn())
+            outcome.append((fn(), None))
         except BaseException as exc:
-            failure.append(exc)
+            outcome.append((None, exc))
 
-    thread = threading.Thread(target=target, daemon=True)
+    thread = threading.Thread(target=target, daemon=True)  # a hung one dies with us
     thread.start()
     thread.join(timeout)
     assert not thread.is_alive(), f"{fn} still running after {timeout} s"
-    if failure:
-        raise failure[0]
-    return result[0]
+    ((value, error),) = outcome
+    if error is not None:
+        raise error
+    return value  # type: ignore[return-value]
 
 
 def ip(sb: Any, *args: str) -> None:
@@ -61,6 +61,16 @@ def ip(sb: Any, *args: str) -> None:
 
 def ip_names(netns: str) -> set[str]:
     return {e["ifname"] for e in ip_json("link", "show", netns=netns)}
+
+
+def peer_goes_with_the_orphan(sb: Any, peer: str) -> None:
+    """The orphaned namespace dies with its last socket, taking the veth whose peer
+    ``peer`` is in ``sb``; then the sandbox's connection is still usable."""
+    deadline = time.monotonic() + 10
+    while peer in ip_names(sb.name):
+        assert time.monotonic() < deadline, "orphaned namespace outlived its last socket"
+        time.sleep(0.05)
+    still_usable(sb)
 
 
 def still_usable(sb: Any) -> None:
@@ -389,11 +399,7 @@ def test_namespace_deleted_under_an_open_connection(sandbox: Any, netns_factory:
     finally:
         rt.close()
     # the last reference is gone: the namespace dies, and x0 takes its peer with it
-    deadline = time.monotonic() + 10
-    while "x1" in ip_names(sandbox.name):
-        assert time.monotonic() < deadline, "orphaned namespace outlived its last socket"
-        time.sleep(0.05)
-    still_usable(sandbox)
+    peer_goes_with_the_orphan(sandbox, "x1")
 
 
 def test_namespace_deleted_by_ip_under_a_connection_opened_by_name(
@@ -415,11 +421,7 @@ def test_namespace_deleted_by_ip_under_a_connection_opened_by_name(
         assert {x.name for x in no_hang(rt.links)} == {"lo", "y0"}
     finally:
         rt.close()
-    deadline = time.monotonic() + 10
-    while "y1" in ip_names(sandbox.name):
-        assert time.monotonic() < deadline, "orphaned namespace outlived its last socket"
-        time.sleep(0.05)
-    still_usable(sandbox)
+    peer_goes_with_the_orphan(sandbox, "y1")
 
 
 def test_reopening_a_deleted_namespace_by_name_is_namespace_not_found(netns_factory: Any) -> None:

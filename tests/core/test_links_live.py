@@ -92,22 +92,6 @@ def creator(rt: Any, kind: str) -> Callable[..., Link]:
     return fn
 
 
-class Sent(BaseException):
-    """Raised by the patched socket: the library tried to talk to the kernel."""
-
-
-@pytest.fixture
-def no_io(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Make every path to the kernel fail loudly (input must be refused before)."""
-
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise Sent("the library sent a request")
-
-    for method in ("request", "dump", "batch", "send_raw"):
-        monkeypatch.setattr(NetlinkSocket, method, refuse)
-    yield
-
-
 @pytest.fixture
 def recorder(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, Message]]]:
     """Record every message the library sends, with the socket call that sent it."""
@@ -220,9 +204,10 @@ def test_parent_names_resolve_in_the_connections_namespace(sandbox: Any) -> None
     host_only = sorted(
         e["ifname"] for e in ip_json("link", "show") if e["ifname"] not in ("lo", "p0", "p1")
     )
-    assert sandbox.rt._sock.index_of("p0") == ip_json("link", "show", "p0", netns=sandbox.name)[
-        0
-    ]["ifindex"]
+    assert (
+        sandbox.rt._sock.index_of("p0")
+        == ip_json("link", "show", "p0", netns=sandbox.name)[0]["ifindex"]
+    )
     if host_only:  # a link the caller's namespace has and the sandbox does not
         with pytest.raises(LinkNotFound):
             sandbox.rt.create_macvlan("mvx", host_only[0])
@@ -517,21 +502,32 @@ def test_delete_links_missing(sandbox: Any) -> None:
     assert ip_names(sandbox.name, "type", "macvlan") == set()
 
 
+@pytest.fixture
+def race_batch(monkeypatch: pytest.MonkeyPatch) -> Callable[[str, str], None]:
+    """``race(netns, victim)``: the next batch first deletes ``victim`` with ip, as
+    someone else would between our lookup and our batch (test_aio_live overrides this
+    for the asyncio socket)."""
+
+    def race(netns: str, victim: str) -> None:
+        real_batch = NetlinkSocket.batch
+
+        def racing_batch(self: NetlinkSocket, messages: Any, what: Any = ()) -> Any:
+            subprocess.run(["ip", "-n", netns, "link", "del", victim], check=True)
+            monkeypatch.setattr(NetlinkSocket, "batch", real_batch)
+            return real_batch(self, messages, what)
+
+        monkeypatch.setattr(NetlinkSocket, "batch", racing_batch)
+
+    return race
+
+
 def test_delete_links_rolls_back_on_kernel_refusal(
-    sandbox: Any, monkeypatch: pytest.MonkeyPatch
+    sandbox: Any, race_batch: Callable[[str, str], None]
 ) -> None:
     rt = sandbox.rt
     links = rt.create_macvlans(_specs(4, group=3))
     victim = rt.create_macvlan("victim", "p0", group=3)
-    real_batch = NetlinkSocket.batch
-
-    def racing_batch(self: NetlinkSocket, messages: Any, what: Any = ()) -> Any:
-        # someone else deletes one target between our lookup and our batch
-        subprocess.run(["ip", "-n", sandbox.name, "link", "del", "victim"], check=True)
-        monkeypatch.setattr(NetlinkSocket, "batch", real_batch)
-        return real_batch(self, messages, what)
-
-    monkeypatch.setattr(NetlinkSocket, "batch", racing_batch)
+    race_batch(sandbox.name, "victim")
     with pytest.raises(LinkNotFound):
         rt.delete_links([*links[:2], victim, *links[2:]])
     # the kernel refused one step half-way: the others are back in their own group
@@ -540,19 +536,11 @@ def test_delete_links_rolls_back_on_kernel_refusal(
 
 
 def test_delete_links_missing_ok_tolerates_a_race(
-    sandbox: Any, monkeypatch: pytest.MonkeyPatch
+    sandbox: Any, race_batch: Callable[[str, str], None]
 ) -> None:
-    rt = sandbox.rt
-    links = rt.create_macvlans(_specs(4))
-    real_batch = NetlinkSocket.batch
-
-    def racing_batch(self: NetlinkSocket, messages: Any, what: Any = ()) -> Any:
-        subprocess.run(["ip", "-n", sandbox.name, "link", "del", links[1].name], check=True)
-        monkeypatch.setattr(NetlinkSocket, "batch", real_batch)
-        return real_batch(self, messages, what)
-
-    monkeypatch.setattr(NetlinkSocket, "batch", racing_batch)
-    assert rt.delete_links(links, missing_ok=True) == 3
+    links = sandbox.rt.create_macvlans(_specs(4))
+    race_batch(sandbox.name, links[1].name)
+    assert sandbox.rt.delete_links(links, missing_ok=True) == 3
     assert ip_names(sandbox.name, "type", "macvlan") == set()
 
 

@@ -10,7 +10,6 @@ import os
 import pickle
 import random
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import netaddr
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support import python_output
 
 import macvlan
 import macvlan.mac
@@ -53,13 +53,7 @@ def test_import_is_light() -> None:
         "import sys; before = set(sys.modules); import macvlan.mac; "
         "print(' '.join(sorted(set(sys.modules) - before)))"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=Path(__file__).resolve().parents[2],
-    ).stdout.split()
+    out = python_output(code).split()
     assert "macvlan.mac" in out
     for heavy in ("ipaddress", "secrets", "random", "re", "hashlib", "socket"):
         assert heavy not in out

@@ -8,22 +8,19 @@ from __future__ import annotations
 
 import errno
 import json
-import os
 import shlex
 import shutil
-import subprocess
 import sys
 import textwrap
-from pathlib import Path
 from typing import Any
 
 import pytest
+from support import run_in_repo
 
 pytestmark = [
     pytest.mark.live,
 ]
 
-ROOT = Path(__file__).resolve().parents[2]
 CAP_NET_ADMIN = 12
 
 CHILD = textwrap.dedent(
@@ -89,15 +86,7 @@ def test_without_cap_net_admin(sandbox: Any, dropper: list[str]) -> None:
         command = [*dropper, "-c", f"exec {script}"]
     else:
         command = [*dropper, sys.executable, "-c", CHILD, sandbox.ns.path]
-    done = subprocess.run(
-        command,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        check=False,
-    )
+    done = run_in_repo(command)
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     assert not out["cap_eff"] & (1 << CAP_NET_ADMIN), "the child still has CAP_NET_ADMIN"

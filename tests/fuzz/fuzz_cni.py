@@ -13,26 +13,12 @@ new inputs go to ``tests/fuzz/.work-cni/`` and crashes to ``tests/fuzz/.crashes/
 
 from __future__ import annotations
 
-import contextlib
-import os
 import sys
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from fuzzing import fuzz, imports
 
 _FUZZING = __name__ == "__main__"
-if _FUZZING:
-    import atheris
-
-    _imports: contextlib.AbstractContextManager[object] = atheris.instrument_imports(
-        include=["macvlan"]
-    )
-else:
-    _imports = contextlib.nullcontext()
-with _imports:
+with imports(_FUZZING):
     from macvlan.cni import netconf
     from macvlan.cni.errors import CniError
     from macvlan.cni.jsonio import dumps
@@ -75,24 +61,5 @@ def check(data: bytes) -> None:
             raise
 
 
-def _scratch_args(argv: list[str]) -> list[str]:
-    flags = [a for a in argv[1:] if a.startswith("-") and a != "--strict"]
-    dirs = [a for a in argv[1:] if not a.startswith("-")]
-    if dirs:
-        work = HERE / ".work-cni"
-        work.mkdir(exist_ok=True)
-        dirs.insert(0, str(work))
-    if not any(a.startswith("-artifact_prefix=") for a in flags):
-        crashes = HERE / ".crashes"
-        crashes.mkdir(exist_ok=True)
-        flags.append(f"-artifact_prefix={crashes}{os.sep}cni-")
-    return [argv[0], *flags, *dirs]
-
-
-def main() -> None:
-    atheris.Setup(_scratch_args(sys.argv), check)
-    atheris.Fuzz()
-
-
 if _FUZZING:
-    main()
+    fuzz(check, ".work-cni", "cni-")

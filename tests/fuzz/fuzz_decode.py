@@ -23,29 +23,10 @@ corpus through :func:`check` on every test run.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
-from pathlib import Path
+from fuzzing import fuzz, imports
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-
-# Under atheris the library is imported instrumented (coverage feedback); the tests
-# import this module plainly to replay the corpus through check().
 _FUZZING = __name__ == "__main__"
-if _FUZZING:
-    import atheris
-
-    _imports: contextlib.AbstractContextManager[object] = atheris.instrument_imports(
-        include=["macvlan"]
-    )
-else:
-    _imports = contextlib.nullcontext()
-with _imports:
+with imports(_FUZZING):
     import macvlan._netlink as nl
     from macvlan import ProtocolError
     from macvlan._netlink import _backend, _pypack
@@ -111,28 +92,5 @@ def check(data: bytes) -> None:
     _typed(lazy)
 
 
-def _scratch_args(argv: list[str]) -> list[str]:
-    """Put a scratch corpus first (libFuzzer writes there) and set artifact_prefix."""
-    flags = [a for a in argv[1:] if a.startswith("-")]
-    dirs = [a for a in argv[1:] if not a.startswith("-")]
-    if dirs and not any(a == "-merge=1" for a in flags):
-        work = HERE / ".work"
-        work.mkdir(exist_ok=True)
-        dirs.insert(0, str(work))
-    if not any(a.startswith("-artifact_prefix=") for a in flags):
-        crashes = HERE / ".crashes"
-        crashes.mkdir(exist_ok=True)
-        flags.append(f"-artifact_prefix={crashes}{os.sep}")
-    return [argv[0], *flags, *dirs]
-
-
-def main() -> None:
-    def one_input(data: bytes) -> None:
-        check(data)
-
-    atheris.Setup(_scratch_args(sys.argv), one_input)
-    atheris.Fuzz()
-
-
 if _FUZZING:
-    main()
+    fuzz(check, ".work")

@@ -25,12 +25,13 @@ for path in (ROOT, ROOT / "tests"):
 
 from golden_data import cases, dump_chunks, meant  # noqa: E402
 
-from macvlan import MacAddress  # noqa: E402
+from macvlan import MacAddress, MacvlanSpec  # noqa: E402
 from macvlan import address as _address  # noqa: E402
 from macvlan import link as _link  # noqa: E402
 from macvlan import route as _route  # noqa: E402
 from macvlan._netlink import encode  # noqa: E402
 from macvlan._netlink.constants import MacvlanFlags, MacvlanMode  # noqa: E402
+from macvlan._operations.effects import macvlan_message  # noqa: E402
 
 CORPUS = HERE / "corpus"
 
@@ -52,37 +53,32 @@ def own_requests() -> list[bytes]:
         _link.new_veth(
             "va", "vb", mtu=1400, mac=macs[0], peer_mac=macs[1], peer_netns_fd=5, up=True
         ),
-        _link.new_macvlan(
+        macvlan_message(
+            MacvlanSpec(
+                "mv0",
+                2,
+                MacvlanMode.SOURCE,
+                mtu=1400,
+                flags=MacvlanFlags.NODST,
+                bcqueuelen=100,
+                bc_cutoff=-1,
+                source_macs=macs,
+                txqueuelen=10,
+                group=7,
+            ),
+            2,
             "mv0",
-            2,
-            "macvlan",
-            mode=MacvlanMode.SOURCE,
-            flags=MacvlanFlags.NODST,
-            mac=None,
-            mtu=1400,
-            up=True,
-            bcqueuelen=100,
-            bc_cutoff=-1,
-            source_macs=macs,
-            txqueuelen=10,
-            group=7,
             netns_fd=None,
+            up=True,
         ),
-        _link.new_macvlan(
-            "mt0",
+        macvlan_message(
+            MacvlanSpec(
+                "mt0", 2, MacvlanMode.PASSTHRU, flags=MacvlanFlags.NOPROMISC, kind="macvtap"
+            ),
             2,
-            "macvtap",
-            mode=MacvlanMode.PASSTHRU,
-            flags=MacvlanFlags.NOPROMISC,
-            mac=None,
-            mtu=None,
-            up=False,
-            bcqueuelen=None,
-            bc_cutoff=None,
-            source_macs=(),
-            txqueuelen=None,
-            group=None,
+            "mt0",
             netns_fd=9,
+            up=False,
         ),
         _link.get_link("mv0", netnsid=3),
         _link.dump_links("macvlan"),

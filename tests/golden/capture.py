@@ -556,23 +556,8 @@ def build_cases(cap: Capturer, ns: str, other: str) -> None:
         expect="error",
         errno=22,
     )
-    run(
-        "ip",
-        "-n",
-        ns,
-        "link",
-        "add",
-        "mv0",
-        "link",
-        "p0",
-        "up",
-        "address",
-        "02:00:00:00:00:77",
-        "type",
-        "macvlan",
-        "mode",
-        "bridge",
-    )
+    mv0 = "link add mv0 link p0 up address 02:00:00:00:00:77 type macvlan mode bridge"
+    run("ip", "-n", ns, *mv0.split())
     cap.case(
         "err_duplicate_mac",
         ns,
@@ -704,23 +689,8 @@ def build_cases(cap: Capturer, ns: str, other: str) -> None:
 
 def veth_namespace(ns: str) -> None:
     run("ip", "netns", "add", ns)
-    run(
-        "ip",
-        "-n",
-        ns,
-        "link",
-        "add",
-        "p0",
-        "address",
-        "02:00:00:00:aa:00",
-        "type",
-        "veth",
-        "peer",
-        "name",
-        "p1",
-        "address",
-        "02:00:00:00:aa:01",
-    )
+    veth = "link add p0 address 02:00:00:00:aa:00 type veth peer name p1 address 02:00:00:00:aa:01"
+    run("ip", "-n", ns, *veth.split())
     for dev in ("lo", "p0", "p1"):
         run("ip", "-n", ns, "link", "set", dev, "up")
 
@@ -844,6 +814,18 @@ def build_dumps(cap: Capturer, dump_ns: str, addr_ns: str) -> list[dict[str, obj
 # ---------------------------------------------------------------------------- main
 
 
+def can_capture(script: str) -> bool:
+    """Whether this process can capture (root, ip and strace); if not, says why."""
+    if os.geteuid() != 0:
+        print(f"{script} needs root (it creates network namespaces)", file=sys.stderr)
+        return False
+    for tool in ("ip", "strace"):
+        if shutil.which(tool) is None:
+            print(f"{script} needs {tool!r} on PATH", file=sys.stderr)
+            return False
+    return True
+
+
 def write_json(path: Path, data: object) -> None:
     path.write_text(json.dumps(data, indent=1) + "\n")
 
@@ -852,13 +834,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--keep-traces", type=Path, help="copy the raw strace logs here")
     opts = parser.parse_args(argv)
-    if os.geteuid() != 0:
-        print("capture.py needs root (it creates network namespaces)", file=sys.stderr)
+    if not can_capture("capture.py"):
         return 2
-    for tool in ("ip", "strace"):
-        if shutil.which(tool) is None:
-            print(f"capture.py needs {tool!r} on PATH", file=sys.stderr)
-            return 2
 
     pid = os.getpid()
     ns, other = f"mvg-{pid}", f"mvg-{pid}-other"

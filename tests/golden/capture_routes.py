@@ -28,6 +28,7 @@ from capture import (
     HERE,
     Capturer,
     Trace,
+    can_capture,
     run,
     save_dump,
     veth_namespace,
@@ -122,13 +123,8 @@ SETUP = [
 
 
 def main() -> int:
-    if os.geteuid() != 0:
-        print("capture_routes.py needs root (it creates network namespaces)", file=sys.stderr)
+    if not can_capture("capture_routes.py"):
         return 2
-    for tool in ("ip", "strace"):
-        if shutil.which(tool) is None:
-            print(f"capture_routes.py needs {tool!r} on PATH", file=sys.stderr)
-            return 2
     ns = f"mvg-{os.getpid()}-routes"
     workdir = Path(tempfile.mkdtemp(prefix="mvg-capture-"))
     cap = RouteCapturer(workdir)

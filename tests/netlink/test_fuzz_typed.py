@@ -425,49 +425,23 @@ def message_bytes(mtype: int, body: bytes, attrs: bytes, flags: int = 0) -> byte
     return struct.pack("=IHHII", 16 + len(body) + len(attrs), mtype, flags, 7, 0) + body + attrs
 
 
-link_messages = st.builds(
-    message_bytes,
-    st.sampled_from([16, 17, 19]),
-    st.binary(min_size=16, max_size=16),
-    schema_attrs(ifla.IFLA),
-)
-addr_messages = st.builds(
-    message_bytes,
-    st.sampled_from([20, 21]),
-    st.tuples(
-        st.sampled_from([2, 10]) | st.integers(0, 255),
-        st.integers(0, 255),
-        st.binary(min_size=6, max_size=6),
-    ).map(lambda t: bytes([t[0], t[1]]) + t[2]),
-    schema_attrs(ifa.IFA),
-)
-route_messages = st.builds(
-    message_bytes,
-    st.sampled_from([24, 25]),
-    st.tuples(
-        st.sampled_from([2, 10]) | st.integers(0, 255),
-        st.integers(0, 255),
-        st.binary(min_size=10, max_size=10),
-    ).map(lambda t: bytes([t[0], t[1]]) + t[2]),
-    schema_attrs(rta.RTA),
-)
-neigh_messages = st.builds(
-    message_bytes,
-    st.sampled_from([28, 29]),
-    st.binary(min_size=12, max_size=12),
-    schema_attrs(nda.NDA),
-)
-rule_messages = st.builds(
-    message_bytes,
-    st.sampled_from([32, 33]),
-    st.tuples(
-        st.sampled_from([2, 10]) | st.integers(0, 255),
-        st.integers(0, 255),
-        st.integers(0, 255),
-        st.binary(min_size=9, max_size=9),
-    ).map(lambda t: bytes([t[0], t[1], t[2]]) + t[3]),
-    schema_attrs(fra.FRA),
-)
+def family_body(size: int) -> st.SearchStrategy[bytes]:
+    """A message body of ``size`` bytes whose first byte, the family, is mostly
+    AF_INET or AF_INET6."""
+    family = st.sampled_from([2, 10]) | st.integers(0, 255)
+    rest = st.binary(min_size=size - 1, max_size=size - 1)
+    return st.tuples(family, rest).map(lambda t: bytes([t[0]]) + t[1])
+
+
+def messages_of(types: list[int], body: st.SearchStrategy[bytes], schema: Any) -> Any:
+    return st.builds(message_bytes, st.sampled_from(types), body, schema_attrs(schema))
+
+
+link_messages = messages_of([16, 17, 19], st.binary(min_size=16, max_size=16), ifla.IFLA)
+addr_messages = messages_of([20, 21], family_body(8), ifa.IFA)
+route_messages = messages_of([24, 25], family_body(12), rta.RTA)
+neigh_messages = messages_of([28, 29], st.binary(min_size=12, max_size=12), nda.NDA)
+rule_messages = messages_of([32, 33], family_body(12), fra.FRA)
 other_messages = st.builds(
     message_bytes,
     st.sampled_from([2, 3, 88]) | st.integers(0, 0xFFFF),

@@ -11,19 +11,23 @@
 from __future__ import annotations
 
 import errno
-import gzip
 import ipaddress
-import json
-from functools import cache
 from typing import Any
 
 import pytest
-from golden_data import GOLDEN, meant
+from golden_data import (
+    assert_reencodes,
+    cases_routes,
+    dump_chunks,
+    dumps,
+    meant,
+    normalise,
+    on_the_wire,
+)
 
 import macvlan._netlink as nl
 from macvlan import linkprops
 from macvlan._netlink import ifla, rta
-from macvlan._netlink.attr import Attr, AttrList, RawAttr
 from macvlan._netlink.constants import (
     FrAct,
     Iff,
@@ -32,7 +36,7 @@ from macvlan._netlink.constants import (
     RtnhFlags,
     RtType,
 )
-from macvlan._netlink.message import DoneMessage, ErrorMessage, Message
+from macvlan._netlink.message import ErrorMessage, Message
 from macvlan._operations import routing as _ops_routing
 from macvlan.errors import (
     GatewayUnreachable,
@@ -54,71 +58,18 @@ NET = ipaddress.ip_network
 IFINDEX = 4  # mv0 in the captured namespace
 
 
-@cache
-def cases() -> dict[str, dict[str, Any]]:
-    data = json.loads((GOLDEN / "cases_routes.json").read_text())
-    return {c["name"]: c for c in data}
-
-
-@cache
-def dumps() -> dict[str, dict[str, Any]]:
-    meta = json.loads((GOLDEN / "dumps_routes.json").read_text())
-    return {d["file"]: d for d in meta["dumps"]}
+cases = cases_routes
 
 
 def dump_messages(file: str) -> list[Any]:
-    blob = gzip.decompress((GOLDEN / file).read_bytes())
-    out, pos = [], 0
-    for size in dumps()[file]["reply_buffer_lengths"]:
-        chunk = blob[pos : pos + size]
-        assert nl.encode(nl.decode(chunk)) == chunk
-        out += nl.decode(chunk)
-        pos += size
-    assert pos == len(blob)
+    out = []
+    for chunk in dump_chunks(file, "dumps_routes.json"):
+        out += assert_reencodes(chunk)
     return out
 
 
 REQUESTS = [(n, i, h) for n, c in cases().items() for i, h in enumerate(c["requests"])]
 REPLIES = [(n, i, h) for n, c in cases().items() for i, h in enumerate(c["replies"])]
-
-
-def rebuild(attrs: Any) -> list[Any]:
-    """The same attributes built afresh from their typed values (no raw bytes kept)."""
-    out: list[Attr[Any] | RawAttr] = []
-    for attr in attrs:
-        if isinstance(attr, RawAttr):
-            out.append(RawAttr(attr.type, bytes(attr.data), attr.flags))
-            continue
-        value = attr.value
-        if isinstance(value, AttrList):
-            value = tuple(rebuild(value))
-        elif isinstance(value, rta.Multipath):
-            value = rta.Multipath(
-                rta.RtNexthop(h.flags, h.hops, h.ifindex, tuple(rebuild(h.attrs))) for h in value
-            )
-        elif isinstance(value, ifla.PeerInfo):
-            value = ifla.PeerInfo(value.ifinfo, tuple(rebuild(value.attrs)))
-        assert attr.spec.codec.validate(value) == value  # what came in is accepted back
-        out.append(Attr(attr.spec, value, attr.flags))
-    return out
-
-
-def rebuilt(message: Any) -> Any:
-    if isinstance(message, Message):
-        return message._replace(attrs=rebuild(message.attrs))
-    if isinstance(message, ErrorMessage):
-        return ErrorMessage(
-            message.flags,
-            message.seq,
-            message.pid,
-            message.error,
-            message.echo,
-            rebuild(message.ext_ack),
-        )
-    assert isinstance(message, DoneMessage)
-    return DoneMessage(
-        message.flags, message.seq, message.pid, message.error, rebuild(message.ext_ack)
-    )
 
 
 def test_every_issue_18_request_kind_was_captured() -> None:
@@ -146,19 +97,12 @@ def test_every_issue_18_request_kind_was_captured() -> None:
     ("name", "i", "hexdata"), REQUESTS, ids=[f"{n}-{i}" for n, i, _ in REQUESTS]
 )
 def test_request_reencodes_byte_for_byte(name: str, i: int, hexdata: str) -> None:
-    data = meant(bytes.fromhex(hexdata))
-    messages = nl.decode(data)
-    assert nl.encode(messages) == data
-    assert nl.encode([rebuilt(m) for m in messages]) == data
+    assert_reencodes(meant(bytes.fromhex(hexdata)))
 
 
 @pytest.mark.parametrize(("name", "i", "hexdata"), REPLIES, ids=[f"{n}-{i}" for n, i, _ in REPLIES])
 def test_reply_reencodes_byte_for_byte(name: str, i: int, hexdata: str) -> None:
-    data = bytes.fromhex(hexdata)
-    messages = nl.decode(data)
-    assert messages
-    assert nl.encode(messages) == data
-    assert nl.encode([rebuilt(m) for m in messages]) == data
+    assert assert_reencodes(bytes.fromhex(hexdata))
 
 
 # -- our requests against ip's ---------------------------------------------------------
@@ -174,31 +118,11 @@ def ip_request(name: str, mtype: int) -> Message:
     return found
 
 
-def normalise(attrs: Any) -> dict[int, Any]:
-    """Attributes by number (order-free); strings compared without their NUL."""
-    out: dict[int, Any] = {}
-    for attr in attrs:
-        if isinstance(attr, RawAttr):
-            value: Any = attr.data.rstrip(b"\0")
-        elif isinstance(attr.value, rta.Multipath):
-            value = [(h.flags, h.hops, h.ifindex, normalise(h.attrs)) for h in attr.value]
-        elif isinstance(attr.value, AttrList | tuple | list):
-            value = normalise(attr.value)
-        elif isinstance(attr.value, str):
-            value = attr.value.encode()
-        else:
-            value = attr.value
-        out.setdefault(attr.type, []).append((value, attr.flags))
-    return out
-
-
 def same(ours: Message, theirs: Message) -> None:
     assert ours.type == theirs.type
     assert ours.flags | 0x5 == theirs.flags  # the socket adds REQUEST|ACK
     assert ours.body == theirs.body
-    (wire,) = nl.iter_messages(nl.encode([ours]))  # as the kernel reads ours
-    assert isinstance(wire, Message)
-    assert normalise(wire.attrs) == normalise(theirs.attrs)
+    assert normalise(on_the_wire(ours).attrs) == normalise(theirs.attrs)
 
 
 GW1, GW3, GW5 = IP("10.9.0.1"), IP("10.9.0.3"), IP("10.9.0.5")
@@ -498,17 +422,8 @@ def test_rule_dumps_decode() -> None:
 
 # -- the dump fast path gives what the typed decoder gives ---------------------------------
 def _chunks(file: str) -> list[bytes]:
-    blob = gzip.decompress((GOLDEN / file).read_bytes())
-    meta = dumps().get(file)
-    if meta is None:
-        from golden_data import dump_chunks
-
-        return dump_chunks(file)
-    out, pos = [], 0
-    for size in meta["reply_buffer_lengths"]:
-        out.append(blob[pos : pos + size])
-        pos += size
-    return out
+    routes = file in dumps("dumps_routes.json")
+    return dump_chunks(file, "dumps_routes.json" if routes else "dumps.json")
 
 
 @pytest.mark.parametrize(

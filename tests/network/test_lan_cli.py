@@ -10,26 +10,16 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from lanlab import Lan, make_lan
+from lanlab import Lan
 
 pytestmark = [
     pytest.mark.live,
 ]
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def lan(netns_factory: Callable[..., Any], tmp_path: Path) -> Iterator[Lan]:
-    lab = make_lan(netns_factory, tmp_path)
-    try:
-        yield lab
-    finally:
-        lab.stop_all()
 
 
 def cli(*args: str) -> Any:

@@ -8,12 +8,11 @@ from __future__ import annotations
 import ipaddress
 import subprocess
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from lanlab import ROUTER_IP, Lan, make_lan, v6_globals
+from lanlab import ROUTER_IP, Lan, v6_globals
 from support import ip_json
 
 from macvlan import (
@@ -35,15 +34,6 @@ from macvlan.network.store import Store
 pytestmark = [
     pytest.mark.live,
 ]
-
-
-@pytest.fixture
-def lan(netns_factory: Callable[..., Any], tmp_path: Path) -> Iterator[Lan]:
-    lab = make_lan(netns_factory, tmp_path)
-    try:
-        yield lab
-    finally:
-        lab.stop_all()
 
 
 def dhcp_net(lan: Lan, **kw: Any) -> Network:
@@ -211,8 +201,7 @@ def test_nak_at_renewal_then_a_new_address(lan: Lan, netns_factory: Any) -> None
     first = lan.dnsmasq()
     blue = netns_factory("mvle")
     with dhcp_net(lan) as net:
-        ep = net.attach(blue)
-        assert ep.lease
+        assert net.attach(blue).lease
         first.stop()
         lan.dnsmasq(range_="10.77.0.210,10.77.0.220")  # a new server: the old address is not its
         (change,) = net.renew(force=True)

@@ -14,20 +14,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import ip_json
+from support import ip_json, lan_network
 
 from macvlan import MacAddress, NetlinkError, SlapQuadrant
-from macvlan.errors import LinkExists, LinkNotFound, NamespaceNotFound
-from macvlan.network import (
+from macvlan.errors import (
     EndpointNotFound,
+    LinkExists,
+    LinkNotFound,
     MacInUse,
-    Network,
+    NamespaceNotFound,
     NetworkConfigError,
     NetworkExists,
     NetworkInUse,
     NetworkNotFound,
     ParentInUse,
 )
+from macvlan.network import Network
 from macvlan.network.attach import Attach
 from macvlan.network.ipam import AddressTaken, IpamError, PoolExhausted
 from macvlan.network.store import Store
@@ -88,6 +90,14 @@ def run_python(code: str, *args: str) -> Any:
     return json.loads(done.stdout) if done.stdout.strip() else None
 
 
+def crashes(code: str, *args: str) -> None:
+    """Run ``python -c CODE ARGS``, which must die with status 3 (a simulated crash)."""
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 3, done.stderr
+
+
 # -- fixtures ------------------------------------------------------------------------------
 @pytest.fixture
 def store(tmp_path: Path) -> Path:
@@ -96,25 +106,8 @@ def store(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def net(sandbox: Any, store: Path) -> Iterator[Network]:
-    network = Network.create(
-        "lan", "p0", subnet=SUBNET, gateway=GATEWAY, store=store, netns=sandbox.ns
-    )
-    try:
+    with lan_network(sandbox, store, SUBNET, GATEWAY) as network:
         yield network
-    finally:
-        with pytest.MonkeyPatch.context():
-            try:
-                again = Network.open("lan", store)
-            except NetworkNotFound:
-                pass
-            else:
-                again.remove(force=True)
-        network.close()
-
-
-@pytest.fixture
-def containers(netns_factory: Callable[..., Any]) -> Callable[[int], list[Any]]:
-    return lambda n: [netns_factory("mvc") for _ in range(n)]
 
 
 # -- attach, reach, detach -----------------------------------------------------------------
@@ -508,14 +501,7 @@ def test_a_crash_during_attach_is_recovered_on_the_next_open(
     step: str, net: Network, store: Path, containers: Callable[[int], list[Any]]
 ) -> None:
     (c,) = containers(1)
-    done = subprocess.run(
-        [sys.executable, "-c", _CRASH, str(store), c.name, step],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 3, done.stderr
+    crashes(_CRASH, str(store), c.name, step)
     with Store(store) as st:
         assert len(st.endpoints("lan")) == 1  # the pending row is there
     assert len(macvlans(c.name)) == (0 if step == "allocate" else 1)
@@ -537,10 +523,7 @@ lifecycle.delete_link = lambda *a, **k: os._exit(3)
 net = Network.open("lan", sys.argv[1])
 net.detach(net.endpoints()[0])
 """
-    done = subprocess.run(
-        [sys.executable, "-c", code, str(store)], cwd=ROOT, capture_output=True, check=False
-    )
-    assert done.returncode == 3
+    crashes(code, str(store))
     assert len(macvlans(c.name)) == 1
     Network.open("lan", store).close()
     assert macvlans(c.name) == []
@@ -769,13 +752,7 @@ net.host_shim("10.30.0.250")
 def test_a_crash_while_making_the_shim_is_recovered(
     sandbox: Any, net: Network, store: Path
 ) -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", _CRASH_SHIM, str(store)],
-        cwd=ROOT,
-        capture_output=True,
-        check=False,
-    )
-    assert done.returncode == 3, done.stderr
+    crashes(_CRASH_SHIM, str(store))
     assert len(macvlans(sandbox.name)) == 1
     with Network.open("lan", store) as again:
         assert again.shim is None
@@ -806,13 +783,7 @@ def test_a_crash_during_remove_is_finished_by_the_next_open(
     cs = containers(3)
     for c in cs:
         net.attach(c)
-    done = subprocess.run(
-        [sys.executable, "-c", _CRASH_REMOVE, str(store)],
-        cwd=ROOT,
-        capture_output=True,
-        check=False,
-    )
-    assert done.returncode == 3, done.stderr
+    crashes(_CRASH_REMOVE, str(store))
     assert sum(len(macvlans(c.name)) for c in cs) == 2
     assert Network.list(store) == []  # a network being removed is not listed
     with pytest.raises(NetworkNotFound, match="half-removed"):

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import ip_json
+from support import ip_json, lan_network
 
 import macvlan
 from macvlan import Namespace
@@ -85,24 +85,8 @@ def store(tmp_path: Path) -> Iterator[Path]:
 
 @pytest.fixture
 def net(sandbox: Any, store: Path) -> Iterator[Network]:
-    network = Network.create(
-        "lan", "p0", subnet=SUBNET, gateway=GATEWAY, store=store, netns=sandbox.ns
-    )
-    try:
+    with lan_network(sandbox, store, SUBNET, GATEWAY) as network:
         yield network
-    finally:
-        try:
-            again = Network.open("lan", store)
-        except NetworkNotFound:
-            pass
-        else:
-            again.remove(force=True)
-        network.close()
-
-
-@pytest.fixture
-def containers(netns_factory: Callable[..., Any]) -> Callable[[int], list[Any]]:
-    return lambda n: [netns_factory("mvc") for _ in range(n)]
 
 
 # -- 1. identity by name -----------------------------------------------------------------
@@ -213,6 +197,22 @@ with Network.open("lan", sys.argv[1]) as net:
     assert macvlans(c.name) == []
 
 
+@contextlib.contextmanager
+def held_namespace(
+    netns_factory: Callable[..., Any],
+) -> Iterator[tuple[Any, subprocess.Popen[bytes]]]:
+    """A fresh namespace and a process inside it (``sleep``) that keeps it alive when
+    its name is removed; the process is killed afterwards."""
+    c = netns_factory("mvc")
+    holder = subprocess.Popen(["ip", "netns", "exec", c.name, "sleep", "60"])
+    try:
+        time.sleep(0.3)
+        yield c, holder
+    finally:
+        holder.kill()
+        holder.wait()
+
+
 def ep_ns_identity(c: Any) -> str:
     st = os.stat(f"/run/netns/{c.name}")
     return f"{st.st_dev}-{st.st_ino}"
@@ -221,10 +221,7 @@ def ep_ns_identity(c: Any) -> str:
 def test_a_namespace_whose_name_was_removed_while_in_use_keeps_its_address(
     net: Network, store: Path, netns_factory: Callable[..., Any]
 ) -> None:
-    c = netns_factory("mvc")
-    holder = subprocess.Popen(["ip", "netns", "exec", c.name, "sleep", "60"])
-    try:
-        time.sleep(0.3)
+    with held_namespace(netns_factory) as (c, holder):
         ep = net.attach(c.name, ip="10.71.0.40")
         subprocess.run(["ip", "netns", "del", c.name], check=True)  # the name goes, not the ns
         with Network.open("lan", store) as again:
@@ -237,24 +234,15 @@ def test_a_namespace_whose_name_was_removed_while_in_use_keeps_its_address(
             held = f"/proc/{holder.pid}/ns/net"
             with Namespace.from_path(held) as ns, ns.connect() as rt:
                 assert [x.name for x in rt.links(kind="macvlan")] == []
-    finally:
-        holder.kill()
-        holder.wait()
 
 
 def test_a_record_is_dropped_only_once_its_namespace_exists_nowhere(
     net: Network, store: Path, netns_factory: Callable[..., Any]
 ) -> None:
-    c = netns_factory("mvc")
-    holder = subprocess.Popen(["ip", "netns", "exec", c.name, "sleep", "60"])
-    try:
-        time.sleep(0.3)
+    with held_namespace(netns_factory) as (c, _):
         net.attach(c.name)
         subprocess.run(["ip", "netns", "del", c.name], check=True)
         assert net.reconcile().records_removed == 0
-    finally:
-        holder.kill()
-        holder.wait()
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline and net.reconcile().records_removed == 0:
         time.sleep(0.05)  # the namespace dies with its last process
