@@ -224,8 +224,8 @@ class AsyncConnection(Operations, method=_coroutine):
             return await sock.batch(effect.messages, effect.whats)
         if type(effect) is Dump:
             return await sock.dump(effect.message, effect.what)
-        if type(effect) is ParsedDump:  # messages here: answers of several requests interleave
-            return effect.build(await sock.dump(effect.message, effect.what))
+        if type(effect) is ParsedDump:
+            return await sock.dump_parsed(effect.message, effect.parse, effect.what)
         if type(effect) is InNamespace:
             there = conns.get(effect.ns)
             if there is None:
