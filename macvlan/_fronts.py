@@ -19,7 +19,9 @@ an instance's attribute is: the operation's parameters returning ``T`` on a
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Coroutine
+from types import FunctionType
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from macvlan import _operations as ops
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
 
 P = ParamSpec("P")
 T = TypeVar("T")
+M = TypeVar("M")  # the front's kind of event monitor
 
 #: what a front makes of an operation: a function taking ``self`` first
 MethodMaker = Callable[[Callable[..., Op[Any]]], Callable[..., Any]]
@@ -82,9 +85,27 @@ class _Signature:
         return sig.replace(parameters=[first, *sig.parameters.values()], return_annotation=returns)
 
 
-class Operations:
+def _watch_of(front: type[Any]) -> Callable[..., Any]:
+    """:meth:`Operations.watch` as ``front``'s own method, saying which monitor it returns
+    (what ``front._monitor`` makes), so that help() and the docs name the real type."""
+    watch = Operations.watch
+    home = vars(sys.modules[front.__module__])  # where the annotations' names are
+    own = FunctionType(watch.__code__, home, "watch", None, watch.__closure__)
+    own.__kwdefaults__ = watch.__kwdefaults__
+    own.__doc__ = watch.__doc__
+    own.__qualname__ = f"{front.__qualname__}.watch"
+    own.__module__ = front.__module__
+    own.__annotations__ = {
+        **watch.__annotations__,
+        "return": front._monitor.__annotations__["return"],
+    }
+    return own
+
+
+class Operations(Generic[M]):
     """The operations of both fronts (links, addresses, routes, rules, neighbours,
-    statistics, alternative names); a front's class says how to make its methods."""
+    statistics, alternative names, events); a front's class says how to make its
+    methods, and ``M`` is the kind of monitor its :meth:`watch` returns."""
 
     def __init_subclass__(cls, *, method: MethodMaker | None = None, **kw: Any) -> None:
         super().__init_subclass__(**kw)
@@ -100,6 +121,35 @@ class Operations:
                 fn.__annotations__ = {}  # the signature holds them
                 fn.__wrapped__ = _Signature(line.op)  # type: ignore[attr-defined]
                 setattr(cls, name, fn)
+        cls.watch = _watch_of(cls)  # type: ignore[method-assign]
+
+    def _monitor(self, groups: list[int]) -> M:  # the front's: listen to these groups
+        raise NotImplementedError
+
+    def watch(
+        self,
+        *,
+        links: bool = True,
+        addresses: bool = True,
+        routes: bool = False,
+        neighbours: bool = False,
+        rules: bool = False,
+    ) -> M:
+        """A monitor of events in this connection's namespace: links and addresses
+        unless told otherwise; routes, neighbours and rules when asked.
+
+        A :class:`~macvlan.Monitor` on the blocking front; on the asyncio front an
+        :class:`~macvlan.aio.AsyncMonitor`, which in the current namespace listens
+        from this call on, and inside another namespace from ``async with`` (or the
+        first event asked for) on, because its socket is opened there by a helper
+        thread.
+        """
+        from macvlan.monitor import Monitor
+
+        groups = Monitor.groups(
+            links=links, addresses=addresses, routes=routes, neighbours=neighbours, rules=rules
+        )
+        return self._monitor(groups)
 
     # -- links -----------------------------------------------------------------------------
     link = operation(ops.link)

@@ -58,7 +58,7 @@ def connect(netns: NetnsRef | None = None) -> Connection:
     return Connection(netns)
 
 
-class Connection(Operations, method=_blocking):
+class Connection(Operations["Monitor"], method=_blocking):
     """One rtnetlink socket in one network namespace (thread-safe; close it).
 
     ``parent``, ``link`` and ``ref`` arguments take a name, an index or a
@@ -151,22 +151,9 @@ class Connection(Operations, method=_blocking):
         return Connection(netns)
 
     # -- events --------------------------------------------------------------------------
-    def watch(
-        self,
-        *,
-        links: bool = True,
-        addresses: bool = True,
-        routes: bool = False,
-        neighbours: bool = False,
-        rules: bool = False,
-    ) -> Monitor:
-        """A :class:`Monitor` of events in this connection's namespace: links and
-        addresses unless told otherwise; routes, neighbours and rules when asked."""
+    def _monitor(self, groups: list[int]) -> Monitor:
         from macvlan.monitor import Monitor
 
-        groups = Monitor.groups(
-            links=links, addresses=addresses, routes=routes, neighbours=neighbours, rules=rules
-        )
         if self.netns is None:
             return Monitor(NetlinkSocket(groups))
         return Monitor(self.netns.run(NetlinkSocket, groups))

@@ -97,21 +97,20 @@ def _nexthops(nexthops: object) -> list[NextHop]:
     return hops
 
 
-def _route_request(
+def _route_change(
     mtype: RtmType,
     dst: object,
-    *,
     gateway: object,
     link_ref: LinkRef | None,
-    metric: object,
     table: object,
-    src: object,
-    type: object,
+    metric: object,
     onlink: bool,
     replace: bool,
+    type: object,
     nexthops: object,
-) -> Op[Message]:
-    """Check everything, look up the links, and build the request."""
+    src: object,
+) -> Op[None]:
+    """Check everything, look up the links, build the request and send it."""
     import macvlan.route as _route
 
     gw = None if gateway is None else _route.to_ip(gateway, "gateway")
@@ -147,7 +146,11 @@ def _route_request(
             ix = 0 if hop.link is None else (yield from index(hop.link))
             resolved.append((hop, ix))
         kw["multipath"] = _route.multipath_attr(network.version, resolved)
-    return build(network, **kw)
+    verb = "delete" if mtype == RtmType.DELROUTE else "replace" if replace else "add"
+    try:
+        yield Request(build(network, **kw), f"{verb} route {dst}")
+    except NetlinkError as exc:
+        raise _route_error(exc) from None
 
 
 def add_route(
@@ -176,23 +179,9 @@ def add_route(
     rtype = None if type is None else _route.to_route_type(type)
     if gateway is None and link is None and nexthops is None and rtype in (None, 1):
         raise ValueError("a unicast route needs a gateway, a link or next hops")
-    message = yield from _route_request(
-        RtmType.NEWROUTE,
-        dst,
-        gateway=gateway,
-        link_ref=link,
-        metric=metric,
-        table=table,
-        src=src,
-        type=rtype,
-        onlink=onlink,
-        replace=replace,
-        nexthops=nexthops,
+    yield from _route_change(
+        RtmType.NEWROUTE, dst, gateway, link, table, metric, onlink, replace, rtype, nexthops, src
     )
-    try:
-        yield Request(message, f"{'replace' if replace else 'add'} route {dst}")
-    except NetlinkError as exc:
-        raise _route_error(exc) from None
 
 
 def delete_route(
@@ -207,23 +196,9 @@ def delete_route(
 ) -> Op[None]:
     """Delete the first route matching what is given; ``metric`` picks one of
     two alike default routes."""
-    message = yield from _route_request(
-        RtmType.DELROUTE,
-        dst,
-        gateway=gateway,
-        link_ref=link,
-        metric=metric,
-        table=table,
-        src=src,
-        type=type,
-        onlink=False,
-        replace=False,
-        nexthops=None,
+    yield from _route_change(
+        RtmType.DELROUTE, dst, gateway, link, table, metric, False, False, type, None, src
     )
-    try:
-        yield Request(message, f"delete route {dst}")
-    except NetlinkError as exc:
-        raise _route_error(exc) from None
 
 
 def routes(

@@ -122,3 +122,17 @@ def test_connecting_imports_no_inspect() -> None:
         cwd="/",
     )
     assert out.stdout.strip() == "False"
+
+
+def test_watch_is_declared_once_and_names_each_fronts_monitor() -> None:
+    sync, asyn = inspect.signature(Connection.watch), inspect.signature(AsyncConnection.watch)
+    assert sync.parameters == asyn.parameters
+    assert list(sync.parameters) == ["self", "links", "addresses", "routes", "neighbours", "rules"]
+    assert (sync.return_annotation, asyn.return_annotation) == ("Monitor", "AsyncMonitor")
+    assert Connection.watch.__qualname__ == "Connection.watch"
+    assert (
+        Connection.watch.__doc__
+        == AsyncConnection.watch.__doc__
+        == _fronts.Operations.watch.__doc__
+    )
+    assert Connection.watch.__code__ is AsyncConnection.watch.__code__
