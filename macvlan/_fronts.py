@@ -4,12 +4,13 @@ Every method of :class:`macvlan.Connection` and :class:`macvlan.aio.AsyncConnect
 that carries out an operation is one line of :class:`Operations`: the operation's
 generator function (:mod:`macvlan._operations`) is the single place of its
 parameters, keywords, defaults and docstring.  Each front turns the lines into
-methods when its class is made (``class Connection(Operations, method=...)``):
+methods when its class is made (``class Connection(Operations[Monitor], method=...)``):
 the blocking front into ``def m(self, *a, **k): return self._run(op(*a, **k))``,
 the asyncio front into its ``async def`` twin.  Those are plain functions with
 the operation's name and docstring, so a call costs what a hand-written method
 costs; ``help()``, :func:`inspect.signature` and Sphinx find the real parameters
-(``self`` first) through their ``__wrapped__``.
+(``self`` first) through their ``__wrapped__``.  :meth:`Operations.watch` is
+written once as well; each front only says how it listens (``_monitor``).
 
 For type checkers each line is an :class:`operation` whose ``__get__`` says what
 an instance's attribute is: the operation's parameters returning ``T`` on a
