@@ -25,7 +25,7 @@ from collections.abc import Callable, Coroutine
 from types import FunctionType
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
-from macvlan import _operations as ops
+from macvlan import _operations as operations
 from macvlan._operations import routing
 from macvlan._operations.effects import Op
 
@@ -153,21 +153,21 @@ class Operations(Generic[M]):
         return self._monitor(groups)
 
     # -- links -----------------------------------------------------------------------------
-    link = operation(ops.link)
-    links = operation(ops.links)
-    create_macvlan = operation(ops.create_macvlan)
-    create_macvtap = operation(ops.create_macvtap)
-    create_macvlans = operation(ops.create_macvlans)
-    create_veth = operation(ops.create_veth)
-    create_vlan = operation(ops.create_vlan)
-    set_link = operation(ops.set_link)
-    delete_link = operation(ops.delete_link)
-    delete_links = operation(ops.delete_links)
+    link = operation(operations.link)
+    links = operation(operations.links)
+    create_macvlan = operation(operations.create_macvlan)
+    create_macvtap = operation(operations.create_macvtap)
+    create_macvlans = operation(operations.create_macvlans)
+    create_veth = operation(operations.create_veth)
+    create_vlan = operation(operations.create_vlan)
+    set_link = operation(operations.set_link)
+    delete_link = operation(operations.delete_link)
+    delete_links = operation(operations.delete_links)
 
     # -- addresses ---------------------------------------------------------------------
-    add_address = operation(ops.add_address)
-    delete_address = operation(ops.delete_address)
-    addresses = operation(ops.addresses)
+    add_address = operation(operations.add_address)
+    delete_address = operation(operations.delete_address)
+    addresses = operation(operations.addresses)
 
     # -- routes, rules, neighbours, statistics, alternative names ------------------------
     add_route = operation(routing.add_route)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from macvlan._argcheck import check_int
 from macvlan._netlink.constants import MacvlanFlags, MacvlanMode
+from macvlan._netlink.numbers import ETH_MAX_MTU, ETH_MIN_MTU
 from macvlan.mac import MacAddress
 
 MacLike = MacAddress | str | bytes | int
@@ -49,12 +51,7 @@ def check_up(up: object, *, optional: bool = False) -> bool | None:
 
 
 # -- validation helpers ----------------------------------------------------------------
-def _check_int(name: str, value: object, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, not {value!r}")
-    if not low <= value <= high:
-        raise ValueError(f"{name}={value!r} is outside {low}..{high}")
-    return value
+_check_int = check_int
 
 
 def check_mode(mode: object) -> MacvlanMode:
@@ -84,9 +81,9 @@ def check_flags(flags: object) -> MacvlanFlags:
     raise TypeError(f"flags must be MacvlanFlags, not {flags!r}")
 
 
-#: The MTUs an Ethernet link (a macvlan, macvtap, veth) can have: IPv4's least and
-#: ``ETH_MAX_MTU``.  One rule for the whole library (links, networks, the CLI).
-MTU_MIN, MTU_MAX = 68, 65535
+#: The MTUs an Ethernet link (a macvlan, macvtap, veth) can have: ``ETH_MIN_MTU`` (IPv4's
+#: least) to ``ETH_MAX_MTU``.  One rule for the whole library (links, networks, CLI, CNI).
+MTU_MIN, MTU_MAX = ETH_MIN_MTU, ETH_MAX_MTU
 
 
 def check_mtu(mtu: object) -> int:

@@ -4,29 +4,20 @@ from __future__ import annotations
 
 import ipaddress
 
+from macvlan import _argcheck
 from macvlan._dataclass import dataclass
 from macvlan._netlink import ifa, requests
-from macvlan._netlink.attr import AttrList
 from macvlan._netlink.constants import AddrFamily, IfaFlags, RtScope
 from macvlan._netlink.message import Message
 from macvlan._netlink.structs import IfAddrMsg
 from macvlan.errors import ProtocolError
 
-Interface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
+Interface = _argcheck.IPInterface
 
 
 def to_interface(value: object) -> Interface:
     """Parse ``"10.0.0.2/24"`` (or an ``ip_interface``); a bare address is a host route."""
-    if isinstance(value, ipaddress.IPv4Interface | ipaddress.IPv6Interface):
-        return value
-    if isinstance(value, ipaddress.IPv4Address | ipaddress.IPv6Address):
-        return ipaddress.ip_interface(value)
-    if not isinstance(value, str):
-        raise TypeError(f"an address is a str like '10.0.0.2/24', not {value!r}")
-    try:
-        return ipaddress.ip_interface(value.strip())
-    except ValueError:
-        raise ValueError(f"{value!r} is not an IP address with a prefix length") from None
+    return _argcheck.interface(value, "address")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +44,7 @@ class Address:
     @classmethod
     def from_message(cls, message: Message) -> Address:
         """Build a snapshot from an ``RTM_NEWADDR`` message."""
-        body = message.body
-        attrs = message.attrs
-        if not isinstance(body, IfAddrMsg) or not isinstance(attrs, AttrList):
-            raise ValueError(f"not a decoded address message: {message!r}")
+        body, attrs = message.decoded(IfAddrMsg, "address")
         ip = attrs.get(ifa.LOCAL) or attrs.get(ifa.ADDRESS)
         if ip is None:
             raise ValueError("address message without IFA_LOCAL or IFA_ADDRESS")

@@ -135,8 +135,9 @@ def _open_checked(path: str, *, follow: bool) -> tuple[int, os.stat_result]:
     return fd, st
 
 
-def _call_in_helper_thread(fn: Callable[[], _T], name: str) -> _T:
-    """Run ``fn`` in a new thread, wait for it, return its result or raise its error."""
+def call_in_thread(fn: Callable[[], _T], name: str) -> _T:
+    """Run ``fn`` in a new thread named ``name``, wait for it, return its result or raise
+    its error (a namespace the thread enters is left with it: the caller stays put)."""
     result: list[_T] = []
     failure: list[BaseException] = []
 
@@ -304,7 +305,7 @@ class Namespace:
                 ) from exc
             os.close(placeholder)
             try:
-                _call_in_helper_thread(
+                call_in_thread(
                     functools.partial(_new_netns_onto, path), f"macvlan-netns-create-{name}"
                 )
                 fd, st = _open_checked(path, follow=False)
@@ -470,7 +471,7 @@ class Namespace:
                     _syscalls.setns(target, _syscalls.CLONE_NEWNET)
             return fn(*args, **kwargs)
 
-        return _call_in_helper_thread(call, f"macvlan-netns-run-{self._name or self._ino}")
+        return call_in_thread(call, f"macvlan-netns-run-{self._name or self._ino}")
 
     def connect(self) -> Connection:
         """An rtnetlink connection inside this namespace (the caller stays put)."""

@@ -12,6 +12,8 @@ import struct
 import sys
 from typing import Any, NamedTuple
 
+from macvlan import _argcheck
+from macvlan._argcheck import IPNetwork
 from macvlan._dataclass import dataclass
 from macvlan._netlink import requests, rta
 from macvlan._netlink.attr import Attr, AttrList, RawAttr
@@ -31,8 +33,7 @@ from macvlan.errors import ProtocolError
 
 __all__ = ["NextHop", "Route", "RouteType", "RtnhFlags"]
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-IpAddr = ipaddress.IPv4Address | ipaddress.IPv6Address
+IpAddr = _argcheck.IPAddress
 #: The route types (``RTN_*``): ``RouteType.BLACKHOLE``, ``RouteType.UNREACHABLE``, ...
 RouteType = RtType
 
@@ -50,30 +51,16 @@ _DST, _GATEWAY, _OIF, _PRIORITY, _PREFSRC, _TABLE, _MULTIPATH = (
 _NO_NEXTHOP = frozenset({RtType.BLACKHOLE, RtType.UNREACHABLE, RtType.PROHIBIT, RtType.THROW})
 
 
-def to_network(value: object, family_hint: int | None = None) -> Network:
+def to_network(value: object, family_hint: int | None = None) -> IPNetwork:
     """``"default"`` (IPv4 unless the gateway says IPv6), a prefix, or an ip_network."""
-    if isinstance(value, ipaddress.IPv4Network | ipaddress.IPv6Network):
-        return value
-    if not isinstance(value, str):
-        raise TypeError(f"a destination is a str like '10.1.0.0/16' or 'default', not {value!r}")
     if value == "default":
         return ipaddress.ip_network("::/0" if family_hint == 6 else "0.0.0.0/0")
-    try:
-        return ipaddress.ip_network(value, strict=True)
-    except ValueError as exc:
-        raise ValueError(f"{value!r} is not a destination prefix: {exc}") from None
+    return _argcheck.network(value, "destination", host_ok=True)
 
 
 def to_ip(value: object, what: str) -> IpAddr:
     """An IP address from a str (or an ip_address); ``what`` names it in errors."""
-    if isinstance(value, ipaddress.IPv4Address | ipaddress.IPv6Address):
-        return value
-    if not isinstance(value, str):
-        raise TypeError(f"{what} must be an IP address string, not {value!r}")
-    try:
-        return ipaddress.ip_address(value)
-    except ValueError:
-        raise ValueError(f"{what} {value!r} is not an IP address") from None
+    return _argcheck.address(value, what)
 
 
 def to_route_type(value: object) -> RtType:
@@ -90,11 +77,7 @@ def to_route_type(value: object) -> RtType:
 
 
 def _u32(name: str, value: object, low: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, not {value!r}")
-    if not low <= value < 2**32:
-        raise ValueError(f"{name} {value!r} is outside {low}..{2**32 - 1}")
-    return value
+    return _argcheck.check_int(name, value, low, 2**32 - 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +133,7 @@ class Route(NamedTuple):
     A route equals only another route with the same fields, not a plain tuple.
     """
 
-    dst: Network
+    dst: IPNetwork
     gateway: IpAddr | None
     link: int | None
     table: int
@@ -194,10 +177,7 @@ class Route(NamedTuple):
     @classmethod
     def from_message(cls, message: Message) -> Route:
         """Build a snapshot from an ``RTM_NEWROUTE`` message."""
-        body = message.body
-        attrs = message.attrs
-        if not isinstance(body, RtMsg) or not isinstance(attrs, AttrList):
-            raise ValueError(f"not a decoded route message: {message!r}")
+        body, attrs = message.decoded(RtMsg, "route")
         raw = attrs.raw
         v6 = body.family in _V6_FAMILIES
         dst = raw(_DST)
@@ -440,7 +420,7 @@ def multipath_attr(version: int, hops: list[tuple[NextHop, int]]) -> Attr[Any]:
 
 def route_message(
     mtype: RtmType,
-    dst: Network,
+    dst: IPNetwork,
     *,
     gateway: IpAddr | None,
     oif: int | None,
@@ -499,7 +479,7 @@ def route_message(
     )
 
 
-def new_route(dst: Network, *, replace: bool = False, **kw: Any) -> Message:
+def new_route(dst: IPNetwork, *, replace: bool = False, **kw: Any) -> Message:
     """``RTM_NEWROUTE``: fails if the route exists, or replaces it (``replace``).
 
     Keywords as :func:`route_message`.
@@ -508,7 +488,7 @@ def new_route(dst: Network, *, replace: bool = False, **kw: Any) -> Message:
     return route_message(RtmType.NEWROUTE, dst, flags=flags, **kw)
 
 
-def del_route(dst: Network, **kw: Any) -> Message:
+def del_route(dst: IPNetwork, **kw: Any) -> Message:
     """``RTM_DELROUTE``; keywords as :func:`route_message`."""
     return route_message(RtmType.DELROUTE, dst, **kw)
 

@@ -7,10 +7,11 @@ import ipaddress
 import sys
 from typing import Any
 
+from macvlan import _argcheck
+from macvlan._argcheck import IPNetwork
 from macvlan._dataclass import dataclass
 from macvlan._names import check_ifname
 from macvlan._netlink import fra, requests
-from macvlan._netlink.attr import AttrList
 from macvlan._netlink.constants import AddrFamily, FrAct, NlmF, RtmType
 from macvlan._netlink.message import Message
 from macvlan._netlink.structs import FibRuleHdr
@@ -18,7 +19,6 @@ from macvlan.errors import ProtocolError
 
 __all__ = ["FrAct", "Rule", "RuleAction"]
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 #: What a rule does: ``RuleAction.TO_TBL`` (look up ``table``), ``BLACKHOLE``, ...
 RuleAction = FrAct
 
@@ -53,8 +53,8 @@ class Rule:
     priority: int
     table: int
     action: FrAct | int
-    src: Network | None = None
-    dst: Network | None = None
+    src: IPNetwork | None = None
+    dst: IPNetwork | None = None
     iif: str | None = None
     oif: str | None = None
     fwmark: int | None = None
@@ -65,10 +65,7 @@ class Rule:
     @classmethod
     def from_message(cls, message: Message) -> Rule:
         """Build a snapshot from an ``RTM_NEWRULE`` message."""
-        body = message.body
-        attrs = message.attrs
-        if not isinstance(body, FibRuleHdr) or not isinstance(attrs, AttrList):
-            raise ValueError(f"not a decoded rule message: {message!r}")
+        body, attrs = message.decoded(FibRuleHdr, "rule")
         table = attrs.get(fra.TABLE)
         return cls(
             family=AddrFamily(body.family) if body.family in (2, 10) else body.family,
@@ -86,7 +83,7 @@ class Rule:
         )
 
 
-def _prefix(addr: Any, length: int) -> Network | None:
+def _prefix(addr: Any, length: int) -> IPNetwork | None:
     if addr is None:
         return None
     try:
@@ -95,26 +92,13 @@ def _prefix(addr: Any, length: int) -> Network | None:
         raise ProtocolError(f"rule prefix {addr}/{length} is impossible") from None
 
 
-def to_prefix(value: object, what: str) -> Network:
+def to_prefix(value: object, what: str) -> IPNetwork:
     """A prefix from ``"10.0.0.0/24"``, a bare address (a host) or an ip_network."""
-    if isinstance(value, ipaddress.IPv4Network | ipaddress.IPv6Network):
-        return value
-    if isinstance(value, ipaddress.IPv4Address | ipaddress.IPv6Address):
-        return ipaddress.ip_network(value)
-    if not isinstance(value, str):
-        raise TypeError(f"{what} is a prefix like '10.0.0.0/24', not {value!r}")
-    try:
-        return ipaddress.ip_network(value, strict=True)
-    except ValueError as exc:
-        raise ValueError(f"{what} {value!r} is not a prefix: {exc}") from None
+    return _argcheck.network(value, what, host_ok=True)
 
 
 def _u32(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, not {value!r}")
-    if not 0 <= value < 2**32:
-        raise ValueError(f"{name} {value!r} is outside 0..{2**32 - 1}")
-    return value
+    return _argcheck.check_int(name, value, 0, 2**32 - 1)
 
 
 def rule_message(
@@ -122,8 +106,8 @@ def rule_message(
     *,
     priority: int | None = None,
     table: int | None = None,
-    src: Network | None = None,
-    dst: Network | None = None,
+    src: IPNetwork | None = None,
+    dst: IPNetwork | None = None,
     iif: str | None = None,
     oif: str | None = None,
     fwmark: int | None = None,

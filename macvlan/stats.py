@@ -7,7 +7,6 @@ import struct
 
 from macvlan._dataclass import dataclass
 from macvlan._netlink import ifla, requests
-from macvlan._netlink.attr import AttrList
 from macvlan._netlink.codecs import u32_of
 from macvlan._netlink.message import Message
 from macvlan._netlink.structs import IfInfoMsg
@@ -59,10 +58,7 @@ class LinkStats:
     @classmethod
     def from_message(cls, message: Message) -> LinkStats:
         """The counters of an ``RTM_NEWLINK`` message asked for with statistics."""
-        body = message.body
-        attrs = message.attrs
-        if not isinstance(body, IfInfoMsg) or not isinstance(attrs, AttrList):
-            raise ValueError(f"not a decoded link message: {message!r}")
+        body, attrs = message.decoded(IfInfoMsg, "link")
         raw = attrs.raw(ifla.STATS64.number)
         if raw is None:
             raise ProtocolError(f"link {body.index} was reported without IFLA_STATS64")

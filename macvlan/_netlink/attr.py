@@ -26,7 +26,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs ~10 ms at start-up: see macvlan._typing
     import enum
     from collections.abc import Callable, Iterator
-    from typing import Any, Generic, TypeVar, overload
+    from typing import Any, ClassVar, Generic, TypeVar, overload
 
     N = TypeVar("N", bound=int)
     E = TypeVar("E", bound=enum.IntEnum)
@@ -425,3 +425,31 @@ class AttrList(Sequence["Attr[Any] | RawAttr"]):
 
     def __repr__(self) -> str:
         return f"[{', '.join(repr(a) for a in self)}]"
+
+
+class Record(tuple["Any", ...]):
+    """A fixed record followed by attributes, as one value: ``(*fields, attrs)`` (a
+    veth's peer, a multipath next hop).  Subclasses name ``_fields`` (the attributes
+    last) and type their items; pickling, :attr:`attrs`, :meth:`decode_all` and the
+    repr are here."""
+
+    __slots__ = ()
+    _fields: ClassVar[tuple[str, ...]] = ("attrs",)
+
+    def __getnewargs__(self) -> tuple[Any, ...]:
+        return tuple(self)
+
+    @property
+    def attrs(self) -> Sequence[Attr[Any] | RawAttr]:
+        """The attributes after the fixed part."""
+        attrs: Sequence[Attr[Any] | RawAttr] = self[-1]
+        return attrs
+
+    def decode_all(self) -> None:
+        """Decode every attribute now (as :meth:`AttrList.decode_all`)."""
+        if isinstance(self[-1], AttrList):
+            self[-1].decode_all()
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{n}={v!r}" for n, v in zip(self._fields, self, strict=True))
+        return f"{type(self).__name__}({fields})"

@@ -9,6 +9,8 @@ from __future__ import annotations
 import enum
 
 from macvlan._netlink.numbers import (
+    ETH_MAX_MTU,
+    ETH_MIN_MTU,
     FIB_RULE_HDR_LEN,
     IFADDRMSG_LEN,
     IFINFOMSG_LEN,
@@ -26,6 +28,8 @@ from macvlan._netlink.numbers import (
 )
 
 __all__ = [
+    "ETH_MAX_MTU",
+    "ETH_MIN_MTU",
     "FIB_RULE_HDR_LEN",
     "IFADDRMSG_LEN",
     "IFINFOMSG_LEN",

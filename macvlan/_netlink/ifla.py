@@ -11,6 +11,7 @@ from macvlan._netlink.attr import (
     NestedByKind,
     Ops,
     RawAttr,
+    Record,
     Schema,
     flatten_attrs,
 )
@@ -162,32 +163,21 @@ MACADDRS_MACADDR = MACVLAN_MACADDRS.attr(4, "MACADDR", MAC)
 
 
 # --- veth: VETH_INFO_PEER carries an ifinfomsg and IFLA attributes ------------------------
-class PeerInfo(tuple[IfInfoMsg, "Sequence[Attr[Any] | RawAttr]"]):
+class PeerInfo(Record):
     """The peer half of a veth pair: ``(ifinfo, attrs)``, its ``ifinfomsg`` and
     link attributes."""
 
     __slots__ = ()
+    _fields = ("ifinfo", "attrs")
 
     def __new__(cls, ifinfo: IfInfoMsg, attrs: Sequence[Attr[Any] | RawAttr]) -> PeerInfo:
         return tuple.__new__(cls, (ifinfo, attrs))
 
-    def __getnewargs__(self) -> tuple[IfInfoMsg, Sequence[Attr[Any] | RawAttr]]:
-        return (self[0], self[1])
-
     @property
     def ifinfo(self) -> IfInfoMsg:
-        return self[0]
-
-    @property
-    def attrs(self) -> Sequence[Attr[Any] | RawAttr]:
-        return self[1]
-
-    def __repr__(self) -> str:
-        return f"PeerInfo(ifinfo={self[0]!r}, attrs={self[1]!r})"
-
-    def decode_all(self) -> None:
-        if isinstance(self.attrs, AttrList):
-            self.attrs.decode_all()
+        """The peer's ``ifinfomsg``."""
+        ifinfo: IfInfoMsg = self[0]
+        return ifinfo
 
 
 class PeerCodec(Codec[PeerInfo]):

@@ -26,8 +26,11 @@ from macvlan.errors import ProtocolError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import builtins
     from collections.abc import Iterable, Iterator, Sequence
-    from typing import Any, ClassVar
+    from typing import Any, ClassVar, TypeVar
+
+    B = TypeVar("B", bound=Body)
 
 AnyAttr = Attr["Any"] | RawAttr
 
@@ -153,6 +156,15 @@ class Message(tuple[int, int, int, int, "Body | bytes", "Sequence[AnyAttr]"]):
             if isinstance(attr, Attr) and attr.spec is spec:
                 return attr.value
         return None
+
+    def decoded(self, body_type: builtins.type[B], what: str) -> tuple[B, AttrList]:
+        """The body and attribute list of a decoded message; ``ValueError`` unless it
+        is one (a ``body_type`` body, attributes an :class:`AttrList`), ``what`` naming
+        the kind in the error."""
+        body, attrs = self[4], self[5]
+        if not isinstance(body, body_type) or not isinstance(attrs, AttrList):
+            raise ValueError(f"not a decoded {what} message: {self!r}")
+        return body, attrs
 
 
 class _Status(tuple["Any", ...]):

@@ -9,6 +9,11 @@ here instead.  ``tests/test_constants.py`` checks that both agree.
 
 from __future__ import annotations
 
+# include/uapi/linux/if_ether.h: the MTUs an Ethernet link (macvlan, macvtap, veth) can
+# have, IPv4's least and the most: the library's one MTU rule (links, networks, CLI, CNI)
+ETH_MIN_MTU = 68
+ETH_MAX_MTU = 0xFFFF
+
 # include/uapi/linux/netlink.h
 NETLINK_ROUTE = 0
 SOL_NETLINK = 270

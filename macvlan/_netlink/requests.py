@@ -68,7 +68,7 @@ from macvlan._netlink.structs import FibRuleHdr, IfAddrMsg, IfInfoMsg, NdMsg, Rt
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from typing import Any
 
     from macvlan._netlink.attr import Attr, AttrSpec, RawAttr
@@ -145,20 +145,20 @@ def _common(
     netns_fd: int | None,
 ) -> list[AnyAttr]:
     """The attributes every link request may carry, in iproute2's order."""
-    attrs: list[AnyAttr] = []
-    if name is not None:
-        attrs.append(ifla.IFNAME(name))
-    if mac is not None:
-        attrs.append(ifla.ADDRESS(mac))
-    if mtu is not None:
-        attrs.append(ifla.MTU(mtu))
-    if txqueuelen is not None:
-        attrs.append(ifla.TXQLEN(txqueuelen))
-    if group is not None:
-        attrs.append(ifla.GROUP(group))
-    if netns_fd is not None:
-        attrs.append(ifla.NET_NS_FD(netns_fd))
-    return attrs
+    return _given(
+        (ifla.IFNAME, name),
+        (ifla.ADDRESS, mac),
+        (ifla.MTU, mtu),
+        (ifla.TXQLEN, txqueuelen),
+        (ifla.GROUP, group),
+        (ifla.NET_NS_FD, netns_fd),
+    )
+
+
+def _given(*pairs: tuple[Callable[[Any], AnyAttr], Any]) -> list[AnyAttr]:
+    """The attributes ``make(value)`` of the ``(make, value)`` pairs whose value is
+    given (not None), in order."""
+    return [make(value) for make, value in pairs if value is not None]
 
 
 def _enum_valued(spec: AttrSpec[Any], value: int, layout: struct.Struct) -> AnyAttr:
@@ -192,15 +192,12 @@ def macvlan_data(
     macs: Sequence[bytes] = (),
 ) -> list[AnyAttr]:
     """A macvlan's (or macvtap's) ``IFLA_INFO_DATA`` content; None leaves a field out."""
-    data: list[AnyAttr] = []
-    if mode is not None:
-        data.append(_enum_valued(ifla.MACVLAN_MODE, mode, _U32))
-    if flags is not None:
-        data.append(_enum_valued(ifla.MACVLAN_FLAGS, flags, _U16))
-    if bcqueuelen is not None:
-        data.append(ifla.MACVLAN_BC_QUEUE_LEN(bcqueuelen))
-    if bc_cutoff is not None:
-        data.append(ifla.MACVLAN_BC_CUTOFF(bc_cutoff))
+    data = _given(
+        (lambda m: _enum_valued(ifla.MACVLAN_MODE, m, _U32), mode),
+        (lambda f: _enum_valued(ifla.MACVLAN_FLAGS, f, _U16), flags),
+        (ifla.MACVLAN_BC_QUEUE_LEN, bcqueuelen),
+        (ifla.MACVLAN_BC_CUTOFF, bc_cutoff),
+    )
     if source_op is not None:
         data.extend(source_macs(source_op, macs))
     return data
@@ -417,30 +414,23 @@ def route(
     flags (``NLM_F_CREATE | NLM_F_EXCL`` to add), ``rtm_flags`` the header's
     (``RTNH_F_ONLINK``); ``attrs`` (``RTA_METRICS``, ``RTA_MULTIPATH``) come last.
     """
-    out: list[AnyAttr] = []
-    if dst is not None and dst_len:
-        out.append(rta.DST.raw(dst))
-    if gateway is not None:
-        out.append(rta.GATEWAY.raw(gateway))
-    if oif is not None:
-        out.append(rta.OIF(oif))
-    if metric is not None:
-        out.append(rta.PRIORITY(metric))
-    if prefsrc is not None:
-        out.append(rta.PREFSRC.raw(prefsrc))
-    if table > 255:
-        out.append(rta.TABLE(table))
-    out.extend(attrs)
-    body = RtMsg(
-        family=family,
-        dst_len=dst_len,
-        table=table if table <= 255 else 0,
-        protocol=protocol,
-        scope=scope,
-        type=type,
-        flags=rtm_flags,
+    out = _given(
+        (rta.DST.raw, dst if dst_len else None),
+        (rta.GATEWAY.raw, gateway),
+        (rta.OIF, oif),
+        (rta.PRIORITY, metric),
+        (rta.PREFSRC.raw, prefsrc),
+        (rta.TABLE, _big_table(table)),
     )
+    out.extend(attrs)
+    header = table if table <= 255 else 0
+    body = RtMsg(family, dst_len, 0, 0, header, protocol, scope, type, rtm_flags)
     return Message(message_type, flags, body=body, attrs=out)
+
+
+def _big_table(table: int) -> int | None:
+    """A table number that needs its attribute (above 255: not in the header's u8)."""
+    return table if table > 255 else None
 
 
 def dump_routes(family: int = 0, table: int = 254) -> Message:
@@ -499,31 +489,18 @@ def rule(
     ``action`` is the ``FR_ACT_*`` number, ``rule_flags`` the header's
     (``FIB_RULE_INVERT``); a table above 255 goes in ``FRA_TABLE``.
     """
-    attrs: list[AnyAttr] = []
-    if priority is not None:
-        attrs.append(fra.PRIORITY(priority))
-    if src is not None:
-        attrs.append(fra.SRC.raw(src))
-    if dst is not None:
-        attrs.append(fra.DST.raw(dst))
-    if fwmark is not None:
-        attrs.append(fra.FWMARK(fwmark))
-    if fwmask is not None:
-        attrs.append(fra.FWMASK(fwmask))
-    if iifname is not None:
-        attrs.append(fra.IIFNAME(iifname))
-    if oifname is not None:
-        attrs.append(fra.OIFNAME(oifname))
-    if table > 255:
-        attrs.append(fra.TABLE(table))
-    body = FibRuleHdr(
-        family=family,
-        dst_len=dst_len,
-        src_len=src_len,
-        table=table if table <= 255 else 0,
-        action=action,
-        flags=rule_flags,
+    attrs = _given(
+        (fra.PRIORITY, priority),
+        (fra.SRC.raw, src),
+        (fra.DST.raw, dst),
+        (fra.FWMARK, fwmark),
+        (fra.FWMASK, fwmask),
+        (fra.IIFNAME, iifname),
+        (fra.OIFNAME, oifname),
+        (fra.TABLE, _big_table(table)),
     )
+    header = table if table <= 255 else 0
+    body = FibRuleHdr(family, dst_len, src_len, 0, header, 0, 0, action, rule_flags)
     return Message(message_type, flags, body=body, attrs=attrs)
 
 

@@ -6,7 +6,7 @@ import struct
 import sys
 
 from macvlan._netlink._bytecode import OP_END, OP_NEST, OP_RAW
-from macvlan._netlink.attr import AttrList, Blob, Nested, Ops, Schema, flatten_attrs
+from macvlan._netlink.attr import AttrList, Blob, Nested, Ops, Record, Schema, flatten_attrs
 from macvlan._netlink.codecs import Bytes, Codec, IpAddress, UInt
 
 TYPE_CHECKING = False
@@ -32,45 +32,35 @@ _RTNH = struct.Struct("=HBBi")  # struct rtnexthop: len, flags, hops, ifindex
 _ORDER = sys.byteorder
 
 
-class RtNexthop(tuple[int, int, int, "Sequence[Attr[Any] | RawAttr]"]):
+class RtNexthop(Record):
     """One ``struct rtnexthop`` of ``RTA_MULTIPATH`` and the ``RTA_*`` attributes
     after it: ``(flags, hops, ifindex, attrs)``; ``hops`` is the weight minus one."""
 
     __slots__ = ()
+    _fields = ("flags", "hops", "ifindex", "attrs")
 
     def __new__(
         cls, flags: int, hops: int, ifindex: int, attrs: Sequence[Attr[Any] | RawAttr] = ()
     ) -> RtNexthop:
         return tuple.__new__(cls, (flags, hops, ifindex, attrs))
 
-    def __getnewargs__(self) -> tuple[int, int, int, Sequence[Attr[Any] | RawAttr]]:
-        return (self[0], self[1], self[2], self[3])
-
     @property
     def flags(self) -> int:
-        return self[0]
+        """The ``RTNH_F_*`` bits."""
+        flags: int = self[0]
+        return flags
 
     @property
     def hops(self) -> int:
-        return self[1]
+        """The weight minus one."""
+        hops: int = self[1]
+        return hops
 
     @property
     def ifindex(self) -> int:
-        return self[2]
-
-    @property
-    def attrs(self) -> Sequence[Attr[Any] | RawAttr]:
-        return self[3]
-
-    def decode_all(self) -> None:
-        if isinstance(self.attrs, AttrList):
-            self.attrs.decode_all()
-
-    def __repr__(self) -> str:
-        return (
-            f"RtNexthop(flags={self[0]!r}, hops={self[1]!r}, ifindex={self[2]!r}, "
-            f"attrs={self[3]!r})"
-        )
+        """The outgoing link's index."""
+        ifindex: int = self[2]
+        return ifindex
 
 
 class Multipath(tuple[RtNexthop, ...]):

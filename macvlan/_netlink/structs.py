@@ -2,7 +2,11 @@
 
 Small immutable slotted classes rather than dataclasses: importing them does not
 pull in :mod:`dataclasses` (and :mod:`inspect`, some 20 ms of start-up), which
-matters to short-lived processes such as the CNI plugin.
+matters to short-lived processes such as the CNI plugin.  A header class declares
+its ``_fields`` (in wire order) and ``_layout``; :class:`_Header` writes its
+``__init__``, ``pack`` and ``_values`` from them once, when the class is made, as
+:func:`collections.namedtuple` does: straight-line code, as fast as written by
+hand (dumps make one header per link or route).
 """
 
 from __future__ import annotations
@@ -11,7 +15,37 @@ import struct
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any, ClassVar
+
+_TEMPLATE = """\
+def make(_set, _pack, _error):
+    def __init__(self, {params}):
+{sets}
+    def pack(self):
+        try:
+            return _pack({reads})
+        except _error as exc:
+            raise ValueError(f"bad field in {{self!r}}: {{exc}}") from None
+    def _values(self):
+        return ({reads},)
+    return __init__, pack, _values
+"""
+
+
+def _methods(fields: tuple[str, ...], layout: struct.Struct) -> tuple[Callable[..., Any], ...]:
+    """``__init__``, ``pack`` and ``_values`` for ``fields``: one line per field."""
+    source = _TEMPLATE.format(
+        params=", ".join(f"{name}=0" for name in fields),
+        sets="\n".join(f"        _set(self, {name!r}, {name})" for name in fields),
+        reads=", ".join(f"self.{name}" for name in fields),
+    )
+    scope: dict[str, Any] = {}
+    exec(source, scope)  # fields are identifiers written in this module, never input
+    made: tuple[Callable[..., Any], ...] = scope["make"](
+        object.__setattr__, layout.pack, struct.error
+    )
+    return made
 
 
 class _Header:
@@ -22,30 +56,27 @@ class _Header:
     _layout: ClassVar[struct.Struct]
     SIZE: ClassVar[int]
 
-    def __init__(self, *values: int, **named: int) -> None:
-        fields = self._fields
-        if len(values) > len(fields):
-            raise TypeError(f"{type(self).__name__} takes at most {len(fields)} values")
-        setter = object.__setattr__
-        for name, value in zip(fields, values, strict=False):
-            setter(self, name, value)
-        for name in fields[len(values) :]:
-            setter(self, name, named.pop(name, 0))
-        if named:
-            raise TypeError(f"{type(self).__name__} has no field {next(iter(named))!r}")
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        init, pack, values = _methods(cls._fields, cls._layout)
+        pack.__doc__ = f"The {cls._layout.size} bytes of the struct."
+        for name, method in (("__init__", init), ("pack", pack), ("_values", values)):
+            method.__qualname__ = f"{cls.__qualname__}.{name}"
+            setattr(cls, name, method)
 
-    def _values(self) -> tuple[int, ...]:
-        return tuple(getattr(self, name) for name in self._fields)
+    if TYPE_CHECKING:  # the generated methods, as callers see them
+
+        def __init__(self, *values: int, **named: int) -> None: ...
+
+        def pack(self) -> bytes:
+            """The bytes of the struct."""
+
+        def _values(self) -> tuple[int, ...]: ...
 
     @classmethod
     def unpack(cls, data: bytes, offset: int) -> Any:
+        """The header at ``offset`` in ``data``."""
         return cls(*cls._layout.unpack_from(data, offset))
-
-    def pack(self) -> bytes:
-        try:
-            return self._layout.pack(*self._values())
-        except struct.error as exc:
-            raise ValueError(f"bad field in {self!r}: {exc}") from None
 
     def _replace(self, **changes: int) -> Any:
         values = dict(zip(self._fields, self._values(), strict=True))
@@ -77,8 +108,7 @@ class _Header:
 class IfInfoMsg(_Header):
     """``struct ifinfomsg`` (links)."""
 
-    __slots__ = ("change", "family", "flags", "index", "type")
-    _fields = ("family", "type", "index", "flags", "change")
+    __slots__ = _fields = ("family", "type", "index", "flags", "change")
     _layout = struct.Struct("=BxHiII")
     SIZE = 16
     family: int
@@ -87,29 +117,11 @@ class IfInfoMsg(_Header):
     flags: int
     change: int
 
-    def __init__(
-        self, family: int = 0, type: int = 0, index: int = 0, flags: int = 0, change: int = 0
-    ) -> None:
-        setter = object.__setattr__
-        setter(self, "family", family)
-        setter(self, "type", type)
-        setter(self, "index", index)
-        setter(self, "flags", flags)
-        setter(self, "change", change)
-
-    def pack(self) -> bytes:
-        """The 16 bytes of the struct (one per link request: no generic field walk)."""
-        try:
-            return self._layout.pack(self.family, self.type, self.index, self.flags, self.change)
-        except struct.error as exc:
-            raise ValueError(f"bad field in {self!r}: {exc}") from None
-
 
 class IfAddrMsg(_Header):
     """``struct ifaddrmsg`` (addresses)."""
 
-    __slots__ = ("family", "flags", "index", "prefixlen", "scope")
-    _fields = ("family", "prefixlen", "flags", "scope", "index")
+    __slots__ = _fields = ("family", "prefixlen", "flags", "scope", "index")
     _layout = struct.Struct("=BBBBI")
     SIZE = 8
     family: int
@@ -118,32 +130,13 @@ class IfAddrMsg(_Header):
     scope: int
     index: int
 
-    def __init__(
-        self, family: int = 0, prefixlen: int = 0, flags: int = 0, scope: int = 0, index: int = 0
-    ) -> None:
-        setter = object.__setattr__
-        setter(self, "family", family)
-        setter(self, "prefixlen", prefixlen)
-        setter(self, "flags", flags)
-        setter(self, "scope", scope)
-        setter(self, "index", index)
-
 
 class RtMsg(_Header):
     """``struct rtmsg`` (routes)."""
 
-    __slots__ = (
-        "dst_len",
-        "family",
-        "flags",
-        "protocol",
-        "scope",
-        "src_len",
-        "table",
-        "tos",
-        "type",
-    )
-    _fields = ("family", "dst_len", "src_len", "tos", "table", "protocol", "scope", "type", "flags")
+    __slots__ = _fields = (
+        "family", "dst_len", "src_len", "tos", "table", "protocol", "scope", "type", "flags"
+    )  # fmt: skip
     _layout = struct.Struct("=BBBBBBBBI")
     SIZE = 12
     family: int
@@ -156,48 +149,20 @@ class RtMsg(_Header):
     type: int
     flags: int
 
-    def __init__(
-        self,
-        family: int = 0,
-        dst_len: int = 0,
-        src_len: int = 0,
-        tos: int = 0,
-        table: int = 0,
-        protocol: int = 0,
-        scope: int = 0,
-        type: int = 0,
-        flags: int = 0,
-    ) -> None:
-        setter = object.__setattr__  # field by field: dumps make one per route
-        setter(self, "family", family)
-        setter(self, "dst_len", dst_len)
-        setter(self, "src_len", src_len)
-        setter(self, "tos", tos)
-        setter(self, "table", table)
-        setter(self, "protocol", protocol)
-        setter(self, "scope", scope)
-        setter(self, "type", type)
-        setter(self, "flags", flags)
-
 
 class RtGenMsg(_Header):
     """``struct rtgenmsg`` padded to 4 bytes (namespace ids)."""
 
-    __slots__ = ("family",)
-    _fields = ("family",)
+    __slots__ = _fields = ("family",)
     _layout = struct.Struct("=B3x")
     SIZE = 4
     family: int
-
-    def __init__(self, family: int = 0) -> None:
-        object.__setattr__(self, "family", family)
 
 
 class NdMsg(_Header):
     """``struct ndmsg`` (neighbours)."""
 
-    __slots__ = ("family", "flags", "index", "state", "type")
-    _fields = ("family", "index", "state", "flags", "type")
+    __slots__ = _fields = ("family", "index", "state", "flags", "type")
     _layout = struct.Struct("=B3xiHBB")
     SIZE = 12
     family: int
@@ -206,22 +171,13 @@ class NdMsg(_Header):
     flags: int
     type: int
 
-    def __init__(
-        self, family: int = 0, index: int = 0, state: int = 0, flags: int = 0, type: int = 0
-    ) -> None:
-        setter = object.__setattr__
-        setter(self, "family", family)
-        setter(self, "index", index)
-        setter(self, "state", state)
-        setter(self, "flags", flags)
-        setter(self, "type", type)
-
 
 class FibRuleHdr(_Header):
     """``struct fib_rule_hdr`` (policy rules)."""
 
-    __slots__ = ("action", "dst_len", "family", "flags", "res1", "res2", "src_len", "table", "tos")
-    _fields = ("family", "dst_len", "src_len", "tos", "table", "res1", "res2", "action", "flags")
+    __slots__ = _fields = (
+        "family", "dst_len", "src_len", "tos", "table", "res1", "res2", "action", "flags"
+    )  # fmt: skip
     _layout = struct.Struct("=BBBBBBBBI")
     SIZE = 12
     family: int
@@ -233,20 +189,6 @@ class FibRuleHdr(_Header):
     res2: int
     action: int
     flags: int
-
-    def __init__(
-        self,
-        family: int = 0,
-        dst_len: int = 0,
-        src_len: int = 0,
-        tos: int = 0,
-        table: int = 0,
-        res1: int = 0,
-        res2: int = 0,
-        action: int = 0,
-        flags: int = 0,
-    ) -> None:
-        super().__init__(family, dst_len, src_len, tos, table, res1, res2, action, flags)
 
 
 Body = IfInfoMsg | IfAddrMsg | RtMsg | RtGenMsg | NdMsg | FibRuleHdr

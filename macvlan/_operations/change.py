@@ -11,6 +11,7 @@ from macvlan._netlink import requests
 from macvlan._netlink.attr import Attr, RawAttr
 from macvlan._netlink.constants import MacaddrMode, MacvlanFlags, MacvlanMode, RtmType
 from macvlan._netlink.message import Message
+from macvlan._operations import lookup
 from macvlan._operations.effects import (
     Batch,
     InNamespace,
@@ -23,7 +24,6 @@ from macvlan._operations.effects import (
     random_group,
     with_reason,
 )
-from macvlan._operations.lookup import link, links
 from macvlan.errors import DumpInterrupted, LinkNotFound, NetlinkError
 from macvlan.link import (
     MACVLAN_KINDS,
@@ -39,7 +39,7 @@ from macvlan.mac import MacAddress
 
 # -- changing links ------------------------------------------------------------------------
 def set_link(
-    ref: LinkRef,
+    link: LinkRef,
     *,
     up: bool | None = None,
     mtu: int | None = None,
@@ -95,7 +95,7 @@ def set_link(
     ns, owned = (None, False) if netns is None else open_namespace(netns)
     try:
         attrs: list[Attr[Any] | RawAttr] = []
-        current = yield from link(ref)
+        current = yield from lookup.link(link)
         if mode_ is not None or flags_ is not None or macs is not None or bc_data:
             if current.kind not in MACVLAN_KINDS or current.macvlan is None:
                 raise ValueError(
@@ -135,8 +135,8 @@ def set_link(
             yield from _more_sources(current, source_op, macs or [], more)
         final_name = name or current.name
         if ns is None:
-            return (yield from link(current.index))
-        moved: Link = yield InNamespace(ns, link(final_name))
+            return (yield from lookup.link(current.index))
+        moved: Link = yield InNamespace(ns, lookup.link(final_name))
         return moved
     finally:
         if owned and ns is not None:
@@ -183,7 +183,7 @@ def _explain_change(err: NetlinkError, current: Link, mtu: int | None) -> Op[Net
     ):
         return err
     try:
-        parent = yield from link(current.parent_index)
+        parent = yield from lookup.link(current.parent_index)
     except NetlinkError:
         return err
     if mtu <= parent.mtu:
@@ -194,9 +194,9 @@ def _explain_change(err: NetlinkError, current: Link, mtu: int | None) -> Op[Net
 
 
 # -- deleting links ------------------------------------------------------------------------
-def delete_link(ref: LinkRef, *, missing_ok: bool = False) -> Op[None]:
+def delete_link(link: LinkRef, *, missing_ok: bool = False) -> Op[None]:
     """Delete one link (each deletion waits for an RCU grace period)."""
-    key = lookup_key(ref)
+    key = lookup_key(link)
     try:
         yield Request(_link.del_link(key), f"delete link {key!r}")
     except LinkNotFound:
@@ -204,14 +204,14 @@ def delete_link(ref: LinkRef, *, missing_ok: bool = False) -> Op[None]:
             raise
 
 
-def delete_links(refs: Iterable[LinkRef], *, missing_ok: bool = False) -> Op[int]:
+def delete_links(links: Iterable[LinkRef], *, missing_ok: bool = False) -> Op[int]:
     """Delete many links in one kernel batch; returns how many were deleted.
 
     The links are moved into a fresh link group and the group is deleted with
     one ``RTM_DELLINK`` — one RCU wait for all instead of one each.  If a step
     fails, the links moved so far get their own group back.
     """
-    keys = list(dict.fromkeys(lookup_key(r) for r in refs))
+    keys = list(dict.fromkeys(lookup_key(r) for r in links))
     if not keys:
         return 0
     # One pipelined GETLINK per link, not a dump of the namespace: a dump can keep
@@ -229,7 +229,7 @@ def delete_links(refs: Iterable[LinkRef], *, missing_ok: bool = False) -> Op[int
     targets = list({x.index: x for x in targets}.values())
     # A fresh group number; the groups in use are avoided where a dump can tell.
     try:
-        used_groups = {x.group for x in (yield from links())}
+        used_groups = {x.group for x in (yield from lookup.links())}
     except DumpInterrupted:
         used_groups = {x.group for x in targets}
     group = random_group()

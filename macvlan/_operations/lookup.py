@@ -36,9 +36,9 @@ def index(ref: LinkRef) -> Op[int]:
     return check_index(ref)
 
 
-def link(ref: LinkRef) -> Op[Link]:
+def link(link: LinkRef) -> Op[Link]:
     """Ask the kernel for one link by name or index (no dump)."""
-    key = lookup_key(ref)
+    key = lookup_key(link)
     replies: list[Message] = yield Request(_link.get_link(key), f"link {key!r}")
     for reply in replies:
         if reply.type == RtmType.NEWLINK:

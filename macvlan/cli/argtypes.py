@@ -7,6 +7,8 @@ import argparse
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from macvlan._netlink.numbers import ETH_MAX_MTU, ETH_MIN_MTU
+
 if TYPE_CHECKING:
     from macvlan.link import MacvlanMode
     from macvlan.mac import MacAddress
@@ -161,7 +163,7 @@ T_MAC = _arg_type(_mac, "MAC address")
 T_MAC_CHOICE = _arg_type(_mac_choice, "MAC address")
 T_MODE = _arg_type(_mode, "mode")
 T_MFLAGS = _arg_type(_mflags, "flags")
-T_MTU = _arg_type(_int_in(68, 65535), "MTU")  # macvlan.link.MTU_MIN..MTU_MAX
+T_MTU = _arg_type(_int_in(ETH_MIN_MTU, ETH_MAX_MTU), "MTU")  # the library's one MTU rule
 T_U32 = _arg_type(_int_in(0, 2**32 - 1), "u32")
 T_S32 = _arg_type(_int_in(-(2**31), 2**31 - 1), "s32")
 T_COUNT = _arg_type(_int_in(1, 1_000_000), "count")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
 
 from macvlan.cli.output import Output
@@ -37,18 +38,15 @@ def cmd_netns_del(args: argparse.Namespace, out: Output) -> int:
     from macvlan.namespace import Namespace
 
     opened = []
-    try:
+    with contextlib.ExitStack() as stack:
         for name in args.names:  # check them all before deleting any
             try:
-                opened.append(Namespace.open(name))
+                opened.append(stack.enter_context(Namespace.open(name)))
             except NamespaceNotFound:
                 if not args.missing_ok:
                     raise
         for ns in opened:
             ns.delete(missing_ok=args.missing_ok)
-    finally:
-        for ns in opened:
-            ns.close()
     out.emit({"deleted": [ns.name for ns in opened]})
     return EXIT_OK
 

@@ -41,7 +41,7 @@ def network_json(net: Any) -> dict[str, Any]:
     return {
         "name": net.name,
         "parent": net.parent,
-        "netns": net.netns,
+        "netns": net.netns_label,
         "mode": net.mode.name.lower(),
         "mtu": net.mtu,
         "internal": net.internal,
@@ -232,15 +232,11 @@ def _emit_change(out: Output, change: Any) -> None:
 
 def cmd_network_rm(args: argparse.Namespace, out: Output) -> int:
     """``macvlan network rm``: remove networks; an unknown name removes none."""
-    removed = []
-    for name in args.names:  # open them all first: a typo removes nothing
-        removed.append(_open_network(args, name))
-    try:
+    with contextlib.ExitStack() as stack:
+        # open them all first: a typo removes nothing
+        removed = [stack.enter_context(_open_network(args, name)) for name in args.names]
         for net in removed:
             net.remove(force=args.force)
-    finally:
-        for net in removed:
-            net.close()
     out.emit({"removed": [net.name for net in removed]})
     return EXIT_OK
 

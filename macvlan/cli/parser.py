@@ -79,6 +79,13 @@ class _Version(argparse.Action):
         parser.exit()
 
 
+def _sysctl_option(p: argparse.ArgumentParser, help_: str) -> None:
+    """``--sysctl KEY=VALUE``, repeatable (a network's defaults, an attach's own)."""
+    p.add_argument(
+        "--sysctl", action="append", type=T_SYSCTL, default=[], metavar="KEY=VALUE", help=help_
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The parser for the whole ``macvlan`` command line."""
     common = _common()
@@ -214,14 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--ipv6", choices=["ra"], help="ra: endpoints take IPv6 from router adverts")
     p.add_argument("--slaac", choices=["eui64", "stable-privacy"], default="eui64")
-    p.add_argument(
-        "--sysctl",
-        action="append",
-        type=T_SYSCTL,
-        default=[],
-        metavar="KEY=VALUE",
-        help="per-endpoint default, e.g. net.ipv6.conf.IFNAME.accept_ra=0",
-    )
+    _sysctl_option(p, "per-endpoint default, e.g. net.ipv6.conf.IFNAME.accept_ra=0")
     p.add_argument("--dhcp-timeout", type=T_SECONDS, default=10.0)
     p = wsub("keep", cmd_network_keep, "keep the network's DHCP leases alive until stopped")
     p.add_argument("name", metavar="NAME")
@@ -236,14 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mac", type=T_MAC)
     p.add_argument("--client-id", help="DHCP client id: hex pairs (01:02:..) or text")
     p.add_argument("--hostname", help="DHCP host name option")
-    p.add_argument(
-        "--sysctl",
-        action="append",
-        type=T_SYSCTL,
-        default=[],
-        metavar="KEY=VALUE",
-        help="e.g. net.ipv4.conf.IFNAME.arp_ignore=1 (repeatable)",
-    )
+    _sysctl_option(p, "e.g. net.ipv4.conf.IFNAME.arp_ignore=1 (repeatable)")
     p = wsub("detach", cmd_network_detach, "remove a namespace's interface from the network")
     p.add_argument("name", metavar="NAME")
     p.add_argument("target", type=T_NS, metavar="NETNS")

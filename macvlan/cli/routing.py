@@ -365,6 +365,12 @@ def cmd_link_stats(args: argparse.Namespace, out: Output) -> int:
 
 
 # -- the grammar ------------------------------------------------------------------------------
+def _family_options(p: argparse.ArgumentParser) -> None:
+    """``-4`` / ``-6``: only IPv4 or only IPv6 (``args.family``)."""
+    p.add_argument("-4", dest="family", action="store_const", const=4)
+    p.add_argument("-6", dest="family", action="store_const", const=6)
+
+
 def add_commands(objects: Any, sub: Callable[..., argparse.ArgumentParser], common: Any) -> None:
     """Add ``route``, ``rule`` and ``neigh`` to the top-level subparsers ``objects``."""
     route = objects.add_parser("route", help="routes (ip route)", parents=[common])
@@ -372,8 +378,7 @@ def add_commands(objects: Any, sub: Callable[..., argparse.ArgumentParser], comm
     p = sub(rcmd, "list", cmd_route_list, "list routes (main table unless --table)")
     p.add_argument("--table", type=T_TABLE, help="a number, main, local, default or all")
     p.add_argument("--dev", type=T_LINK, help="only routes via this link")
-    p.add_argument("-4", dest="family", action="store_const", const=4)
-    p.add_argument("-6", dest="family", action="store_const", const=6)
+    _family_options(p)
     for name, fn, help_ in (
         ("add", cmd_route_add, "add a route (--replace: put it in place of another)"),
         ("del", cmd_route_del, "delete a route (--metric picks one of alike routes)"),
@@ -401,8 +406,7 @@ def add_commands(objects: Any, sub: Callable[..., argparse.ArgumentParser], comm
     rule = objects.add_parser("rule", help="policy routing rules (ip rule)", parents=[common])
     ucmd = rule.add_subparsers(dest="command", metavar="COMMAND", required=True)
     p = sub(ucmd, "list", cmd_rule_list, "list the rules")
-    p.add_argument("-4", dest="family", action="store_const", const=4)
-    p.add_argument("-6", dest="family", action="store_const", const=6)
+    _family_options(p)
     for name, fn, help_ in (
         ("add", cmd_rule_add, "add a rule"),
         ("del", cmd_rule_del, "delete the first rule matching what is given"),

@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 
 
 def cmd_check(args: Args, raw: dict[str, object], data: bytes) -> None:
+    """CHECK: the container still has the interface, addresses and routes of the
+    previous result, on the configured master and mode (:class:`~macvlan.CniError`
+    otherwise)."""
     from macvlan.cni.netns import open_netns
 
     conf = NetConf(raw, args.cni_args)

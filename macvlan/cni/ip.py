@@ -29,6 +29,8 @@ class IP:
 
     @classmethod
     def parse(cls, text: object, what: str = "IP address") -> IP:
+        """The address in ``text``; :class:`~macvlan.CniConfigError` naming ``what``
+        if it is not one."""
         if not isinstance(text, str):
             raise CniConfigError(f"{what} must be a string, not {text!r}")
         family = AF_INET6 if ":" in text else AF_INET
@@ -39,10 +41,12 @@ class IP:
 
     @property
     def version(self) -> int:
+        """4 or 6."""
         return 4 if self.family == AF_INET else 6
 
     @property
     def bits(self) -> int:
+        """The address's length in bits: 32 or 128."""
         return 32 if self.family == AF_INET else 128
 
     def __str__(self) -> str:
@@ -73,6 +77,8 @@ class Cidr(IP):
 
     @classmethod
     def parse(cls, text: object, what: str = "address") -> Cidr:
+        """The address and prefix length in ``text`` (``10.1.0.5/16``);
+        :class:`~macvlan.CniConfigError` naming ``what`` otherwise."""
         if not isinstance(text, str):
             raise CniConfigError(f"{what} must be a string like '10.1.0.5/16', not {text!r}")
         addr, slash, plen = text.partition("/")
@@ -91,6 +97,7 @@ class Cidr(IP):
 
     @property
     def ip(self) -> IP:
+        """The address without its prefix length."""
         return IP(self.family, self.packed)
 
     def network(self) -> Cidr:
@@ -101,6 +108,7 @@ class Cidr(IP):
         return Cidr(self.family, (value & mask).to_bytes(size, "big"), self.prefixlen)
 
     def broadcast(self) -> IP:
+        """The last address of the prefix (IPv4's broadcast address)."""
         value = int.from_bytes(self.packed, "big") | ((1 << (self.bits - self.prefixlen)) - 1)
         return IP(self.family, value.to_bytes(len(self.packed), "big"))
 

@@ -116,6 +116,7 @@ def _quote(text: str) -> str:
 
 
 def has_surrogate(text: str) -> bool:
+    """Whether ``text`` holds a lone surrogate (it cannot be encoded as UTF-8)."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

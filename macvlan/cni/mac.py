@@ -34,4 +34,5 @@ def parse_mac(text: object, what: str = "MAC address") -> bytes:
 
 
 def format_mac(packed: bytes) -> str:
+    """The 6 bytes as ``aa:bb:cc:dd:ee:ff`` (lower case, as the reference plugin writes)."""
     return ":".join(f"{b:02x}" for b in packed)

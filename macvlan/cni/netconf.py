@@ -4,6 +4,7 @@ is done (the reference's keys, matched as Go's encoding/json matches them)."""
 from __future__ import annotations
 
 from macvlan._names import check_ifname
+from macvlan._netlink.numbers import ETH_MAX_MTU, ETH_MIN_MTU
 from macvlan.cni.cniargs import parse_cni_args
 from macvlan.cni.env import is_cni_name
 from macvlan.cni.errors import CniConfigError, CniDecodeError
@@ -88,8 +89,10 @@ class NetConf:
         self.mode = MODES[str(mode)]
         mtu = _typed(conf, "mtu", int, "an integer")
         self.mtu = mtu if isinstance(mtu, int) else 0
-        if self.mtu < 0 or 0 < self.mtu < 68 or self.mtu >= 2**31:
-            raise CniConfigError(f"invalid MTU {self.mtu}: must be 0 (the master's) or 68 or more")
+        if self.mtu and not ETH_MIN_MTU <= self.mtu <= ETH_MAX_MTU:
+            raise CniConfigError(
+                f"invalid MTU {self.mtu}: must be 0 (the master's) or {ETH_MIN_MTU}..{ETH_MAX_MTU}"
+            )
         self.link_in_container = _typed(conf, "linkInContainer", bool, "true or false") is True
         bcqueuelen = _typed(conf, "bcqueuelen", int, "an integer")
         self.bcqueuelen = bcqueuelen if isinstance(bcqueuelen, int) else 0
@@ -113,6 +116,7 @@ class NetConf:
 
     @property
     def mode_name(self) -> str:
+        """The configured macvlan mode's name (``bridge``, ...)."""
         return MODE_NAMES[self.mode]
 
 

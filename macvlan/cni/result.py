@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from macvlan._dataclass import dataclass
 from macvlan.cni.errors import CniConfigError
 from macvlan.cni.ip import AF_INET, AF_INET6, IP, Cidr
 from macvlan.cni.jsonio import field
@@ -19,17 +20,16 @@ def _opt_uint(obj: dict[str, object], key: str, what: str) -> int | None:
     return value
 
 
+@dataclass(frozen=True, slots=True)
 class Interface:
     """One entry of a result's ``interfaces``."""
 
-    __slots__ = ("mac", "name", "sandbox")
-
-    def __init__(self, name: str, mac: str = "", sandbox: str = "") -> None:
-        self.name = name
-        self.mac = mac
-        self.sandbox = sandbox
+    name: str
+    mac: str = ""
+    sandbox: str = ""
 
     def to_json(self) -> dict[str, object]:
+        """The entry as JSON data (empty ``mac`` and ``sandbox`` left out)."""
         out: dict[str, object] = {"name": self.name}
         if self.mac:
             out["mac"] = self.mac
@@ -50,6 +50,7 @@ class IPConfig:
 
     @classmethod
     def from_json(cls, obj: object, address_key: str = "address") -> IPConfig:
+        """Read one ``ips`` entry; the address is under ``address_key``."""
         if not isinstance(obj, dict):
             raise CniConfigError(f"an ips entry must be an object, not {obj!r}")
         address = Cidr.parse(field(obj, address_key), f"ips {address_key}")
@@ -61,6 +62,7 @@ class IPConfig:
         )
 
     def to_json(self, with_version: bool) -> dict[str, object]:
+        """The entry as JSON data, with the ``version`` field (0.3/0.4) if ``with_version``."""
         out: dict[str, object] = {}
         if with_version:
             out["version"] = str(self.address.version)
@@ -72,32 +74,21 @@ class IPConfig:
         return out
 
 
+@dataclass(frozen=True, slots=True)
 class Route:
     """One entry of a result's ``routes`` (1.1.0 adds mtu, advmss, priority, table, scope)."""
 
-    __slots__ = ("advmss", "dst", "gw", "mtu", "priority", "scope", "table")
-
-    def __init__(
-        self,
-        dst: Cidr,
-        gw: IP | None = None,
-        *,
-        mtu: int | None = None,
-        advmss: int | None = None,
-        priority: int | None = None,
-        table: int | None = None,
-        scope: int | None = None,
-    ) -> None:
-        self.dst = dst
-        self.gw = gw
-        self.mtu = mtu
-        self.advmss = advmss
-        self.priority = priority
-        self.table = table
-        self.scope = scope
+    dst: Cidr
+    gw: IP | None = None
+    mtu: int | None = None
+    advmss: int | None = None
+    priority: int | None = None
+    table: int | None = None
+    scope: int | None = None
 
     @classmethod
     def from_json(cls, obj: object) -> Route:
+        """Read one ``routes`` entry."""
         if not isinstance(obj, dict):
             raise CniConfigError(f"a routes entry must be an object, not {obj!r}")
         dst = Cidr.parse(field(obj, "dst"), "route dst")
@@ -113,6 +104,7 @@ class Route:
         )
 
     def to_json(self, extended: bool) -> dict[str, object]:
+        """The entry as JSON data; the 1.1.0 fields only if ``extended``."""
         out: dict[str, object] = {"dst": str(self.dst)}
         if self.gw is not None:
             out["gw"] = str(self.gw)

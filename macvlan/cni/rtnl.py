@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from macvlan.cni.result import Route
 
 #: A request and what it is (for error messages).
-Request = tuple[Message, str]
+Described = tuple[Message, str]
 
 
 def _u32(attrs: Sequence[Attr[Any] | RawAttr], number: int) -> int | None:
@@ -120,12 +120,14 @@ class RouteView:
 
 
 # -- requests: the library's builders (macvlan._netlink.requests), with what they ask --------
-def get_link(ref: str | int) -> Request:
+def get_link(ref: str | int) -> Described:
     """``RTM_GETLINK`` for one link by name or index (statistics left out)."""
     return requests.get_link(ref), f"look up link {ref!r}"
 
 
-def new_macvlan(name: str, parent: LinkView, conf: NetConf, netns: int | None, up: bool) -> Request:
+def new_macvlan(
+    name: str, parent: LinkView, conf: NetConf, netns: int | None, up: bool
+) -> Described:
     """``RTM_NEWLINK`` creating macvlan ``name`` on ``parent`` as ``conf`` says, in the
     namespace open as ``netns`` (None: where the socket is).
 
@@ -146,22 +148,22 @@ def new_macvlan(name: str, parent: LinkView, conf: NetConf, netns: int | None, u
     return message, f"create macvlan {name!r} ({conf.mode_name}) on {parent.name!r}"
 
 
-def rename_link(index: int, old: str, new: str, up: bool) -> Request:
+def rename_link(index: int, old: str, new: str, up: bool) -> Described:
     """``RTM_NEWLINK`` renaming link ``index``, and setting it up if ``up``."""
     return requests.set_link(index, up=True if up else None, name=new), f"rename {old!r} to {new!r}"
 
 
-def set_up(index: int, name: str) -> Request:
+def set_up(index: int, name: str) -> Described:
     """``RTM_NEWLINK`` setting link ``index`` (called ``name``) up."""
     return requests.set_link(index, up=True), f"set {name!r} up"
 
 
-def del_link(name: str) -> Request:
+def del_link(name: str) -> Described:
     """``RTM_DELLINK`` by name."""
     return requests.del_link(name), f"delete link {name!r}"
 
 
-def new_address(index: int, name: str, address: Cidr) -> Request:
+def new_address(index: int, name: str, address: Cidr) -> Described:
     """``RTM_NEWADDR``: the address, its prefix, and the IPv4 broadcast address."""
     broadcast = None
     if address.family == AF_INET and address.prefixlen < 31:
@@ -172,7 +174,7 @@ def new_address(index: int, name: str, address: Cidr) -> Request:
     return message, f"add address {address} to {name!r}"
 
 
-def new_route(index: int, route: Route, gw: IP | None, ifname: str) -> Request:
+def new_route(index: int, route: Route, gw: IP | None, ifname: str) -> Described:
     """``RTM_NEWROUTE`` with ``NLM_F_CREATE`` only, as the reference sends it.
 
     Not ``NLM_F_APPEND``: of two routes to one prefix with one metric (two networks'
@@ -235,6 +237,7 @@ class Rtnl:
             return cls()
 
     def close(self) -> None:
+        """Close the socket."""
         self._sock.close()
 
     def __enter__(self) -> Rtnl:
@@ -243,7 +246,7 @@ class Rtnl:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def exchange(self, requests: Sequence[Request]) -> list[list[Message]]:
+    def exchange(self, requests: Sequence[Described]) -> list[list[Message]]:
         """Send the requests together; their answers, or the first error raised once
         every request has been answered."""
         if not requests:
@@ -289,6 +292,7 @@ class Rtnl:
             raise CniError(f"failed to {what}: {reason(exc)}") from None
 
     def rename_and_up(self, old: str, new: str, up: bool) -> None:
+        """Give the link ``old`` its name ``new`` and, if ``up``, bring it up."""
         link = self.link(old)
         if link is None:
             raise CniError(f"the new macvlan {old!r} vanished from the container")

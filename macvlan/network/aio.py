@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 __all__ = ["attach", "detach", "keep_leases", "renew"]
 
 
-async def attach(network: Network, namespace: Namespace | str, /, **kw: Any) -> Endpoint:
-    """``network.attach(namespace, **kw)`` without blocking the loop.
+async def attach(network: Network, netns: Namespace | str, /, **kw: Any) -> Endpoint:
+    """``network.attach(netns, **kw)`` without blocking the loop.
 
     It runs in a worker thread (``asyncio.to_thread``) as it is: an attach writes
     to the network's SQLite store (file locks, fsync) and runs several kernel steps
@@ -33,7 +33,7 @@ async def attach(network: Network, namespace: Namespace | str, /, **kw: Any) -> 
     again, so a cancelled attach leaves nothing behind; further cancellations
     meanwhile wait for that cleanup too before the task ends cancelled.
     """
-    work = asyncio.ensure_future(asyncio.to_thread(network.attach, namespace, **kw))
+    work = asyncio.ensure_future(asyncio.to_thread(network.attach, netns, **kw))
     try:
         return await asyncio.shield(work)
     except asyncio.CancelledError:

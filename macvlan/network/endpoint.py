@@ -22,10 +22,15 @@ __all__ = ["Endpoint", "Reconciled", "endpoint_of"]
 @dataclass(frozen=True, slots=True)
 class Endpoint:
     """What an attach did: the link, its addresses and where it lives (a value:
-    immutable, hashable, equal when every field is)."""
+    immutable, hashable, equal when every field is).
+
+    ``netns`` reads back what :meth:`Network.attach <macvlan.network.Network.attach>`
+    was given, as the name under /run/netns (or the path the namespace is reached by);
+    :attr:`namespace` is its alias.
+    """
 
     network: str
-    namespace: str  # name under /run/netns (or the path the namespace is reached by)
+    netns: str  # name under /run/netns (or the path the namespace is reached by)
     ifname: str
     mac: MacAddress
     addresses: tuple[ipam.IPInterface, ...]
@@ -34,6 +39,11 @@ class Endpoint:
     gateways: tuple[ipam.IPAddress, ...]  # the default routes it got
     kind: EndpointKind = EndpointKind.CONTAINER
     lease: Lease | None = None  # the DHCP lease (None on networks without DHCP)
+
+    @property
+    def namespace(self) -> str:
+        """Alias of :attr:`netns` (the name the contract gives it)."""
+        return self.netns
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +79,7 @@ def endpoint_of(
     )
     return Endpoint(
         network=ctx.name,
-        namespace=where,
+        netns=where,
         ifname=row.ifname,
         mac=row.mac,
         addresses=interfaces + tuple(more),

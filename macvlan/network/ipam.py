@@ -18,6 +18,7 @@ import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from macvlan import _argcheck
 from macvlan._dataclass import dataclass
 from macvlan.errors import AddressTaken, IpamError, PoolExhausted
 
@@ -30,38 +31,17 @@ __all__ = [
     "parse_subnets",
 ]
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-IPInterface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
+IPAddress = _argcheck.IPAddress
+IPNetwork = _argcheck.IPNetwork
+IPInterface = _argcheck.IPInterface
 
 
 def _address(value: object, what: str) -> IPAddress:
-    if isinstance(value, ipaddress.IPv4Address | ipaddress.IPv6Address):
-        return value
-    if not isinstance(value, str):
-        raise IpamError(f"{what} must be an IP address string, not {value!r}")
-    try:
-        return ipaddress.ip_address(value.strip())
-    except ValueError:
-        raise IpamError(f"{what} {value!r} is not an IP address") from None
+    return _argcheck.address(value, what, (IpamError, IpamError))
 
 
 def _network(value: object, what: str) -> IPNetwork:
-    if isinstance(value, ipaddress.IPv4Network | ipaddress.IPv6Network):
-        return value
-    if not isinstance(value, str):
-        raise IpamError(f"{what} must be a prefix string like '192.168.1.0/24', not {value!r}")
-    text = value.strip()
-    if "/" not in text:
-        raise IpamError(f"{what} {value!r} has no prefix length (e.g. '192.168.1.0/24')")
-    try:
-        return ipaddress.ip_network(text)
-    except ValueError as exc:
-        try:
-            loose = ipaddress.ip_network(text, strict=False)
-        except ValueError:
-            raise IpamError(f"{what} {value!r} is not an IP prefix: {exc}") from None
-        raise IpamError(f"{what} {value!r} has host bits set; did you mean '{loose}'?") from None
+    return _argcheck.network(value, what, (IpamError, IpamError))
 
 
 def _aux(value: object) -> tuple[tuple[str, IPAddress], ...]:
@@ -296,10 +276,7 @@ def parse_requests(ip: object, subnets: Sequence[Subnet]) -> dict[int, IPAddress
     for item in items:
         prefix = None
         if isinstance(item, str) and "/" in item:
-            try:
-                item = ipaddress.ip_interface(item.strip())  # noqa: PLW2901
-            except ValueError:
-                raise IpamError(f"requested address {item!r} is not an IP address") from None
+            item = _argcheck.interface(item, "requested address", (IpamError, IpamError))  # noqa: PLW2901
         if isinstance(item, ipaddress.IPv4Interface | ipaddress.IPv6Interface):
             addr: IPAddress = item.ip
             prefix = item.network

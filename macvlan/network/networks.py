@@ -190,8 +190,19 @@ class Network:
         return self.lan_options.ipv6
 
     @property
-    def netns(self) -> str | None:
-        """The namespace the parent lives in (None: the caller's)."""
+    def netns(self) -> Namespace | None:
+        """The namespace the parent lives in, open, as :attr:`Connection.netns
+        <macvlan.Connection.netns>` is (None: the caller's, wherever that is).
+
+        Raises :class:`~macvlan.NamespaceNotFound` if it is gone;
+        :attr:`netns_label` still names it then.
+        """
+        return None if self._row.netns is None else self.context.host_namespace
+
+    @property
+    def netns_label(self) -> str | None:
+        """The name (under /run/netns) or path the parent's namespace was given by, as
+        an :class:`Endpoint`'s ``netns`` is (None: the caller's)."""
         ref = self._row.netns
         return None if ref is None else ref.label
 
@@ -409,7 +420,7 @@ class Network:
     # -- endpoints ---------------------------------------------------------------------
     def attach(
         self,
-        namespace: Namespace | str,
+        netns: Namespace | str,
         ifname: str = "eth0",
         ip: object = None,
         mac: object = None,
@@ -420,7 +431,8 @@ class Network:
         hostname: str | None = None,
         sysctls: object = None,
     ) -> Endpoint:
-        """Give ``namespace`` a macvlan named ``ifname`` on this network.
+        """Give the namespace ``netns`` (a :class:`Namespace` or a name under /run/netns) a
+        macvlan named ``ifname`` on this network.
 
         ``ip``: an address, or one per IP version, to ask for (else allocated);
         ``mac``: the MAC to use (else a random locally administered one, unique in
@@ -447,7 +459,7 @@ class Network:
             raise TypeError(f"nodad must be a bool, not {nodad!r}")
         metric = _check_metric(gateway_metric)
         self.context.check_ready()  # a clear error before a namespace is opened
-        ns, owned = open_namespace(namespace)
+        ns, owned = open_namespace(netns)
         try:
             attach = Attach(self.context, ns, ifname, requests, given, nodad, metric)
             attach.v4_from_dhcp = self.lan_options.dhcp

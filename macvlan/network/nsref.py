@@ -16,14 +16,13 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import threading
 from collections.abc import Iterable, Iterator
 
 from macvlan import _syscalls
 from macvlan.connection import Connection
 from macvlan.errors import NamespaceNotFound, NetlinkError
 from macvlan.mac import MacAddress
-from macvlan.namespace import RUN_DIR, Namespace, NotANamespaceError
+from macvlan.namespace import RUN_DIR, Namespace, NotANamespaceError, call_in_thread
 from macvlan.network.store import NsRef
 
 __all__ = [
@@ -234,7 +233,6 @@ def connections(namespaces: Iterable[Namespace]) -> list[Connection]:
     """
     todo = list(namespaces)
     out: list[Connection] = []
-    failure: list[BaseException] = []
 
     def work() -> None:
         here = current_identity()
@@ -245,16 +243,12 @@ def connections(namespaces: Iterable[Namespace]) -> list[Connection]:
                     _syscalls.setns(ns.fd, _syscalls.CLONE_NEWNET)
                     here = (st.st_dev, st.st_ino)
                 out.append(Connection())
-        except BaseException as exc:
-            failure.append(exc)
+        except BaseException:
+            for conn in out:
+                conn.close()
+            raise
 
-    thread = threading.Thread(target=work, name="macvlan-reconcile-sockets", daemon=True)
-    thread.start()
-    thread.join()
-    if failure:
-        for conn in out:
-            conn.close()
-        raise failure[0]
+    call_in_thread(work, "macvlan-reconcile-sockets")
     return out
 
 

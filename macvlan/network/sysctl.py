@@ -15,12 +15,11 @@ import contextlib
 import errno
 import os
 import re
-import threading
 from collections.abc import Mapping
 
 from macvlan import _syscalls
 from macvlan.errors import SysctlError, SysctlNotFound, SysctlValueRejected
-from macvlan.namespace import Namespace
+from macvlan.namespace import Namespace, call_in_thread
 
 __all__ = ["SysctlKey", "apply", "check", "merge", "parse", "restore"]
 
@@ -132,19 +131,7 @@ def check(sysctls: Mapping[SysctlKey, str]) -> None:
     long as the helper thread doing it."""
     if not sysctls:
         return
-    failure: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            _trial(sysctls)
-        except BaseException as exc:
-            failure.append(exc)
-
-    thread = threading.Thread(target=run, name="macvlan-sysctl-check", daemon=True)
-    thread.start()
-    thread.join()
-    if failure:
-        raise failure[0]
+    call_in_thread(lambda: _trial(sysctls), "macvlan-sysctl-check")
 
 
 def apply(ns: Namespace, ifname: str, sysctls: Mapping[SysctlKey, str]) -> list[tuple[str, str]]:

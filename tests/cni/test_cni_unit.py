@@ -265,6 +265,7 @@ def test_netconf_modes(mode: str, number: int) -> None:
         ({"mtu": True}, "True"),
         ({"mtu": -1}, "-1"),
         ({"mtu": 50}, "50"),
+        ({"mtu": 65536}, "65536"),
         ({"master": 7}, "7"),
         ({"master": "a/b"}, "'a/b'"),
         ({"master": "x" * 16}, "'" + "x" * 16 + "'"),

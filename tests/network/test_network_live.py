@@ -115,11 +115,12 @@ def test_attach_several_containers_that_reach_each_other(
     net: Network, containers: Callable[[int], list[Any]]
 ) -> None:
     cs = containers(3)
-    eps = [net.attach(c) for c in cs]
+    eps = [net.attach(c) for c in cs[:2]] + [net.attach(netns=cs[2].name)]
     assert len({str(ep.addresses[0]) for ep in eps}) == 3
     assert len({ep.mac for ep in eps}) == 3
     for c, ep in zip(cs, eps, strict=True):
-        assert ep.namespace == c.name and ep.ifname == "eth0" and ep.network == "lan"
+        assert ep.netns == ep.namespace == c.name  # read back as written; the alias
+        assert ep.ifname == "eth0" and ep.network == "lan"
         assert ep.mac.slap_quadrant is SlapQuadrant.AAI and ep.mac.is_unicast
         (link,) = macvlans(c.name)
         assert link["ifname"] == "eth0"
@@ -537,7 +538,7 @@ def test_reconcile_drops_records_without_links_and_links_without_records(
     gone = net.attach(c0)
     kept = net.attach(c1)
     subprocess.run(["ip", "-n", c0.name, "link", "del", "eth0"], check=True)
-    host = net.netns or ""
+    host = net.netns_label or ""
     # a stray carries this store's proof for an endpoint that has no record; a link of
     # the same group without the proof is not ours to delete
     proof = f"macvlan:{net.store.id}:lan:999999"
@@ -724,7 +725,9 @@ def test_netns_by_name_list_and_detach_waiting_for_the_kernel(
     sandbox: Any, store: Path, containers: Callable[[int], list[Any]]
 ) -> None:
     with Network.create("byname", "p0", "10.39.0.0/24", store=store, netns=sandbox.name) as net:
-        assert net.netns == sandbox.name
+        assert net.netns_label == sandbox.name
+        assert net.netns is not None  # the open namespace, as Connection.netns is
+        assert net.netns.fd >= 0 and net.netns.path == net.host.netns.path
         assert [(n.name, n.parent, str(n.subnet)) for n in Network.list(store)] == [
             ("byname", "p0", "10.39.0.0/24")
         ]
