@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import struct
-from collections.abc import Callable
 from typing import Any
 
 import pytest
+from test_aio_live import veth_ns as _veth_ns  # noqa: F401 - a fixture
 
 import macvlan
 from macvlan import MacAddress, Namespace, aio
@@ -19,12 +19,10 @@ from macvlan._netlink.socket import NetlinkSocket
 
 
 @pytest.fixture
-def crowded(netns_factory: Callable[..., Any]) -> Namespace:
+def crowded(_veth_ns: Namespace) -> Namespace:
     """A namespace with 1,200 routes (two tables) and 400 neighbours: dumps of many datagrams."""
-    ns = netns_factory("mvd")
+    ns = _veth_ns  # test_aio_live.veth_ns: a veth pair p0/p1, both up
     with macvlan.connect(ns) as rt:
-        rt.create_veth("p0", "p1", up=True)
-        rt.set_link("p1", up=True)
         rt.add_address("p0", "10.40.0.1/16")
         rt.add_address("p0", "fd40::1/64", nodad=True)
         for i in range(1200):
