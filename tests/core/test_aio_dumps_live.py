@@ -19,7 +19,7 @@ from macvlan._netlink.socket import NetlinkSocket
 
 
 @pytest.fixture
-def crowded(_veth_ns: Namespace) -> Namespace:
+def crowded(_veth_ns: Namespace) -> Namespace:  # noqa: F811 - the imported fixture
     """A namespace with 1,200 routes (two tables) and 400 neighbours: dumps of many datagrams."""
     ns = _veth_ns  # test_aio_live.veth_ns: a veth pair p0/p1, both up
     with macvlan.connect(ns) as rt:
