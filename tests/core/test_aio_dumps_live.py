@@ -15,6 +15,7 @@ from macvlan import MacAddress, Namespace, aio
 from macvlan import neighbour as _neigh
 from macvlan import route as _route
 from macvlan._netlink.asocket import AsyncNetlinkSocket
+from macvlan._netlink.constants import NudState
 from macvlan._netlink.socket import NetlinkSocket
 
 
@@ -54,7 +55,7 @@ def test_aio_dumps_equal_the_blocking_ones(
     with macvlan.connect(crowded) as rt:
         expected = [getattr(rt, name)(**kw) for name, kw in QUERIES]
         p0 = rt.link("p0")
-    assert len(expected[1]) > 1200 and len(expected[4]) >= 400
+    assert len(made(expected[1])) >= 1200 and len(made(expected[4])) == 400
 
     def slow_path(messages: object) -> Any:
         raise AssertionError("a dump went through Message objects")
@@ -73,7 +74,19 @@ def test_aio_dumps_equal_the_blocking_ones(
 
     got = asyncio.run(main())
     for (name, kw), ours, theirs in zip(QUERIES, got, expected, strict=True):
-        assert ours == theirs, (name, kw)
+        assert made(ours) == made(theirs), (name, kw)
+        assert len(ours) >= len(made(ours))
+
+
+def made(values: list[Any]) -> list[Any]:
+    """The entries the fixture made (the kernel adds and drops its own meanwhile: IPv6
+    multicast neighbours, the local routes of addresses whose DAD ends)."""
+    return [
+        v
+        for v in values
+        if (isinstance(v, _route.Route) and str(v.dst).startswith("10.4"))
+        or (isinstance(v, _neigh.Neighbour) and v.state & NudState.PERMANENT)
+    ]
 
 
 def _message(kind: int, seq: int, body: bytes, flags: int = 2) -> bytes:
