@@ -1,5 +1,5 @@
-"""Checking what callers pass, one rule for the library: ints in a range; IP addresses,
-interfaces and prefixes.
+"""Checking what callers pass, one rule for the library: IP addresses, interfaces and
+prefixes (ints in a range: :mod:`macvlan._intcheck`, which loads no :mod:`ipaddress`).
 
 IP text is taken as written, as :class:`~macvlan.MacAddress` and the CNI plugin take
 it: whitespace around an address is an error, not stripped.  Each function accepts
@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable
-from typing import Any
+
+TYPE_CHECKING = False  # typing costs some 5 ms to import; see macvlan._typing
+if TYPE_CHECKING:
+    from typing import Any
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPInterface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
@@ -47,16 +50,6 @@ def _interface(text: str) -> IPInterface:
         return ipaddress.ip_interface(text)
     except ValueError:
         raise ValueError("is not an IP address with a prefix length") from None
-
-
-def check_int(name: str, value: object, low: int, high: int) -> int:
-    """``value`` if it is an int (not a bool) in ``low..high``; else ``TypeError`` or
-    ``ValueError`` naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, not {value!r}")
-    if not low <= value <= high:
-        raise ValueError(f"{name}={value!r} is outside {low}..{high}")
-    return value
 
 
 def _network(text: str) -> IPNetwork:

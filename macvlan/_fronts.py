@@ -23,23 +23,26 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Coroutine
 from types import FunctionType
-from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from macvlan import _operations as operations
 from macvlan._operations import routing
 from macvlan._operations.effects import Op
 
-TYPE_CHECKING = False
+TYPE_CHECKING = False  # typing costs some 5 ms to import; see macvlan._typing
 if TYPE_CHECKING:
+    from typing import Any, Generic, ParamSpec, TypeVar, overload
+
     from macvlan.aio import AsyncConnection
     from macvlan.connection import Connection
+
+    #: what a front makes of an operation: a function taking ``self`` first
+    MethodMaker = Callable[[Callable[..., Op[Any]]], Callable[..., Any]]
+else:
+    from macvlan._typing import Any, Generic, ParamSpec, TypeVar
 
 P = ParamSpec("P")
 T = TypeVar("T")
 M = TypeVar("M")  # the front's kind of event monitor
-
-#: what a front makes of an operation: a function taking ``self`` first
-MethodMaker = Callable[[Callable[..., Op[Any]]], Callable[..., Any]]
 
 
 class operation(Generic[P, T]):

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 from macvlan import _argcheck
 from macvlan._argcheck import IPNetwork
 from macvlan._dataclass import dataclass
+from macvlan._intcheck import check_int
 from macvlan._netlink import requests, rta
 from macvlan._netlink.attr import Attr, AttrList, RawAttr
 from macvlan._netlink.constants import (
@@ -77,7 +78,7 @@ def to_route_type(value: object) -> RtType:
 
 
 def _u32(name: str, value: object, low: int = 0) -> int:
-    return _argcheck.check_int(name, value, low, 2**32 - 1)
+    return check_int(name, value, low, 2**32 - 1)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from typing import Any
 from macvlan import _argcheck
 from macvlan._argcheck import IPNetwork
 from macvlan._dataclass import dataclass
+from macvlan._intcheck import check_int
 from macvlan._names import check_ifname
 from macvlan._netlink import fra, requests
 from macvlan._netlink.constants import AddrFamily, FrAct, NlmF, RtmType
@@ -98,7 +99,7 @@ def to_prefix(value: object, what: str) -> IPNetwork:
 
 
 def _u32(name: str, value: object) -> int:
-    return _argcheck.check_int(name, value, 0, 2**32 - 1)
+    return check_int(name, value, 0, 2**32 - 1)
 
 
 def rule_message(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import errno
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 from macvlan import link as _link
 from macvlan._netlink import requests
@@ -42,6 +41,10 @@ from macvlan.link import (
     to_mac,
 )
 from macvlan.namespace import Namespace
+
+TYPE_CHECKING = False  # typing costs some 5 ms to import; see macvlan._typing
+if TYPE_CHECKING:
+    from typing import Any
 
 
 # -- creating macvlans -----------------------------------------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable, Generator, Sequence
-from typing import Any, Concatenate, ParamSpec, TypeAlias, TypeVar, cast
 
 from macvlan import link as _link
 from macvlan._dataclass import dataclass
@@ -21,6 +20,12 @@ from macvlan.link import (
     to_macs,
 )
 from macvlan.namespace import Namespace
+
+TYPE_CHECKING = False  # typing costs some 5 ms to import; see macvlan._typing
+if TYPE_CHECKING:
+    from typing import Any, Concatenate, ParamSpec, TypeAlias, TypeVar, cast
+else:
+    from macvlan._typing import ParamSpec, TypeVar, cast
 
 T = TypeVar("T")
 A = TypeVar("A")
@@ -92,7 +97,10 @@ class InNamespace:
 
 
 Effect: TypeAlias = Request | Dump | ParsedDump | Batch | IfIndex | InNamespace
-Op: TypeAlias = Generator[Effect, Any, T]
+if TYPE_CHECKING:
+    Op: TypeAlias = Generator[Effect, Any, T]
+else:  # at run time ``Op[T]`` is a plain subscription of Generator (T is only a name)
+    Op = Generator
 
 
 # -- helpers without I/O ---------------------------------------------------------------

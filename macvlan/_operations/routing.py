@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import errno
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 from macvlan import linkprops as _props
-from macvlan._netlink.constants import AddrFamily, NudState, RtmType
+from macvlan._netlink.constants import RtmType
 from macvlan._netlink.message import Message
 from macvlan._operations import lookup
 from macvlan._operations.effects import (
@@ -36,15 +35,18 @@ from macvlan.errors import (
 )
 from macvlan.link import Link, MacLike, to_mac
 
-TYPE_CHECKING = False
+TYPE_CHECKING = False  # typing costs some 5 ms to import; see macvlan._typing
 if TYPE_CHECKING:
+    from typing import Any
+
     from macvlan.neighbour import Neighbour
     from macvlan.route import NextHop, Route
     from macvlan.rule import Rule
     from macvlan.stats import LinkStats
 
 # The value modules (and ipaddress with them) load when an operation first runs:
-# the fronts import this module, and a program that only makes links never needs them.
+# the fronts import this module, and a program that only makes links never needs them
+# (nor the routing enums, macvlan._netlink.rtconstants).
 
 
 def retyped(err: NetlinkError, cls: type[NetlinkError]) -> NetlinkError:
@@ -304,6 +306,7 @@ def rules(*, family: int | None = None) -> Op[list[Rule]]:
     """The policy rules, IPv4 and IPv6 unless ``family`` says one (the multicast
     routing families' rules are left out, as ``ip rule`` leaves them out)."""
     import macvlan.rule as _rule
+    from macvlan._netlink.constants import AddrFamily
     from macvlan.rule import Rule
 
     replies: list[Message] = yield Dump(_rule.dump_rules(family or 0), "list rules")
@@ -364,6 +367,7 @@ def flush_neighbours(link: LinkRef, *, permanent: bool = False) -> Op[int]:
     how many went.  Permanent entries stay unless ``permanent``; the kernel's own
     no-ARP entries (multicast, broadcast) always stay."""
     import macvlan.neighbour as _neigh
+    from macvlan._netlink.constants import NudState
 
     if not isinstance(permanent, bool):
         raise TypeError(f"permanent is True or False, not {permanent!r}")
