@@ -5,13 +5,14 @@ from __future__ import annotations
 import errno
 
 from macvlan import link as _link
+from macvlan._names import check_link_name, is_short_name
 from macvlan._netlink.constants import RtmType
 from macvlan._netlink.message import Message
 from macvlan._operations.effects import (
-    Dump,
     IfIndex,
     LinkRef,
     Op,
+    ParsedDump,
     Request,
     check_index,
     lookup_key,
@@ -20,7 +21,6 @@ from macvlan.errors import LinkNotFound
 from macvlan.link import (
     Link,
     MacLike,
-    check_ifname,
 )
 from macvlan.mac import MacAddress
 
@@ -31,8 +31,10 @@ def index(ref: LinkRef) -> Op[int]:
     if isinstance(ref, Link):
         return ref.index
     if isinstance(ref, str):
-        found: int = yield IfIndex(check_ifname(ref))
-        return found
+        if is_short_name(check_link_name(ref)):
+            found: int = yield IfIndex(ref)  # also finds a short alternative name
+            return found
+        return (yield from link(ref)).index  # an alternative name too long for an ifreq
     return check_index(ref)
 
 
@@ -65,12 +67,9 @@ def links(
     wanted_mac = None if mac is None else (mac if isinstance(mac, MacAddress) else MacAddress(mac))
     parent_index = None if parent is None else (yield from index(parent))
     message = _link.dump_links(kind)
-    replies: list[Message] = yield Dump(message, "list links")
+    dumped: list[Link] = yield ParsedDump(message, _link.parse_links, _link.links_of, "list links")
     out = []
-    for reply in replies:
-        if reply.type != RtmType.NEWLINK:
-            continue
-        found = Link.from_message(reply)
+    for found in dumped:
         if kind is not None and found.kind != kind:
             continue
         if parent_index is not None and (

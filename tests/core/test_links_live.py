@@ -114,8 +114,15 @@ def recorder(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, Messag
         sent.extend(("batch", m) for m in messages)
         return real_batch(self, messages, what)
 
+    real_dump_parsed = NetlinkSocket.dump_parsed
+
+    def dump_parsed(self: NetlinkSocket, message: Message, parse: Any, what: str = "") -> Any:
+        sent.append(("dump", message))  # a dump whose answers are parsed straight from bytes
+        return real_dump_parsed(self, message, parse, what)
+
     monkeypatch.setattr(NetlinkSocket, "request", request)
     monkeypatch.setattr(NetlinkSocket, "dump", dump)
+    monkeypatch.setattr(NetlinkSocket, "dump_parsed", dump_parsed)
     monkeypatch.setattr(NetlinkSocket, "batch", batch)
     yield sent
 
@@ -684,6 +691,8 @@ def test_bad_names_refused_before_sending(sandbox: Any, no_io: None, name: str) 
         rt.create_macvlans([MacvlanSpec("ok0", "p0"), MacvlanSpec(name, "p0")])
     with pytest.raises(ValueError, match="interface name"):
         rt.set_link(1, name=name)
+    if name in ("a:b", "x" * 16, "é" * 8):
+        return  # a good alternative name: looked up (tests/core/test_altnames_live.py)
     with pytest.raises(ValueError, match="interface name"):
         rt.create_macvlan("ok0", name)
     if name:
