@@ -1,5 +1,5 @@
-"""Checking what callers pass, one rule for the library: ints in a range; enum members
-by name; IP addresses, interfaces and prefixes.
+"""Checking what callers pass, one rule for the library: IP addresses, interfaces and
+prefixes (ints in a range: :mod:`macvlan._intcheck`, which loads no :mod:`ipaddress`).
 
 IP text is taken as written, as :class:`~macvlan.MacAddress` and the CNI plugin take
 it: whitespace around an address is an error, not stripped.  Each function accepts
@@ -12,14 +12,11 @@ passes its ``IpamError`` for both).
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # typing is not needed at run time (see macvlan._typing)
-    import enum
-    from collections.abc import Callable, Mapping
-    from typing import Any, TypeVar
-
-    E = TypeVar("E", bound=enum.Enum)
+TYPE_CHECKING = False  # typing costs some 5 ms to import; see macvlan._typing
+if TYPE_CHECKING:
+    from typing import Any
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPInterface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
@@ -53,46 +50,6 @@ def _interface(text: str) -> IPInterface:
         return ipaddress.ip_interface(text)
     except ValueError:
         raise ValueError("is not an IP address with a prefix length") from None
-
-
-def check_int(name: str, value: object, low: int, high: int) -> int:
-    """``value`` if it is an int (not a bool) in ``low..high``; else ``TypeError`` or
-    ``ValueError`` naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, not {value!r}")
-    if not low <= value <= high:
-        raise ValueError(f"{name}={value!r} is outside {low}..{high}")
-    return value
-
-
-def member(
-    kind: type[E],
-    value: object,
-    what: str,
-    *,
-    aliases: Mapping[str, str] | None = None,
-    choices: str | None = None,
-    by_number: bool = False,
-) -> E:
-    """``value`` if it is a member of the enum ``kind``; else the member it names, in any
-    case (``aliases`` map other lower-case names to member names), or with ``by_number``
-    the member of that number.  The ``ValueError`` names ``what`` and the ``choices``
-    (by default every member's name, lower case)."""
-    if isinstance(value, kind):
-        return value
-    if isinstance(value, str):
-        name = (aliases or {}).get(value.lower(), value.upper())
-        try:
-            return kind[name]
-        except KeyError:
-            names = choices or ", ".join(m.name.lower() for m in kind)
-            raise ValueError(f"unknown {what} {value!r}; expected one of {names}") from None
-    if by_number and isinstance(value, int) and not isinstance(value, bool):
-        try:
-            return kind(value)
-        except ValueError:
-            raise ValueError(f"unknown {what} {value!r}") from None
-    raise TypeError(f"{what} must be a {kind.__name__} or its name, not {value!r}")
 
 
 def _network(text: str) -> IPNetwork:

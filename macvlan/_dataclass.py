@@ -5,19 +5,22 @@ form the package uses, and for ``dataclasses.field`` and ``dataclasses.replace``
 :mod:`ast`, :mod:`dis` and :mod:`tokenize`, and :mod:`re` and :mod:`copy`), and
 then compiles six methods one by one for every class, 0.3-1.5 ms a class:
 ``macvlan.connect`` and ``macvlan.Network`` would pay tens of milliseconds for the
-value types they load.  This builds the same classes with one compile each and no
-import: slotted; frozen (assigning raises ``dataclasses.FrozenInstanceError``);
-``__init__`` taking the fields with their defaults and calling ``__post_init__``;
-``__repr__``, ``__eq__`` and ``__hash__`` over the fields that take part;
-``__match_args__``; pickling; and a class's own methods of those names win, as
-with :mod:`dataclasses`.  ``dataclasses.fields``, ``replace``, ``asdict`` and
-``is_dataclass`` work on them: the first look at ``__dataclass_fields__``
-imports :mod:`dataclasses` and makes the real ``Field`` objects.
+value types they load.  This builds the same classes with no import and one small
+compile each (``__init__``): slotted; frozen (assigning raises
+``dataclasses.FrozenInstanceError``); ``__init__`` taking the fields with their
+defaults and calling ``__post_init__``; ``__repr__``, ``__eq__`` and ``__hash__``
+over the fields that take part; ``__match_args__``; pickling; and a class's own
+methods of those names win, as with :mod:`dataclasses`.  ``dataclasses.fields``,
+``replace``, ``asdict`` and ``is_dataclass`` work on them: the first look at
+``__dataclass_fields__`` imports :mod:`dataclasses` and makes the real ``Field``
+objects.
 
 Type checkers see the real :func:`dataclasses.dataclass`, ``field`` and ``replace``.
 """
 
 from __future__ import annotations
+
+from operator import attrgetter
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -110,8 +113,70 @@ def _build(cls: type) -> type:
 
 
 def _methods(cls: Any, specs: dict[str, _Spec]) -> dict[str, Callable[..., Any]]:
-    """``__init__``, ``__repr__``, ``__eq__`` and ``__hash__`` compiled from one source,
-    and the frozen ``__setattr__``/``__delattr__`` and the pickling pair."""
+    """The methods :mod:`dataclasses` would add: ``__init__`` compiled (it must be fast
+    and show its signature), the rest closures over the field names (a compile costs
+    far more than building a class)."""
+    names = tuple(specs)
+    shown = tuple(n for n, s in specs.items() if s.repr)
+    compared = _values(tuple(n for n, s in specs.items() if s.compare))
+    hashed = _values(
+        tuple(n for n, s in specs.items() if (s.compare if s.hash is None else s.hash))
+    )
+
+    def __repr__(self: Any) -> str:
+        fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in shown)
+        return f"{self.__class__.__qualname__}({fields})"
+
+    def __eq__(self: Any, other: Any) -> Any:
+        if other.__class__ is self.__class__:
+            return compared(self) == compared(other)
+        return NotImplemented
+
+    def __hash__(self: Any) -> int:
+        return hash(hashed(self))
+
+    def __setattr__(self: Any, name: str, value: Any) -> None:
+        if type(self) is cls or name in names:
+            raise _frozen(name)
+        super(cls, self).__setattr__(name, value)
+
+    def __delattr__(self: Any, name: str) -> None:
+        if type(self) is cls or name in names:
+            raise _frozen(name, "delete")
+        super(cls, self).__delattr__(name)
+
+    def __getstate__(self: Any) -> list[Any]:
+        return [getattr(self, name) for name in names]
+
+    def __setstate__(self: Any, state: list[Any]) -> None:
+        for name, value in zip(names, state, strict=False):
+            object.__setattr__(self, name, value)
+
+    return {
+        "__init__": _init(cls, specs),
+        "__repr__": __repr__,
+        "__eq__": __eq__,
+        "__hash__": __hash__,
+        "__setattr__": __setattr__,
+        "__delattr__": __delattr__,
+        "__getstate__": __getstate__,
+        "__setstate__": __setstate__,
+    }
+
+
+def _values(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    """A function from an instance to the tuple of these attributes' values."""
+    if len(names) == 1:
+        (name,) = names
+        return lambda self: (getattr(self, name),)
+    if not names:
+        return lambda self: ()
+    return attrgetter(*names)
+
+
+def _init(cls: Any, specs: dict[str, _Spec]) -> Callable[..., None]:
+    """``__init__``: each field from its argument, default or factory, then
+    ``__post_init__``; annotated as :mod:`dataclasses` annotates it."""
     values: dict[str, Any] = {"_setattr": object.__setattr__, "_FACTORY": _FACTORY}
     params, lines = [], []
     for name, spec in specs.items():
@@ -135,58 +200,17 @@ def _methods(cls: Any, specs: dict[str, _Spec]) -> dict[str, Callable[..., Any]]
         lines.append(f"  _setattr(self, {name!r}, {value})")
     if "__post_init__" in cls.__dict__:
         lines.append("  self.__post_init__()")
-    shown = ", ".join(f"{n}={{self.{n}!r}}" for n, s in specs.items() if s.repr)
-    compared = "".join(f"self.{n}," for n, s in specs.items() if s.compare)
-    hashed = "".join(
-        f"self.{n}," for n, s in specs.items() if (s.compare if s.hash is None else s.hash)
-    )
-    source = "\n".join(
-        [
-            f"def __init__(self, {', '.join(params)}):",
-            *(lines or ["  pass"]),
-            "def __repr__(self):",
-            f'  return f"{{self.__class__.__qualname__}}({shown})"',
-            "def __eq__(self, other):",
-            "  if other.__class__ is self.__class__:",
-            f"    return ({compared}) == ({compared.replace('self.', 'other.')})",
-            "  return NotImplemented",
-            "def __hash__(self):",
-            f"  return hash(({hashed}))",
-        ]
-    )
-    exec(compile(source, f"<dataclass {cls.__qualname__}>", "exec"), values)
-    names = tuple(specs)
-
-    def __setattr__(self: Any, name: str, value: Any) -> None:
-        if type(self) is cls or name in names:
-            raise _frozen(name)
-        super(cls, self).__setattr__(name, value)
-
-    def __delattr__(self: Any, name: str) -> None:
-        if type(self) is cls or name in names:
-            raise _frozen(name, "delete")
-        super(cls, self).__delattr__(name)
-
-    def __getstate__(self: Any) -> list[Any]:
-        return [getattr(self, name) for name in names]
-
-    def __setstate__(self: Any, state: list[Any]) -> None:
-        for name, value in zip(names, state, strict=False):
-            object.__setattr__(self, name, value)
-
-    made = {name: values[name] for name in ("__init__", "__repr__", "__eq__", "__hash__")}
+    source = "\n".join([f"def __init__(self, {', '.join(params)}):", *(lines or ["  pass"])])
+    # exec of the text, not of compile(): compile() first builds the ast module's
+    # types (some 1 ms, once per process), which exec of a str does not need
+    exec(source, values)
+    init: Callable[..., None] = values["__init__"]
     annotations = vars(cls).get("__annotations__", {})
-    made["__init__"].__annotations__ = {
+    init.__annotations__ = {
         **{n: annotations[n] for n, s in specs.items() if s.init},
         "return": None,
     }
-    return {
-        **made,
-        "__setattr__": __setattr__,
-        "__delattr__": __delattr__,
-        "__getstate__": __getstate__,
-        "__setstate__": __setstate__,
-    }
+    return init
 
 
 def _frozen(name: str, verb: str = "assign") -> Exception:

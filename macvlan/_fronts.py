@@ -20,15 +20,18 @@ an instance's attribute is: the operation's parameters returning ``T`` on a
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from macvlan import _operations as operations
 from macvlan._operations.effects import Op
 
-TYPE_CHECKING = False
+TYPE_CHECKING = False  # typing costs some 5 ms to import; see macvlan._typing
 if TYPE_CHECKING:
+    from typing import Any, Generic, ParamSpec, TypeVar, overload
+
     from macvlan.aio import AsyncConnection
     from macvlan.connection import Connection
+else:
+    from macvlan._typing import Any, Generic, ParamSpec, TypeVar
 
 P = ParamSpec("P")
 T = TypeVar("T")

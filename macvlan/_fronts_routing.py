@@ -8,19 +8,21 @@ connection's driver (``_run``); the two classes here are mixed into the fronts.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TypeVar
 
 from macvlan._operations.effects import LinkRef, Op
 from macvlan.link import Link, MacLike
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import TypeVar
+
     from macvlan._operations import routing
     from macvlan.neighbour import Neighbour
     from macvlan.route import NextHop, Route
     from macvlan.rule import Rule
     from macvlan.stats import LinkStats
 else:
+    from macvlan._typing import TypeVar
 
     class _OnFirstUse:
         """``macvlan._operations.routing``, imported when a method first needs it: opening a

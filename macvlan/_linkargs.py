@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from macvlan._argcheck import check_int, member
+from macvlan._intcheck import check_int, member
 from macvlan._netlink.constants import MacvlanFlags, MacvlanMode
 from macvlan._netlink.numbers import ETH_MAX_MTU, ETH_MIN_MTU
 from macvlan.mac import MacAddress

@@ -13,7 +13,8 @@ therefore imports :mod:`typing` only for the type checker::
         from macvlan._typing import Generic, TypeVar
 
 Type checkers see the real names; at run time ``class Codec(Generic[T])`` and
-``Codec[int]`` both mean plain ``Codec``.
+``Codec[int]`` both mean plain ``Codec``, and ``Generator[Effect, Any, T]`` is an
+ordinary subscription of :class:`collections.abc.Generator`.
 """
 
 from __future__ import annotations
@@ -28,9 +29,23 @@ class Generic:
         return cls
 
 
+#: Any type: at run time only ever a subscription's argument
+Any = object
+
+
 def TypeVar(name: str, *constraints: object, bound: object = None) -> str:
     """A type variable's name: all a run-time subscription needs."""
     return name
+
+
+def ParamSpec(name: str) -> str:
+    """A parameter specification's name: annotations are all that use one."""
+    return name
+
+
+def cast(kind: object, value: object) -> object:
+    """``value`` itself: a cast only tells the type checker."""
+    return value
 
 
 def overload(function: object) -> object:

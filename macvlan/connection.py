@@ -13,7 +13,6 @@ that carry them out are declared once, for both fronts, in :mod:`macvlan._fronts
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
 
 from macvlan import _operations as operations
 from macvlan._fronts import Operations
@@ -32,9 +31,13 @@ from macvlan._operations import (
 )
 from macvlan.namespace import Namespace
 
-TYPE_CHECKING = False
+TYPE_CHECKING = False  # typing costs some 5 ms to import; see macvlan._typing
 if TYPE_CHECKING:  # the monitor loads when first used
+    from typing import Any, TypeVar
+
     from macvlan.monitor import Monitor
+else:
+    from macvlan._typing import TypeVar
 
 T = TypeVar("T")
 

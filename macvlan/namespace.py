@@ -19,7 +19,6 @@ import stat
 import threading
 from collections.abc import Callable, Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from macvlan import _syscalls
 from macvlan.errors import (
@@ -29,8 +28,13 @@ from macvlan.errors import (
     NotANamespaceError,
 )
 
+TYPE_CHECKING = False  # typing costs some 5 ms to import; see macvlan._typing
 if TYPE_CHECKING:
+    from typing import ParamSpec, TypeVar
+
     from macvlan.connection import Connection  # type: ignore[import-not-found, unused-ignore]
+else:
+    from macvlan._typing import ParamSpec, TypeVar
 
 __all__ = [
     "RUN_DIR",

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 from macvlan import _argcheck
 from macvlan._argcheck import IPNetwork
 from macvlan._dataclass import dataclass
+from macvlan._intcheck import check_int, member
 from macvlan._netlink import requests, rta
 from macvlan._netlink.attr import Attr, AttrList, RawAttr
 from macvlan._netlink.constants import (
@@ -66,11 +67,11 @@ def to_ip(value: object, what: str) -> IpAddr:
 def to_route_type(value: object) -> RtType:
     """A :class:`RouteType` from the enum or its name (``"blackhole"``)."""
     names = ", ".join(t.name.lower() for t in RtType if t)
-    return _argcheck.member(RtType, value, "route type", choices=names)
+    return member(RtType, value, "route type", choices=names)
 
 
 def _u32(name: str, value: object, low: int = 0) -> int:
-    return _argcheck.check_int(name, value, low, 2**32 - 1)
+    return check_int(name, value, low, 2**32 - 1)
 
 
 @dataclass(frozen=True, slots=True)

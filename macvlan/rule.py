@@ -10,6 +10,7 @@ from typing import Any
 from macvlan import _argcheck
 from macvlan._argcheck import IPNetwork
 from macvlan._dataclass import dataclass
+from macvlan._intcheck import check_int, member
 from macvlan._names import check_ifname
 from macvlan._netlink import fra, requests
 from macvlan._netlink.constants import AddrFamily, FrAct, NlmF, RtmType
@@ -31,7 +32,7 @@ def to_action(value: object) -> FrAct:
     """A :class:`RuleAction` from the enum or its name (``"blackhole"``, ``"lookup"``)."""
     names = "lookup, " + ", ".join(a.name.lower() for a in FrAct if a > 1)
     aliases = {"lookup": "TO_TBL", "table": "TO_TBL"}
-    return _argcheck.member(FrAct, value, "rule action", aliases=aliases, choices=names)
+    return member(FrAct, value, "rule action", aliases=aliases, choices=names)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +92,7 @@ def to_prefix(value: object, what: str) -> IPNetwork:
 
 
 def _u32(name: str, value: object) -> int:
-    return _argcheck.check_int(name, value, 0, 2**32 - 1)
+    return check_int(name, value, 0, 2**32 - 1)
 
 
 def rule_message(

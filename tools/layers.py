@@ -12,8 +12,8 @@ cycle.  Layers, top first (a module belongs to the first pattern it matches)::
     _operations                            operations (sans-IO generators)
     link, address, route, ... namespace    value types, namespaces, the monitor
     mac, macalloc, _siphash                MAC addresses (no I/O)
-    _netlink, _names, _typing, _dataclass, _syscalls   the codec, request layer, sockets;
-      _argcheck                             checking callers' values (ints, IP text)
+    _netlink, _names, _typing, _dataclass, _intcheck, _syscalls   the codec, request layer, sockets;
+      _argcheck                             checking callers' values (IP text)
     errors                                 every exception (imports only errno, os)
 
 ``macvlan/__init__.py`` is the package's front door and may name anything (lazily).
@@ -55,6 +55,7 @@ LAYERS: list[tuple[str, ...]] = [
         "macvlan._netlink",
         "macvlan._names",
         "macvlan._typing",
+        "macvlan._intcheck",
         "macvlan._dataclass",
         "macvlan._syscalls",
         "macvlan._argcheck",

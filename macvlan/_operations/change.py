@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 from macvlan import link as _link
 from macvlan._netlink import requests
@@ -35,6 +34,10 @@ from macvlan.link import (
 )
 from macvlan.linkprops import check_alias
 from macvlan.mac import MacAddress
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 # -- changing links ------------------------------------------------------------------------

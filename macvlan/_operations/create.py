@@ -6,7 +6,6 @@ from __future__ import annotations
 import errno
 import functools
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 from macvlan import link as _link
 from macvlan._netlink import requests
@@ -42,6 +41,12 @@ from macvlan.link import (
     to_mac,
 )
 from macvlan.namespace import Namespace
+
+TYPE_CHECKING = False  # typing costs some 5 ms to import; see macvlan._typing
+if TYPE_CHECKING:
+    from typing import Any, Concatenate, ParamSpec, TypeVar, cast
+else:
+    from macvlan._typing import ParamSpec, TypeVar, cast
 
 P = ParamSpec("P")
 T = TypeVar("T")

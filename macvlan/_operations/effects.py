@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Generator, Sequence
-from typing import Any, TypeAlias, TypeVar
 
 from macvlan import link as _link
 from macvlan._dataclass import dataclass
@@ -20,6 +19,12 @@ from macvlan.link import (
     to_macs,
 )
 from macvlan.namespace import Namespace
+
+TYPE_CHECKING = False  # typing costs some 5 ms to import; see macvlan._typing
+if TYPE_CHECKING:
+    from typing import Any, TypeAlias, TypeVar
+else:
+    from macvlan._typing import TypeVar
 
 T = TypeVar("T")
 _ECHO = int(NlmF.ECHO)  # a plain int: IntFlag arithmetic is slow
@@ -89,7 +94,10 @@ class InNamespace:
 
 
 Effect: TypeAlias = Request | Dump | ParsedDump | Batch | IfIndex | InNamespace
-Op: TypeAlias = Generator[Effect, Any, T]
+if TYPE_CHECKING:
+    Op: TypeAlias = Generator[Effect, Any, T]
+else:  # at run time ``Op[T]`` is a plain subscription of Generator (T is only a name)
+    Op = Generator
 
 
 # -- helpers without I/O ---------------------------------------------------------------

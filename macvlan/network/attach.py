@@ -21,10 +21,9 @@ if a later one fails.
 
 from __future__ import annotations
 
+import _socket
 import contextlib
 import functools
-import socket
-import sqlite3
 from collections.abc import Callable
 
 from macvlan.connection import Connection
@@ -164,6 +163,8 @@ class Attach:
             else:
                 mac = MacAllocator(store.macs()).allocate()
             self.ref = ref = ref_of(self.ns, store.id)  # pinned under the write lock
+            import sqlite3  # loaded with the store already
+
             try:
                 self.endpoint_id = store.add_endpoint(
                     ctx.name,
@@ -313,7 +314,7 @@ class Attach:
                     f"a default route with metric {self.metric} already exists in the "
                     f"namespace; choose another gateway_metric"
                 ) from None
-        family = socket.AF_INET if gateway.version == 4 else socket.AF_INET6
+        family = _socket.AF_INET if gateway.version == 4 else _socket.AF_INET6
         base = _DEFAULT_METRIC[gateway.version]
         for _ in range(_MAC_RETRIES):  # another attach into the namespace may race us
             taken = [

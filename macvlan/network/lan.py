@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import ipaddress
 import re
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
 
 from macvlan._dataclass import dataclass, replace
 from macvlan.connection import Connection
@@ -25,13 +23,14 @@ from macvlan.errors import LeaseError
 from macvlan.namespace import Namespace
 from macvlan.network import slaac as slaac_
 from macvlan.network import sysctl
-from macvlan.network.dhcp.client import Client
 from macvlan.network.dhcp.lease import Lease
-from macvlan.network.dhcp.transport import acquire
 from macvlan.network.lanstore import Identity, LanOptions, Tables
 from macvlan.network.sysctl import SysctlKey
 
+TYPE_CHECKING = False  # typing costs some 5 ms to import; see macvlan._typing
 if TYPE_CHECKING:
+    from typing import Any
+
     from macvlan.mac import MacAddress
     from macvlan.network.networks import Network
     from macvlan.network.store import EndpointRow
@@ -122,6 +121,8 @@ def derived_client_id(network: str, name: str) -> bytes:
             machine = f.read().strip()
     except OSError:
         machine = b""
+    import hashlib  # here: some 2 ms, for DHCP endpoints only
+
     digest = hashlib.sha256(
         b"macvlan dhcp\0" + machine + b"\0" + network.encode() + b"\0" + name.encode()
     ).digest()
@@ -239,6 +240,9 @@ class LanAttach:
         cid = cid or derived_client_id(net.name, self.name)
         host = self.request.hostname or (known.hostname if known else None)
         last = None if known is None or known.last_address is None else known.last_address
+        from macvlan.network.dhcp.client import Client  # the DHCP stack, for DHCP only
+        from macvlan.network.dhcp.transport import acquire
+
         client = Client(
             mac, cid, host, requested=None if last is None else ipaddress.IPv4Address(last)
         )
@@ -287,6 +291,7 @@ def _slaac_dict(result: slaac_.Slaac) -> dict[str, Any]:
 
 def release(ns: Namespace, ifname: str, mac: MacAddress, client_id: bytes, lease: Lease) -> None:
     """Send a DHCPRELEASE for ``lease`` (best effort: nothing answers a RELEASE)."""
+    from macvlan.network.dhcp.client import Client
     from macvlan.network.dhcp.transport import UdpTransport
 
     client = Client(mac, client_id)

@@ -4,12 +4,10 @@ wait for its SLAAC address and default route after the interface comes up."""
 from __future__ import annotations
 
 import enum
-import hashlib
 import ipaddress
 import time
 
 from macvlan._dataclass import dataclass
-from macvlan._netlink.constants import IfaFlags, RtProto
 from macvlan.connection import Connection
 from macvlan.errors import SlaacTimeout
 from macvlan.network.sysctl import SysctlKey
@@ -51,6 +49,8 @@ def _key(leaf: str) -> SysctlKey:
 def stable_secret(seed: str) -> str:
     """A per-endpoint RFC 7217 secret, the same for the same seed (so the address
     comes back after a detach and attach)."""
+    import hashlib  # here: some 2 ms, for stable-privacy endpoints only
+
     digest = hashlib.sha256(b"macvlan stable-privacy\0" + seed.encode()).digest()
     return str(ipaddress.IPv6Address(digest[:16]))
 
@@ -81,6 +81,8 @@ def static_presets() -> dict[SysctlKey, str]:
 def wait(there: Connection, index: int, timeout: float, *, route: bool = True) -> Slaac:
     """Wait (polling, at most ``timeout`` s) until link ``index`` holds a global
     IPv6 address past DAD and, if ``route``, a default route from an RA."""
+    from macvlan._netlink.constants import IfaFlags, RtProto  # built when first named
+
     deadline = time.monotonic() + timeout
     address: ipaddress.IPv6Interface | None = None
     router: ipaddress.IPv6Address | None = None

@@ -16,12 +16,10 @@ import errno
 import json
 import os
 import re
-import sqlite3
 import stat
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from typing import Any
 
 from macvlan.errors import StoreError, UnsafeStore
 from macvlan.mac import MacAddress
@@ -36,6 +34,10 @@ from macvlan.network.rows import (
     owner_alive,
     owner_token,
 )
+
+TYPE_CHECKING = False  # typing costs some 5 ms to import; see macvlan._typing
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "DEFAULT_PATH",
@@ -180,6 +182,8 @@ def _prepare(path: str) -> None:
 @contextlib.contextmanager
 def _corruption(path: str) -> Iterator[None]:
     """Turn SQLite's "not a database" / "malformed" errors into :class:`StoreError`."""
+    import sqlite3  # loaded by Store() already
+
     try:
         yield
     except sqlite3.DatabaseError as exc:
@@ -210,6 +214,8 @@ class Store:
         self._lock = threading.RLock()
         self._depth = 0
         self._users = 1
+        import sqlite3  # here: some 4 ms, for programs that open a store
+
         db = sqlite3.connect(
             self.path,
             timeout=_BUSY_TIMEOUT_MS / 1000,

@@ -18,10 +18,13 @@ from collections.abc import Sequence
 from macvlan.connection import Connection
 from macvlan.errors import LinkNotFound, MonitorOverflow
 from macvlan.link import MACVLAN_KINDS, Link
-from macvlan.monitor import EventAction, LinkEvent, Monitor
 from macvlan.namespace import Namespace
 from macvlan.network.context import Context
 from macvlan.network.store import EndpointRow, EndpointState
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from macvlan.monitor import Monitor
 
 __all__ = ["delete_link", "find_own"]
 
@@ -117,6 +120,8 @@ def _delete_async(conn: Connection, monitor: Monitor, index: int) -> bool:
 
 
 def _announced(events: Sequence[object], index: int) -> bool:
+    from macvlan.monitor import EventAction, LinkEvent  # loaded by conn.watch() already
+
     return any(
         isinstance(ev, LinkEvent) and ev.action is EventAction.DELETED and ev.link.index == index
         for ev in events

@@ -5,9 +5,12 @@ from __future__ import annotations
 import ipaddress
 import math
 import time
-from typing import Any
 
 from macvlan._dataclass import dataclass
+
+TYPE_CHECKING = False  # typing costs some 5 ms to import; see macvlan._typing
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["Lease"]
 
