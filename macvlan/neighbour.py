@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import ipaddress
 import struct
+from functools import partial
 from typing import NamedTuple
 
+from macvlan._dumpparse import FAST_ADDRESSES, Plan, layout, planned, strict_values
 from macvlan._netlink import nda, requests
 from macvlan._netlink.attr import AttrList
 from macvlan._netlink.constants import AddrFamily, NtfFlags, NudState, RtmType
@@ -37,6 +39,7 @@ def _flags(bits: int) -> NtfFlags:
     return flags
 
 
+@strict_values
 class Neighbour(NamedTuple):
     """One neighbour-table entry: ``ip`` is reached at ``mac`` on link ``index``
     (an immutable, typed named tuple; equal only to another Neighbour).
@@ -49,15 +52,6 @@ class Neighbour(NamedTuple):
     state: NudState
     index: int  # type: ignore[assignment]  # shadows tuple.index: the contract's name
     flags: NtfFlags = NtfFlags.NONE
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is Neighbour and tuple.__eq__(self, other)
-
-    def __ne__(self, other: object) -> bool:
-        return not self == other
-
-    def __hash__(self) -> int:
-        return tuple.__hash__(self)
 
     @property
     def family(self) -> AddrFamily:
@@ -102,65 +96,75 @@ class Neighbour(NamedTuple):
         )
 
 
-_NLH = struct.Struct("=IH")  # nlmsg_len, nlmsg_type
-_NDM = struct.Struct("=B3xiHBB")  # struct ndmsg
-_NLA = struct.Struct("=HH")
+# the netlink header and struct ndmsg: length, type, family, ifindex, state, flags, type
+_HEAD = struct.Struct("=IH10xB3xiHBB")
+_WANTED: dict[int, str | None] = {_DST: None, _LLADDR: None}
+# per message length, the plans of the layouts seen (see macvlan._dumpparse)
+_PLANS: dict[int, list[Plan]] = {}
+_V4, _V6 = ipaddress.IPv4Address, ipaddress.IPv6Address
+
+
+def _plan(data: bytes, pos: int, stop: int) -> Plan | None:
+    """How to read the entries laid out as the one in ``data[pos:stop]`` (None:
+    a neighbour message no plan serves, or another message)."""
+    if stop - pos < _HEAD.size or _HEAD.unpack_from(data, pos)[1] != RtmType.NEWNEIGH:
+        return None
+    shape = layout(data, pos, stop, _HEAD, _WANTED)
+    if shape is None:
+        return None
+    dst, lladdr = shape.fields.get(_DST, 0), shape.fields.get(_LLADDR, 0)
+    values = shape.unpack(data, pos)
+    ip_size = len(values[dst]) if dst else 0
+    ip_cls = _V4 if ip_size == 4 else _V6 if ip_size == 16 else None  # None: no entry
+    mac = lladdr if lladdr and len(values[lladdr]) == 6 else 0
+    return (*shape[:3], ip_cls, ip_cls is _V6, FAST_ADDRESSES, dst, mac)
 
 
 def parse_neighbours(data: bytes, start: int, end: int, out: list[Neighbour]) -> None:
     """Append the entries of the ``RTM_NEWNEIGH`` messages in ``data[start:end]`` to
     ``out``, straight from the bytes: the values :meth:`Neighbour.from_message`
-    gives (a test holds the two together); entries without an IP are left out."""
-    header, ndmsg, nla = _NLH.unpack_from, _NDM.unpack_from, _NLA.unpack_from
-    new, from_bytes, from_int = tuple.__new__, int.from_bytes, MacAddress._from_int
-    v4, v6 = ipaddress.IPv4Address, ipaddress.IPv6Address
-    pos = start
-    while pos < end:
-        length, mtype = header(data, pos)
-        stop = pos + length
-        if mtype != 28 or length < 28:
-            pos += (length + 3) & ~3
-            continue
-        _, index, state, flags, _ = ndmsg(data, pos + 16)
-        a = pos + 28
-        dst = lladdr = None
-        whole = True
-        while a < stop:
-            if stop - a < 4:
-                whole = False
-                break
-            alen, atype = nla(data, a)
-            if alen < 4 or a + alen > stop:
-                whole = False
-                break
-            atype &= 0x3FFF
-            if atype == 1:
-                if dst is None:
-                    dst = data[a + 4 : a + alen]
-            elif atype == 2 and lladdr is None:
-                lladdr = data[a + 4 : a + alen]
-            a += (alen + 3) & ~3
-        if not whole:
-            (message,) = iter_messages(data[pos:stop])
-            entry = Neighbour.from_message(message)  # type: ignore[arg-type]
-            if entry is not None:
-                out.append(entry)
-        elif dst is not None and len(dst) in (4, 16):
+    gives (a test holds the two together), each message unpacked in one call by
+    the plan of its layout; entries without an IP are left out."""
+    new, make, from_bytes = tuple.__new__, object.__new__, int.from_bytes
+    from_int, states, flag_values = MacAddress._from_int, _STATES, _FLAGS
+    for plan, r in planned(data, start, end, _PLANS, _plan, partial(_other, out=out)):
+        _, _, _, ip_cls, v6, fast, dst, lladdr = plan
+        if ip_cls is not None:
+            if fast:
+                ip = make(ip_cls)
+                ip._ip = from_bytes(r[dst], "big")
+                if v6:
+                    ip._scope_id = None
+            else:
+                ip = ip_cls(r[dst])
+            state = states.get(r[4])
+            if state is None:
+                state = _state(r[4])
+            flags = flag_values.get(r[5])
+            if flags is None:
+                flags = _flags(r[5])
             out.append(
                 new(
                     Neighbour,
                     (
-                        v4(dst) if len(dst) == 4 else v6(dst),
-                        from_int(from_bytes(lladdr, "big"))
-                        if lladdr is not None and len(lladdr) == 6
-                        else None,
-                        _state(state),
-                        index,
-                        _flags(flags),
+                        ip,
+                        from_int(from_bytes(r[lladdr], "big")) if lladdr else None,
+                        state,
+                        r[3],
+                        flags,
                     ),
                 )
             )
-        pos += (length + 3) & ~3
+
+
+def _other(data: bytes, pos: int, stop: int, *, out: list[Neighbour]) -> None:
+    """A message no plan serves: a neighbour message goes through the typed
+    decoder, anything else is left out."""
+    if stop - pos >= _HEAD.size and _HEAD.unpack_from(data, pos)[1] == RtmType.NEWNEIGH:
+        (message,) = iter_messages(data[pos:stop])
+        entry = Neighbour.from_message(message)  # type: ignore[arg-type]
+        if entry is not None:
+            out.append(entry)
 
 
 def neighbours_of(messages: list[Message]) -> list[Neighbour]:

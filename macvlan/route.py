@@ -10,11 +10,20 @@ from __future__ import annotations
 import ipaddress
 import struct
 import sys
+from functools import partial
 from typing import Any, NamedTuple
 
 from macvlan import _argcheck
 from macvlan._argcheck import IPNetwork
 from macvlan._dataclass import dataclass
+from macvlan._dumpparse import (
+    FAST_ADDRESSES,
+    Plan,
+    layout,
+    new_address,
+    planned,
+    strict_values,
+)
 from macvlan._intcheck import check_int, member
 from macvlan._netlink import requests, rta
 from macvlan._netlink.attr import Attr, AttrList, RawAttr
@@ -118,6 +127,7 @@ class NextHop:
         )
 
 
+@strict_values
 class Route(NamedTuple):
     """One route, as the kernel reported it (an immutable, typed named tuple).
 
@@ -138,15 +148,6 @@ class Route(NamedTuple):
     src: IpAddr | None = None
     nexthops: tuple[NextHop, ...] = ()
     flags: RtnhFlags = RtnhFlags.NONE
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is Route and tuple.__eq__(self, other)
-
-    def __ne__(self, other: object) -> bool:
-        return not self == other
-
-    def __hash__(self) -> int:
-        return tuple.__hash__(self)
 
     @property
     def is_default(self) -> bool:
@@ -210,46 +211,75 @@ class Route(NamedTuple):
         )
 
 
-_NLH = struct.Struct("=IH")  # nlmsg_len, nlmsg_type
-_RTM = struct.Struct("=BBBBBBBBI")  # struct rtmsg
-_NLA = struct.Struct("=HH")  # struct nlattr
-
-
+# the netlink header and struct rtmsg: length, type, family, dst_len, table,
+# protocol, scope, type, flags
+_HEAD = struct.Struct("=IH10xBBxxBBBBI")
 _V4ADDR, _V6ADDR = ipaddress.IPv4Address, ipaddress.IPv6Address
-Template = tuple[type, dict[str, Any], int]
+Template = tuple[Any, int, int]  # netmask, prefix length, mask as an int
 
 
 def _templates(cls: Any, bits: int) -> list[Template]:
-    """Per prefix length, what ``cls((0, plen))`` holds, to copy into new networks.
+    """Per prefix length, the parts of a ``cls`` network but its address.
 
     Building an ``ip_network`` costs some 2 us (argument parsing, the netmask
     cache); a dump makes one per route.  A network is its ``network_address``,
-    ``netmask`` and ``_prefixlen``: a copy of the template with the address set is
-    the same value.  Only where that holds (checked here, for this Python's
-    ``ipaddress``) and below the two longest prefixes (whose ``hosts`` the
-    constructor binds to the instance); else the list is empty and the
-    constructor is used.
+    ``netmask`` and ``_prefixlen`` (set in this order), and an address its
+    ``_ip``: an object given these three is the value the constructor makes.
+    Only where that holds (checked here, for this Python's ``ipaddress``) and
+    below the two longest prefixes (whose ``hosts`` the constructor binds to the
+    instance); else the list is empty and the constructors are used.
     """
+    if not FAST_ADDRESSES:
+        return []
     out: list[Template] = []
     for plen in range(bits - 1):
-        template = cls((0, plen))
-        fields = dict(vars(template))
-        if set(fields) != {"network_address", "netmask", "_prefixlen"}:
+        real = cls(((1 << bits) - 1 << (bits - plen) & (1 << bits) - 1, plen))
+        if list(vars(real)) != ["network_address", "netmask", "_prefixlen"]:
             return []
-        out.append((cls, fields, int(template.netmask)))
-    probe = object.__new__(cls)
-    probe.__dict__.update(out[bits // 2][1])
-    addr = 1 << (bits - 1)
-    probe.network_address = (_V4ADDR if bits == 32 else _V6ADDR)(addr)
-    real = cls((addr, bits // 2))
-    same = (probe == real, hash(probe) == hash(real), str(probe) == str(real))
-    if not all(same) or probe.broadcast_address != real.broadcast_address:
-        return []
+        probe = object.__new__(cls)
+        probe.network_address = new_address(type(real.network_address), int(real.network_address))
+        probe.netmask = real.netmask
+        probe._prefixlen = plen
+        same = (probe == real, hash(probe) == hash(real), str(probe) == str(real))
+        if not all(same) or vars(probe) != vars(real):
+            return []
+        if probe.broadcast_address != real.broadcast_address:
+            return []
+        out.append((real.netmask, plen, int(real.netmask)))
     return out
 
 
 _V4_TEMPLATES = _templates(ipaddress.IPv4Network, 32)
 _V6_TEMPLATES = _templates(ipaddress.IPv6Network, 128)
+_V4_WANTED = {_TABLE: "I", _DST: "4s", _GATEWAY: "4s", _OIF: "I", _PRIORITY: "I"}
+_V4_WANTED |= {_PREFSRC: "4s", _MULTIPATH: ""}  # multipath: the typed decoder takes it apart
+_V6_WANTED = {**_V4_WANTED, _DST: "16s", _GATEWAY: "16s", _PREFSRC: "16s"}
+# per message length, the plans of the layouts seen (see macvlan._dumpparse)
+_PLANS: dict[int, list[Plan]] = {}
+
+
+def _plan(data: bytes, pos: int, stop: int) -> Plan | None:
+    """How to read the routes laid out as the one in ``data[pos:stop]`` (None: an
+    IPv4 or IPv6 route no plan serves, or another message)."""
+    if stop - pos < _HEAD.size:
+        return None
+    _, mtype, family = _HEAD.unpack_from(data, pos)[:3]
+    if mtype != RtmType.NEWROUTE or family not in (2, 10):
+        return None
+    v4 = family == 2
+    shape = layout(data, pos, stop, _HEAD, _V4_WANTED if v4 else _V6_WANTED)
+    if shape is None:
+        return None
+    get = shape.fields.get
+    return (
+        *shape[:3],
+        32 if v4 else 128,
+        _V4_TEMPLATES if v4 else _V6_TEMPLATES,
+        _V4ADDR if v4 else _V6ADDR,
+        _V4NET if v4 else _V6NET,
+        4 if v4 else 16,
+        *(get(t, 0) for t in (_DST, _GATEWAY, _OIF, _PRIORITY, _PREFSRC, _TABLE)),
+    )
 
 
 def parse_routes(data: bytes, start: int, end: int, out: list[Route]) -> None:
@@ -257,98 +287,63 @@ def parse_routes(data: bytes, start: int, end: int, out: list[Route]) -> None:
     ``data[start:end]`` to ``out``, straight from the bytes.
 
     The same values as :meth:`Route.from_message` gives (a test holds the two
-    together); a message this loop does not take apart itself (multipath, odd
-    sizes) goes through :meth:`Route.from_message`.  Other families' routes are
-    left out, as :func:`macvlan._operations.routing.routes` leaves them out.
+    together): each message is unpacked in one call by the plan of its layout;
+    one no plan serves (multipath, odd sizes) goes through
+    :meth:`Route.from_message`.  Other families' routes are left out, as
+    :func:`macvlan._operations.routing.routes` leaves them out.
     """
-    header, rtmsg, nla = _NLH.unpack_from, _RTM.unpack_from, _NLA.unpack_from
-    v4_templates, v6_templates, make = _V4_TEMPLATES, _V6_TEMPLATES, object.__new__
-    new, from_bytes, order = tuple.__new__, int.from_bytes, _ORDER
-    protos, scopes, types, addrs, rtnh = _PROTOS, _SCOPES, _TYPES, _ADDRS, _RTNH_FLAGS
-    pos = start
-    while pos < end:
-        length, mtype = header(data, pos)
-        stop = pos + length
-        if mtype != 24 or length < 28:
-            pos += (length + 3) & ~3
-            continue
-        family, dst_len, _, _, table, proto, scope, rtype, rflags = rtmsg(data, pos + 16)
-        size = 4 if family == 2 else 16 if family == 10 else 0
-        a = pos + 28
-        dst = gw = oif = prio = src = tab = None
-        whole = size and dst_len <= size * 8
-        while whole and a < stop:
-            if stop - a < 4:
-                whole = False
-                break
-            alen, atype = nla(data, a)
-            if alen < 4 or a + alen > stop:
-                whole = False
-                break
-            atype &= 0x3FFF
-            if atype == 15:
-                if tab is None:
-                    tab = data[a + 4 : a + alen]
-            elif atype == 1:
-                if dst is None:
-                    dst = data[a + 4 : a + alen]
-            elif atype == 5:
-                if gw is None:
-                    gw = data[a + 4 : a + alen]
-            elif atype == 4:
-                if oif is None:
-                    oif = data[a + 4 : a + alen]
-            elif atype == 6:
-                if prio is None:
-                    prio = data[a + 4 : a + alen]
-            elif atype == 7:
-                if src is None:
-                    src = data[a + 4 : a + alen]
-            elif atype == 9:
-                whole = False  # multipath: the typed decoder takes it apart
-                break
-            a += (alen + 3) & ~3
-        if whole and (dst is None or len(dst) == size):
-            value = 0 if dst is None else from_bytes(dst, "big")
-            templates = v4_templates if size == 4 else v6_templates
-            if dst_len < len(templates):
-                network_cls, fields, mask = templates[dst_len]
-                network = make(network_cls)
-                network.__dict__.update(fields)
-                network.network_address = (_V4ADDR if size == 4 else _V6ADDR)(value & mask)
-            else:
-                network = (_V4NET if size == 4 else _V6NET)((value, dst_len), strict=False)
-            # (the cache is keyed by the bytes only: a size the family lacks reads as None)
-            gateway = None if gw is None or len(gw) != size else addrs.get(gw) or _addr(gw, size)
-            flags = rtnh.get(rflags & 0xFF)
-            if flags is None:
-                flags = _rtnh_flags(rflags & 0xFF)
-            out.append(
-                new(
-                    Route,
-                    (
-                        network,
-                        gateway,
-                        from_bytes(oif, order) or None
-                        if oif is not None and len(oif) == 4
-                        else None,
-                        from_bytes(tab, order) if tab is not None and len(tab) == 4 else table,
-                        protos.get(proto, proto),
-                        scopes.get(scope, scope),
-                        types.get(rtype, rtype),
-                        from_bytes(prio, order) if prio is not None and len(prio) == 4 else None,
-                        None
-                        if src is None or len(src) != size
-                        else addrs.get(src) or _addr(src, size),
-                        (),
-                        flags,
-                    ),
-                )
+    make, new, from_bytes, addrs = object.__new__, tuple.__new__, int.from_bytes, _ADDRS
+    protos, scopes, types, rtnh = _PROTOS, _SCOPES, _TYPES, _RTNH_FLAGS
+    for plan, r in planned(data, start, end, _PLANS, _plan, partial(_other, out=out)):
+        _, _, _, bits, templates, addr_cls, net_cls, size, d, g, o, m, s, t = plan
+        dst_len = r[3]
+        if dst_len > bits:
+            raise ProtocolError(f"route with impossible prefix length {dst_len}")
+        value = from_bytes(r[d], "big") if d else 0
+        if dst_len < len(templates):
+            netmask, plen, mask = templates[dst_len]
+            address = make(addr_cls)
+            address._ip = value & mask
+            if bits == 128:
+                address._scope_id = None
+            network = make(net_cls)
+            network.network_address = address
+            network.netmask = netmask
+            network._prefixlen = plen
+        else:
+            network = net_cls((value, dst_len), strict=False)
+        flags = rtnh.get(r[8] & 0xFF)
+        if flags is None:
+            flags = _rtnh_flags(r[8] & 0xFF)
+        out.append(
+            new(
+                Route,
+                (
+                    network,
+                    (addrs.get(r[g]) or _addr(r[g], size)) if g else None,
+                    (r[o] or None) if o else None,
+                    r[t] if t else r[4],
+                    protos.get(r[5], r[5]),
+                    scopes.get(r[6], r[6]),
+                    types.get(r[7], r[7]),
+                    r[m] if m else None,
+                    (addrs.get(r[s]) or _addr(r[s], size)) if s else None,
+                    (),
+                    flags,
+                ),
             )
-        elif size:
-            (message,) = iter_messages(data[pos:stop])
-            out.append(Route.from_message(message))  # type: ignore[arg-type]
-        pos += (length + 3) & ~3
+        )
+
+
+def _other(data: bytes, pos: int, stop: int, *, out: list[Route]) -> None:
+    """A message no plan serves: an IPv4 or IPv6 route goes through the typed
+    decoder, anything else is left out."""
+    if stop - pos < _HEAD.size:
+        return
+    _, mtype, family = _HEAD.unpack_from(data, pos)[:3]
+    if mtype == RtmType.NEWROUTE and family in (2, 10):
+        (message,) = iter_messages(data[pos:stop])
+        out.append(Route.from_message(message))  # type: ignore[arg-type]
 
 
 def routes_of(messages: list[Message]) -> list[Route]:

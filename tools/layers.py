@@ -46,6 +46,7 @@ LAYERS: list[tuple[str, ...]] = [
         "macvlan.route",
         "macvlan.rule",
         "macvlan.neighbour",
+        "macvlan._dumpparse",
         "macvlan.stats",
         "macvlan.monitor",
         "macvlan.namespace",

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import struct
 
+from macvlan._names import is_short_name
 from macvlan._netlink import fra, ifa, ifla, nda, rta
 from macvlan._netlink.message import Message
 from macvlan._netlink.numbers import (
@@ -120,7 +121,7 @@ def get_link(ref: int | str, *, netnsid: int | None = None, stats: bool = False)
     if isinstance(ref, int):
         index = ref
     else:
-        attrs.append(ifla.IFNAME(ref))
+        attrs.append(_name_attr(ref))
     if netnsid is not None:
         attrs.append(ifla.TARGET_NETNSID(netnsid))
     return Message(RTM_GETLINK, 0, body=IfInfoMsg(index=index), attrs=attrs)
@@ -344,7 +345,14 @@ def del_link(ref: int | str) -> Message:
     """``RTM_DELLINK`` by index or name."""
     if isinstance(ref, int):
         return Message(RTM_DELLINK, 0, body=IfInfoMsg(index=ref))
-    return Message(RTM_DELLINK, 0, body=IfInfoMsg(), attrs=[ifla.IFNAME(ref)])
+    return Message(RTM_DELLINK, 0, body=IfInfoMsg(), attrs=[_name_attr(ref)])
+
+
+def _name_attr(name: str) -> AnyAttr:
+    """The attribute naming a link to look up: ``IFLA_IFNAME``, or for a name too
+    long for one, ``IFLA_ALT_IFNAME`` (the kernel looks both up among names and
+    alternative names alike)."""
+    return ifla.IFNAME(name) if is_short_name(name) else ifla.ALT_IFNAME(name)
 
 
 def del_group(group: int) -> Message:

@@ -7,6 +7,7 @@ from collections.abc import Callable, Generator, Sequence
 
 from macvlan import link as _link
 from macvlan._dataclass import dataclass
+from macvlan._names import check_link_name
 from macvlan._netlink.constants import NlmF, RtmType
 from macvlan._netlink.message import Message
 from macvlan.errors import NetlinkError
@@ -168,7 +169,7 @@ def lookup_key(ref: LinkRef) -> int | str:
     if isinstance(ref, Link):
         return ref.index
     if isinstance(ref, str):
-        return check_ifname(ref)
+        return check_link_name(ref)  # a name or an alternative name
     return check_index(ref)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 
 from macvlan import link as _link
+from macvlan._names import check_link_name, is_short_name
 from macvlan._netlink.constants import RtmType
 from macvlan._netlink.message import Message
 from macvlan._operations.effects import (
@@ -20,7 +21,6 @@ from macvlan.errors import LinkNotFound
 from macvlan.link import (
     Link,
     MacLike,
-    check_ifname,
 )
 from macvlan.mac import MacAddress
 
@@ -31,8 +31,10 @@ def index(ref: LinkRef) -> Op[int]:
     if isinstance(ref, Link):
         return ref.index
     if isinstance(ref, str):
-        found: int = yield IfIndex(check_ifname(ref))
-        return found
+        if is_short_name(check_link_name(ref)):
+            found: int = yield IfIndex(ref)  # also finds a short alternative name
+            return found
+        return (yield from link(ref)).index  # an alternative name too long for an ifreq
     return check_index(ref)
 
 

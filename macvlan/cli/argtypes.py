@@ -34,10 +34,12 @@ def _ifname(text: str) -> str:
 
 
 def _linkref(text: str) -> int | str:
-    """A link name, or an index when all digits."""
+    """A link name or alternative name, or an index when all digits."""
     if text.isdigit():
         return int(text)
-    return _ifname(text)
+    from macvlan._names import check_link_name
+
+    return check_link_name(text)
 
 
 def _nsname(text: str) -> str:

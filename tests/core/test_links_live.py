@@ -684,6 +684,8 @@ def test_bad_names_refused_before_sending(sandbox: Any, no_io: None, name: str) 
         rt.create_macvlans([MacvlanSpec("ok0", "p0"), MacvlanSpec(name, "p0")])
     with pytest.raises(ValueError, match="interface name"):
         rt.set_link(1, name=name)
+    if name in ("a:b", "x" * 16, "é" * 8):
+        return  # a good alternative name: looked up (tests/core/test_altnames_live.py)
     with pytest.raises(ValueError, match="interface name"):
         rt.create_macvlan("ok0", name)
     if name:

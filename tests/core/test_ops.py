@@ -157,7 +157,7 @@ def names_in(batch: Batch) -> list[str]:
         lambda: _ops.create_macvlans([MacvlanSpec("ok", "p0"), MacvlanSpec("ok", "p0")]),
         lambda: _ops.create_macvlans([MacvlanSpec("a", "p0"), MacvlanSpec("b", None)]),
         lambda: _ops.set_link("p0", mtu=10),
-        lambda: _ops.delete_links(["p0", "x" * 16]),
+        lambda: _ops.delete_links(["p0", "x" * 128]),  # 127 bytes for an alternative name
         lambda: _ops.add_address("p0", "10.0.0.300/24"),
         lambda: _ops_routing.add_route("default"),
         lambda: _ops.link(0),
