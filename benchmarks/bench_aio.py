@@ -21,11 +21,20 @@ longest time between two of its turns is the longest stall any other task saw
 (the longest over the rounds is reported, ours and pyroute2's), and beside it the
 longest single garbage collection in the same time (a full collection walks every
 live object, the thousand links kept included, and stalls the loop by itself).
+Each turn starts with the garbage of the previous ones collected (``gc.collect()``
+outside the measured time): each tool's figures count its own garbage, not the
+cycles another tool left behind.
+
+Each stall is also counted in the loop thread's CPU time (``time.thread_time``):
+the part of it the loop itself spent working, without the time the scheduler gave
+to other processes on a loaded machine.
 
 Last line: ``RATIOS aio_create_vs_pyroute2_async=X aio_vs_sync=Y stall_ms=S
-stall_vs_pyroute2=R`` where X is pyroute2's time over ours, Y the synchronous
-path's time over the asyncio one (> 1 means the asyncio path is faster), S our
-longest stall in milliseconds (goal: 10) and R pyroute2's over ours.  Run as root:
+stall_cpu_ms=C idle_stall_ms=I stall_vs_pyroute2=R`` where X is pyroute2's time
+over ours, Y the synchronous path's time over the asyncio one (> 1 means the
+asyncio path is faster), S our longest stall in milliseconds (goal: 10), C the
+same in the loop thread's CPU time, I an idle loop's longest stall over the same
+time and R pyroute2's over ours.  Run as root:
 ``python benchmarks/bench_aio.py``.
 """
 
@@ -57,6 +66,10 @@ MACS = [f"02:4e:00:00:{i >> 8:02x}:{i & 0xFF:02x}" for i in range(N)]
 
 STALLS: dict[str, list[float]] = {"aio": [], "pyroute2": [], "idle": []}
 GC_PAUSES: dict[str, list[float]] = {"aio": [], "pyroute2": [], "idle": []}
+# the same, counted in the loop thread's CPU time: what the loop itself spent, without
+# the time the machine's scheduler gave to other processes meanwhile
+STALLS_CPU: dict[str, list[float]] = {"aio": [], "pyroute2": [], "idle": []}
+GC_PAUSES_CPU: dict[str, list[float]] = {"aio": [], "pyroute2": [], "idle": []}
 
 
 async def idle(seconds: float) -> None:
@@ -77,25 +90,31 @@ async def measure(work: Callable[[], Awaitable[Any]], tool: str) -> tuple[float,
     """
     loop = asyncio.get_running_loop()
     done = False
-    longest = 0.0
+    longest = longest_cpu = 0.0
 
     async def ticker() -> None:
-        nonlocal longest
-        last = time.perf_counter()
+        nonlocal longest, longest_cpu
+        last, last_cpu = time.perf_counter(), time.thread_time()
         while not done:
             await asyncio.sleep(0)
-            now = time.perf_counter()
+            now, now_cpu = time.perf_counter(), time.thread_time()
             longest = max(longest, now - last)
-            last = now
+            longest_cpu = max(longest_cpu, now_cpu - last_cpu)
+            last, last_cpu = now, now_cpu
 
-    pause = [0.0, 0.0]  # (start of the collection in progress, longest so far)
+    # (start of the collection in progress: wall, CPU; the longest so far: wall, CPU)
+    pause = [0.0, 0.0, 0.0, 0.0]
 
     def on_gc(phase: str, info: dict[str, int]) -> None:
         if phase == "start":
-            pause[0] = time.perf_counter()
+            pause[0], pause[1] = time.perf_counter(), time.thread_time()
         else:
-            pause[1] = max(pause[1], time.perf_counter() - pause[0])
+            pause[2] = max(pause[2], time.perf_counter() - pause[0])
+            pause[3] = max(pause[3], time.thread_time() - pause[1])
 
+    # The garbage the previous turn left (pyroute2's cycles: some 60,000 objects) is
+    # collected before this one starts, so that no tool's stall counts another's.
+    gc.collect()
     tick = asyncio.ensure_future(ticker())
     await asyncio.sleep(0)
     gc.callbacks.append(on_gc)
@@ -109,7 +128,9 @@ async def measure(work: Callable[[], Awaitable[Any]], tool: str) -> tuple[float,
     done = True
     await tick
     STALLS[tool].append(longest)
-    GC_PAUSES[tool].append(pause[1])
+    STALLS_CPU[tool].append(longest_cpu)
+    GC_PAUSES[tool].append(pause[2])
+    GC_PAUSES_CPU[tool].append(pause[3])
     return wall, cpu_seconds() - cpu, result
 
 
@@ -222,10 +243,17 @@ def main() -> None:
             f"longest event-loop stall, {tool}: {stall[tool] * 1e3:.1f} ms "
             f"(rounds: {', '.join(f'{v * 1e3:.1f}' for v in values)} ms)"
         )
+    stall_cpu = {tool: max(values) for tool, values in STALLS_CPU.items()}
+    for tool, values in STALLS_CPU.items():
+        print(
+            f"  the same in the loop thread's CPU time, {tool}: {stall_cpu[tool] * 1e3:.1f} ms "
+            f"(rounds: {', '.join(f'{v * 1e3:.1f}' for v in values)} ms)"
+        )
     for tool in ("aio", "pyroute2"):
         print(
             f"longest garbage collection during {tool}: {max(GC_PAUSES[tool]) * 1e3:.1f} ms "
-            f"(rounds: {', '.join(f'{v * 1e3:.1f}' for v in GC_PAUSES[tool])} ms)"
+            f"(rounds: {', '.join(f'{v * 1e3:.1f}' for v in GC_PAUSES[tool])} ms), "
+            f"CPU {max(GC_PAUSES_CPU[tool]) * 1e3:.1f} ms"
         )
     print(f"goal stall <= 10 ms: {'met' if stall['aio'] <= 0.010 else 'MISSED'} (an idle loop's")
     print(f"  longest over the same time, the machine's own floor: {stall['idle'] * 1e3:.1f} ms)")
@@ -233,6 +261,8 @@ def main() -> None:
         f"RATIOS aio_create_vs_pyroute2_async={results['pyroute2'][0] / aio_wall:.2f} "
         f"aio_vs_sync={results['sync'][0] / aio_wall:.2f} "
         f"stall_ms={stall['aio'] * 1e3:.1f} "
+        f"stall_cpu_ms={stall_cpu['aio'] * 1e3:.1f} "
+        f"idle_stall_ms={stall['idle'] * 1e3:.1f} "
         f"stall_vs_pyroute2={stall['pyroute2'] / stall['aio']:.2f}"
     )
 

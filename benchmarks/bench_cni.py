@@ -99,16 +99,10 @@ def run(host: str, command: list[str], cni: str, netns: str, conf: bytes) -> flo
         "CNI_IFNAME": "eth0",
         "CNI_PATH": REFERENCE_DIR,
     }
+    argv = ["ip", "netns", "exec", host, *command]
     cpu = cpu_of_children()
     start = time.perf_counter()
-    proc = subprocess.run(
-        ["ip", "netns", "exec", host, *command],
-        input=conf,
-        capture_output=True,
-        env=env,
-        cwd=REPO,
-        check=False,
-    )
+    proc = subprocess.run(argv, input=conf, capture_output=True, env=env, cwd=REPO, check=False)
     elapsed = time.perf_counter() - start
     CPU[tuple(command)] = CPU.get(tuple(command), 0.0) + cpu_of_children() - cpu
     if proc.returncode != 0:

@@ -21,7 +21,8 @@ can do: what ours spends above it is ours.
 
 Then the typed dump is measured at 1,000 and 5,000 links (ours ``links()``, the
 ``ip -d -j link show`` process with ``json.loads``, the floor's undecoded dump),
-best of 5, taking turns, with the growth from 1,000 to 5,000.
+best of 5, taking turns, with the growth from 1,000 to 5,000; by wall time and by
+CPU time (for ip, the child process's with our ``json.loads``: ``*_cpu`` ratios).
 
 The tools take turns for 3 rounds and every figure is the best of its rounds. For
 creation the CPU time (user + system, which includes the kernel's work done inside
@@ -186,9 +187,16 @@ def bench_pyroute2(ns: Namespace) -> dict[str, float]:
     return out
 
 
-def bench_dumps() -> dict[str, dict[int, float]]:
-    """Typed dumps at 1,000 and 5,000 links: ours, the ip process, the floor; best of 5."""
+def all_cpu_seconds() -> float:
+    """CPU time of this process and of its waited-for children (the ip processes)."""
+    return cpu_seconds() + cpu_seconds(children=True)
+
+
+def bench_dumps() -> tuple[dict[str, dict[int, float]], dict[str, dict[int, float]]]:
+    """Typed dumps at 1,000 and 5,000 links: ours, the ip process, the floor; best of 5,
+    as wall time and as CPU time (ip's: the child process's plus our json.loads)."""
     out: dict[str, dict[int, float]] = {"ours": {}, "ip": {}, "floor": {}}
+    out_cpu: dict[str, dict[int, float]] = {"ours": {}, "ip": {}, "floor": {}}
     with throwaway_namespace("mvb-dump") as ns:
         name = str(ns.name)
         raw = ns.run(RawSocket)
@@ -202,19 +210,24 @@ def bench_dumps() -> dict[str, dict[int, float]]:
                 rt.create_macvlans(specs)
                 have = count
                 best: dict[str, float] = {}
+                best_cpu: dict[str, float] = {}
                 for _ in range(5):  # taking turns
                     for tool, fn in (
                         ("ours", rt.links),
                         ("ip", lambda: ip_dump(name)),
                         ("floor", raw.dump_links),
                     ):
+                        cpu = all_cpu_seconds()
                         seconds, result = timed(fn)
+                        cpu = all_cpu_seconds() - cpu
                         assert len(result) == count + 3 if tool != "floor" else result == count + 3
                         best[tool] = min(best.get(tool, seconds), seconds)
+                        best_cpu[tool] = min(best_cpu.get(tool, cpu), cpu)
                 for tool, seconds in best.items():
                     out[tool][count] = seconds
+                    out_cpu[tool][count] = best_cpu[tool]
         raw.close()
-    return out
+    return out, out_cpu
 
 
 def report(tool: str, r: dict[str, Any]) -> None:
@@ -261,11 +274,13 @@ def main() -> None:
     print(f"best of {ROUNDS} rounds, tools taking turns:")
     for tool, r in results.items():
         report(tool, r)
-    dumps = bench_dumps()
+    dumps, dumps_cpu = bench_dumps()
     for tool, by_count in dumps.items():
+        cpu = dumps_cpu[tool]
         print(
             f"{tool:<9} typed dump: {N} links {ms(by_count[N])}, {BIG} links {ms(by_count[BIG])}"
-            f"  (growth {by_count[BIG] / by_count[N]:.1f}x)"
+            f"  (growth {by_count[BIG] / by_count[N]:.1f}x; CPU {ms(cpu[N]).strip()}, "
+            f"{ms(cpu[BIG]).strip()})"
         )
 
     ours, floor, ip, pr2 = (results[t] for t in ("ours", "floor", "ip", "pyroute2"))
@@ -286,6 +301,9 @@ def main() -> None:
         "dump_vs_ip": dumps["ip"][N] / dumps["ours"][N],
         "dump5k_vs_ip": dumps["ip"][BIG] / dumps["ours"][BIG],
         "dump_growth": dumps["ours"][BIG] / dumps["ours"][N],
+        "dump_vs_ip_cpu": dumps_cpu["ip"][N] / dumps_cpu["ours"][N],
+        "dump5k_vs_ip_cpu": dumps_cpu["ip"][BIG] / dumps_cpu["ours"][BIG],
+        "dump_growth_cpu": dumps_cpu["ours"][BIG] / dumps_cpu["ours"][N],
         "bulkdelete_vs_onebyone": ((N - SAMPLE) / ours["bulk"]) / (SAMPLE / ours["one"]),
     }
     goals = [

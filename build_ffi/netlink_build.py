@@ -26,6 +26,8 @@ enum { E_SPACE = -1, E_OP = -2, E_STACK = -3, E_BLOB = -4, E_LONG = -5,
        E_TRUNC = -6, E_SHORT = -7, E_PAST = -8 };
 
 #define MAX_STACK 64
+#define SCAN_FIRST 64   /* _bytecode.SCAN_FIRST */
+#define NLA_TYPE_MASK 0x3FFF
 
 static void put16(unsigned char *p, uint16_t v) { memcpy(p, &v, 2); }
 static void put32(unsigned char *p, uint32_t v) { memcpy(p, &v, 4); }
@@ -112,17 +114,25 @@ long mvl_pack(const uint64_t *ops, size_t nops, const char *blob, size_t bloblen
     return (long)n;
 }
 
+/* The framing of data[start:end] as uint32s: first, for each attribute number
+   below SCAN_FIRST, where its first attribute's triple starts in out (0: none);
+   then one (type|flags, offset, length) triple per attribute.  Returns how many
+   uint32s were written. */
 long mvl_scan(const char *data, size_t start, size_t end,
               uint32_t *out, size_t cap)
 {
-    size_t pos = start, k = 0;
+    size_t pos = start, k = SCAN_FIRST;
+    if (cap < SCAN_FIRST) return E_SPACE;
+    memset(out, 0, SCAN_FIRST * sizeof *out);
     while (pos < end) {
-        uint16_t len, type;
+        uint16_t len, type, number;
         if (end - pos < 4) return E_TRUNC;
         memcpy(&len, data + pos, 2); memcpy(&type, data + pos + 2, 2);
         if (len < 4) return E_SHORT;
         if (len > end - pos) return E_PAST;
         if (k + 3 > cap) return E_SPACE;
+        number = type & NLA_TYPE_MASK;
+        if (number < SCAN_FIRST && out[number] == 0) out[number] = (uint32_t)k;
         out[k] = type; out[k + 1] = (uint32_t)(pos + 4); out[k + 2] = (uint32_t)(len - 4);
         k += 3;
         pos += ((size_t)len + 3) & ~(size_t)3;

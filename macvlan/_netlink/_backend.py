@@ -8,6 +8,7 @@ import os
 import struct
 
 from macvlan._netlink import _pypack
+from macvlan._netlink._bytecode import SCAN_FIRST
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     PackFn = Callable[[Sequence[int], bytes], bytes]
-    ScanFn = Callable[[bytes, int, int], list[int]]
+    ScanFn = Callable[[bytes, int, int], memoryview]
 
 pack: PackFn
 scan: ScanFn
@@ -34,7 +35,6 @@ def cffi_functions() -> tuple[PackFn, ScanFn] | None:
     alloc = ffi.new_allocator(should_clear_after_alloc=False)
     c_pack = lib.mvl_pack
     c_scan = lib.mvl_scan
-    unpack = ffi.unpack
     buffer = ffi.buffer
     from_buffer = ffi.from_buffer
     py_pack = _pypack.pack
@@ -52,15 +52,15 @@ def cffi_functions() -> tuple[PackFn, ScanFn] | None:
             return py_pack(ops, blob)  # re-run for the precise error message
         return buffer(out, written)[:]  # type: ignore[no-any-return]
 
-    def cffi_scan(data: bytes, start: int, end: int) -> list[int]:
+    def cffi_scan(data: bytes, start: int, end: int) -> memoryview:
         if end - start < 32 or start < 0 or end > len(data):
             return py_scan(data, start, end)  # below ~3 attributes the call costs more
-        cap = 3 * ((end - start) // 4) or 3
+        cap = SCAN_FIRST + 3 * ((end - start) // 4)
         out = alloc("uint32_t[]", cap)
         count = c_scan(data, start, end, out, cap)
         if count < 0:
             return py_scan(data, start, end)  # raises the precise ProtocolError
-        return unpack(out, count)  # type: ignore[no-any-return]
+        return memoryview(buffer(out, 4 * count)[:]).cast("I")
 
     return cffi_pack, cffi_scan
 

@@ -19,3 +19,8 @@ OP_U32 = 9
 OP_U64 = 10
 OP_BE16 = 11
 OP_BE32 = 12
+
+# The scanners' answer (both backends): a uint32 memoryview whose first SCAN_FIRST
+# items say where the first attribute of each number below SCAN_FIRST begins in it
+# (0: there is none), followed by one (type|flags, offset, length) triple per attribute.
+SCAN_FIRST = 64

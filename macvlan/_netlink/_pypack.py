@@ -9,6 +9,7 @@ from __future__ import annotations
 import struct
 
 from macvlan._netlink import _bytecode as _a
+from macvlan._netlink.numbers import NLA_TYPE_MASK
 from macvlan.errors import ProtocolError
 
 TYPE_CHECKING = False
@@ -80,14 +81,17 @@ def pack(ops: Sequence[int], blob: bytes) -> bytes:
     return bytes(out)
 
 
-def scan(data: bytes, start: int, end: int) -> list[int]:
-    """Check the attribute framing in ``data[start:end]``.
+def scan(data: bytes, start: int, end: int) -> memoryview:
+    """Check the attribute framing in ``data[start:end]`` and index it.
 
-    Returns ``[type|flags, payload offset, payload length, ...]``; raises
+    Returns ``SCAN_FIRST`` slots, where the first attribute of each number below
+    ``SCAN_FIRST`` begins in the answer (0: none), then ``type|flags, payload
+    offset, payload length`` per attribute, as a uint32 memoryview (one object:
+    no list of ints for the garbage collector to walk).  Raises
     :class:`ProtocolError` on a truncated header, a length under 4 or one that
     runs past ``end``.  The last attribute may omit its alignment padding.
     """
-    out: list[int] = []
+    out = [0] * _a.SCAN_FIRST
     unpack = _HDR.unpack_from
     pos = start
     while pos < end:
@@ -98,6 +102,20 @@ def scan(data: bytes, start: int, end: int) -> list[int]:
             raise ProtocolError(f"attribute length {length} under 4 at offset {pos}")
         if pos + length > end:
             raise ProtocolError(f"attribute length {length} at offset {pos} runs past the end")
+        number = nla_type & NLA_TYPE_MASK
+        if number < _a.SCAN_FIRST and not out[number]:
+            out[number] = len(out)
         out += (nla_type, pos + 4, length - 4)
         pos += (length + 3) & ~3
-    return out
+    return memoryview(_u32s(len(out)).pack(*out)).cast("I")
+
+
+_U32S: dict[int, struct.Struct] = {}
+
+
+def _u32s(count: int) -> struct.Struct:
+    """The layout of ``count`` native uint32s (one per attribute list length seen)."""
+    layout = _U32S.get(count)
+    if layout is None:
+        layout = _U32S[count] = struct.Struct(f"={count}I")
+    return layout

@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # typing costs ~10 ms at start-up: see macvlan._typing
     E = TypeVar("E", bound=enum.IntEnum)
     F = TypeVar("F", bound=enum.IntFlag)
     AttrValues = Sequence["Attr[Any] | RawAttr"]
-    ScanFn = Callable[[bytes, int, int], list[int]]
+    ScanFn = Callable[[bytes, int, int], memoryview]
 else:
     from macvlan._typing import Generic, TypeVar, overload
 
@@ -46,6 +46,7 @@ from macvlan._netlink._bytecode import (  # noqa: E402
     OP_BYTES,
     OP_END,
     OP_NEST,
+    SCAN_FIRST,
 )
 from macvlan._netlink.codecs import Codec  # noqa: E402
 
@@ -296,15 +297,31 @@ def _first_scan() -> ScanFn:
     return _scan
 
 
-class AttrList(Sequence["Attr[Any] | RawAttr"]):
+# AttrList is registered as a Sequence rather than derived from it: a class derived
+# from an ABC has ABCMeta as its metaclass, whose isinstance() checks run Python code
+# (~0.3 us each), and the codec and the decoders check for an AttrList several
+# times per message.  Type checkers see the Sequence base.
+if TYPE_CHECKING:
+    _AttrSequence = Sequence["Attr[Any] | RawAttr"]
+else:
+    _AttrSequence = object
+
+
+class AttrList(_AttrSequence):
     """Attributes decoded lazily from the bytes they came in.
 
     The framing (lengths, alignment) is checked at once; each value is decoded the
     first time it is asked for.  Re-encoding re-emits the original bytes of every
     attribute, so a decoded message encodes byte for byte as it came.
+
+    The framing is kept as the backend's scanner gives it (see
+    :data:`~macvlan._netlink._bytecode.SCAN_FIRST`): one uint32 memoryview that
+    says where each attribute lies and where the first one of each number is, so
+    looking one up builds nothing, and thousands of kept lists cost the garbage
+    collector nothing to walk.
     """
 
-    __slots__ = ("_data", "_entries", "_index", "_items", "depth", "schema")
+    __slots__ = ("_data", "_entries", "_items", "depth", "schema")
 
     def __init__(self, data: bytes, start: int, end: int, schema: Schema, depth: int = 0) -> None:
         if depth > MAX_DEPTH:
@@ -312,15 +329,14 @@ class AttrList(Sequence["Attr[Any] | RawAttr"]):
         scan = _scan
         if scan is None:  # the first decode
             scan = _first_scan()
-        self._entries = scan(data, start, end)  # (type|flags, offset, length) triples
+        self._entries = scan(data, start, end)
         self._data = data
         self.schema = schema
         self.depth = depth
         self._items: list[Attr[Any] | RawAttr | None] | None = None
-        self._index: dict[int, int] | None = None
 
     def __len__(self) -> int:
-        return len(self._entries) // 3
+        return (len(self._entries) - SCAN_FIRST) // 3
 
     # (ruff does not know the run-time stand-in for typing.overload: hence F811)
     @overload
@@ -342,7 +358,8 @@ class AttrList(Sequence["Attr[Any] | RawAttr"]):
 
     def _decode(self, i: int) -> Attr[Any] | RawAttr:
         entries = self._entries
-        type_flags, offset, length = entries[3 * i], entries[3 * i + 1], entries[3 * i + 2]
+        k = SCAN_FIRST + 3 * i
+        type_flags, offset, length = entries[k], entries[k + 1], entries[k + 2]
         number = type_flags & NLA_TYPE_MASK
         flags = type_flags & ~NLA_TYPE_MASK
         payload = self._data[offset : offset + length]
@@ -353,35 +370,36 @@ class AttrList(Sequence["Attr[Any] | RawAttr"]):
                 return Attr(spec, value, flags)
         return RawAttr(number, payload, flags)
 
-    def _build_index(self) -> dict[int, int]:
-        """Attribute number -> position of its first occurrence (built once)."""
+    def _first(self, number: int) -> int:
+        """Where the first attribute ``number`` begins in the entries (0: absent)."""
         entries = self._entries
-        # backwards, so that the first occurrence wins; flag bits (NLA_F_NESTED) come off
-        index = self._index = {
-            entries[i] & NLA_TYPE_MASK: i // 3 for i in range(len(entries) - 3, -1, -3)
-        }
-        return index
+        if number < SCAN_FIRST:
+            return entries[number]
+        for k in range(SCAN_FIRST, len(entries), 3):
+            if entries[k] & NLA_TYPE_MASK == number:
+                return k
+        return 0
 
     def get(self, spec: AttrSpec[T]) -> T | None:
         """The value of the first ``spec`` attribute, or None (absent or undecodable)."""
-        index = self._index
-        i = (index if index is not None else self._build_index()).get(spec.number)
-        if i is None:
+        k = self._first(spec.number)
+        if not k:
             return None
         items = self._items
-        if items is not None and items[i] is not None:
-            item = items[i]
-            return item.value if isinstance(item, Attr) else None
+        if items is not None:
+            item = items[(k - SCAN_FIRST) // 3]
+            if item is not None:
+                return item.value if isinstance(item, Attr) else None
         entries = self._entries
-        offset = entries[3 * i + 1]
-        return spec.codec.decode(self._data[offset : offset + entries[3 * i + 2]], self)
+        offset = entries[k + 1]
+        return spec.codec.decode(self._data[offset : offset + entries[k + 2]], self)
 
     def get_all(self, spec: AttrSpec[T]) -> list[T]:
         """The values of every ``spec`` attribute, in order."""
         out: list[T] = []
         entries = self._entries
-        for i in range(len(entries) // 3):
-            if entries[3 * i] & NLA_TYPE_MASK == spec.number:
+        for i in range(len(self)):
+            if entries[SCAN_FIRST + 3 * i] & NLA_TYPE_MASK == spec.number:
                 item = self[i]
                 if isinstance(item, Attr):
                     out.append(item.value)
@@ -389,17 +407,29 @@ class AttrList(Sequence["Attr[Any] | RawAttr"]):
 
     def raw(self, number: int) -> bytes | None:
         """The payload bytes of the first attribute ``number``, as they came."""
-        index = self._index
-        i = (index if index is not None else self._build_index()).get(number)
-        if i is None:
+        k = self._first(number)
+        if not k:
             return None
         entries = self._entries
-        offset = entries[3 * i + 1]
-        return self._data[offset : offset + entries[3 * i + 2]]
+        offset = entries[k + 1]
+        return self._data[offset : offset + entries[k + 2]]
+
+    def raws(self, numbers: Sequence[int]) -> list[bytes | None]:
+        """:meth:`raw` of each of ``numbers``, in one call (for readers of many)."""
+        entries = self._entries
+        data = self._data
+        out: list[bytes | None] = []
+        for number in numbers:
+            k = entries[number] if number < SCAN_FIRST else self._first(number)
+            if k:
+                offset = entries[k + 1]
+                out.append(data[offset : offset + entries[k + 2]])
+            else:
+                out.append(None)
+        return out
 
     def has(self, number: int) -> bool:
-        index = self._index
-        return number in (index if index is not None else self._build_index())
+        return self._first(number) != 0
 
     def decode_all(self) -> None:
         """Decode every value now, recursively (raises ProtocolError if malformed)."""
@@ -411,10 +441,34 @@ class AttrList(Sequence["Attr[Any] | RawAttr"]):
         """Re-emit the attributes exactly as they came."""
         entries = self._entries
         data = self._data
-        for i in range(0, len(entries), 3):
-            offset, length = entries[i + 1], entries[i + 2]
+        for k in range(SCAN_FIRST, len(entries), 3):
+            offset, length = entries[k + 1], entries[k + 2]
             blob.append(data[offset : offset + length])
-            ops += (OP_BYTES, entries[i], length)
+            ops += (OP_BYTES, entries[k], length)
+
+    # the methods Sequence would have mixed in
+    def __iter__(self) -> Iterator[Attr[Any] | RawAttr]:
+        for i in range(len(self)):
+            yield self[i]
+
+    def __reversed__(self) -> Iterator[Attr[Any] | RawAttr]:
+        for i in range(len(self) - 1, -1, -1):
+            yield self[i]
+
+    def __contains__(self, value: object) -> bool:
+        return any(item is value or item == value for item in self)
+
+    def index(self, value: object, start: int = 0, stop: int | None = None) -> int:
+        """The position of the first attribute equal to ``value`` (ValueError if none)."""
+        for i in range(*slice(start, stop).indices(len(self))):
+            item = self[i]
+            if item is value or item == value:
+                return i
+        raise ValueError(f"{value!r} is not in the list")
+
+    def count(self, value: object) -> int:
+        """How many attributes are equal to ``value``."""
+        return sum(1 for item in self if item is value or item == value)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Sequence) and not isinstance(other, str | bytes):
@@ -423,8 +477,17 @@ class AttrList(Sequence["Attr[Any] | RawAttr"]):
 
     __hash__ = None  # type: ignore[assignment]
 
+    def __copy__(self) -> AttrList:
+        return self  # immutable: what it decodes is fixed by its bytes
+
+    def __deepcopy__(self, memo: dict[int, object]) -> AttrList:
+        return self
+
     def __repr__(self) -> str:
         return f"[{', '.join(repr(a) for a in self)}]"
+
+
+Sequence.register(AttrList)
 
 
 class Record(tuple["Any", ...]):

@@ -9,10 +9,10 @@ from macvlan._names import check_link_name, is_short_name
 from macvlan._netlink.constants import RtmType
 from macvlan._netlink.message import Message
 from macvlan._operations.effects import (
-    Dump,
     IfIndex,
     LinkRef,
     Op,
+    ParsedDump,
     Request,
     check_index,
     lookup_key,
@@ -67,12 +67,9 @@ def links(
     wanted_mac = None if mac is None else (mac if isinstance(mac, MacAddress) else MacAddress(mac))
     parent_index = None if parent is None else (yield from index(parent))
     message = _link.dump_links(kind)
-    replies: list[Message] = yield Dump(message, "list links")
+    dumped: list[Link] = yield ParsedDump(message, _link.parse_links, _link.links_of, "list links")
     out = []
-    for reply in replies:
-        if reply.type != RtmType.NEWLINK:
-            continue
-        found = Link.from_message(reply)
+    for found in dumped:
         if kind is not None and found.kind != kind:
             continue
         if parent_index is not None and (

@@ -257,6 +257,12 @@ def _pause_reading(sock: AsyncNetlinkSocket) -> Callable[[], None]:
     return lambda: sock.loop.add_reader(sock.fileno(), sock._on_readable)
 
 
+def _socket_of(rt: aio.AsyncConnection) -> AsyncNetlinkSocket:
+    """The connection's open asyncio socket."""
+    assert rt._sock is not None
+    return rt._sock
+
+
 async def _ticks(n: int = 3) -> None:
     for _ in range(n):
         await asyncio.sleep(0)
@@ -300,8 +306,7 @@ def test_hundred_concurrent_creates_on_one_connection(veth_ns: Namespace) -> Non
 def test_cancelled_socket_requests_answers_are_dropped(veth_ns: Namespace) -> None:
     async def main() -> None:
         async with aio.connect(veth_ns) as rt:
-            sock = rt._sock
-            assert sock is not None
+            sock = _socket_of(rt)
             names = ["lo", "p0", "p1"] * 10
             resume = _pause_reading(sock)
             tasks = [asyncio.create_task(sock.request(get_link(n), n)) for n in names]
@@ -325,8 +330,7 @@ def test_cancelled_socket_requests_answers_are_dropped(veth_ns: Namespace) -> No
 def test_a_request_that_cannot_be_packed_fails_alone(veth_ns: Namespace) -> None:
     async def main() -> None:
         async with aio.connect(veth_ns) as rt:
-            sock = rt._sock
-            assert sock is not None
+            sock = _socket_of(rt)
             names = ["lo", "p0", "p1"]
             good = [sock.request(get_link(n)) for n in names]
             bad = sock.request(get_link(2**40))  # no 32-bit index: packing fails
@@ -341,9 +345,8 @@ def test_a_request_that_cannot_be_packed_fails_alone(veth_ns: Namespace) -> None
 def test_cancelled_operations_leave_the_others_their_answers(veth_ns: Namespace) -> None:
     async def main() -> None:
         async with aio.connect(veth_ns) as rt:
-            sock = rt._sock
-            assert sock is not None
             names = ["lo", "p0", "p1"] * 8
+            sock = _socket_of(rt)
             resume = _pause_reading(sock)
             tasks = [asyncio.create_task(rt.link(n)) for n in names]
             await _ticks()
@@ -365,8 +368,7 @@ def test_cancelled_operations_leave_the_others_their_answers(veth_ns: Namespace)
 def test_wait_for_timeout_mid_flight(veth_ns: Namespace) -> None:
     async def main() -> None:
         async with aio.connect(veth_ns) as rt:
-            sock = rt._sock
-            assert sock is not None
+            sock = _socket_of(rt)
             resume = _pause_reading(sock)
             asyncio.get_running_loop().call_later(0.2, resume)
             with pytest.raises(TimeoutError):
@@ -639,8 +641,7 @@ def test_a_connection_belongs_to_its_loop(veth_ns: Namespace) -> None:
 def test_closed_connection_and_requests_in_flight(veth_ns: Namespace) -> None:
     async def main() -> None:
         rt = await aio.connect(veth_ns)
-        sock = rt._sock
-        assert sock is not None
+        sock = _socket_of(rt)
         _pause_reading(sock)
         waiting = asyncio.create_task(rt.link("p0"))
         await _ticks()

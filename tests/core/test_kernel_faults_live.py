@@ -240,7 +240,7 @@ def interfere_after_lookup(
 
     ``method`` is the socket call that carries it: ``"index_of"`` for a name turned
     into an index, ``"request"`` for a lookup of a whole link by name or index,
-    ``"dump"`` for a listing.  Wrapping the socket (not Connection
+    ``"dump_parsed"`` for a listing of links.  Wrapping the socket (not Connection
     methods) keeps this independent of how the connection is organised.
     """
     sock = rt._sock
@@ -330,7 +330,9 @@ def test_link_deleted_between_dump_and_batch_delete(
     rt = after.rt
     for name in ("mva", "mvb", "mvc"):
         rt.create_macvlan(name, "p0")
-    calls = interfere_after_lookup(monkeypatch, rt, "dump", lambda: ip(after, "link", "del", "mvb"))
+    calls = interfere_after_lookup(
+        monkeypatch, rt, "dump_parsed", lambda: ip(after, "link", "del", "mvb")
+    )
     with pytest.raises(LinkNotFound):
         no_hang(lambda: rt.delete_links(["mva", "mvb", "mvc"]))
     assert calls
@@ -338,7 +340,9 @@ def test_link_deleted_between_dump_and_batch_delete(
     survivors = {x.name: x for x in rt.links(kind="macvlan")}
     assert set(survivors) == {"mva", "mvc"}
     assert {x.group for x in survivors.values()} == {0}  # the regrouping was undone
-    calls = interfere_after_lookup(monkeypatch, rt, "dump", lambda: ip(after, "link", "del", "mva"))
+    calls = interfere_after_lookup(
+        monkeypatch, rt, "dump_parsed", lambda: ip(after, "link", "del", "mva")
+    )
     assert rt.delete_links(["mva", "mvc"], missing_ok=True) == 1
     assert calls
     monkeypatch.undo()

@@ -114,8 +114,15 @@ def recorder(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, Messag
         sent.extend(("batch", m) for m in messages)
         return real_batch(self, messages, what)
 
+    real_dump_parsed = NetlinkSocket.dump_parsed
+
+    def dump_parsed(self: NetlinkSocket, message: Message, parse: Any, what: str = "") -> Any:
+        sent.append(("dump", message))  # a dump whose answers are parsed straight from bytes
+        return real_dump_parsed(self, message, parse, what)
+
     monkeypatch.setattr(NetlinkSocket, "request", request)
     monkeypatch.setattr(NetlinkSocket, "dump", dump)
+    monkeypatch.setattr(NetlinkSocket, "dump_parsed", dump_parsed)
     monkeypatch.setattr(NetlinkSocket, "batch", batch)
     yield sent
 

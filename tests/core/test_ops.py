@@ -22,7 +22,7 @@ from macvlan._netlink import ifla
 from macvlan._netlink.constants import MacaddrMode, NlmF, RtmType
 from macvlan._netlink.message import Message, encode, iter_messages
 from macvlan._netlink.structs import IfInfoMsg
-from macvlan._operations import Batch, Dump, IfIndex, InNamespace, Request
+from macvlan._operations import Batch, IfIndex, InNamespace, ParsedDump, Request
 from macvlan._operations import routing as _ops_routing
 from macvlan.errors import LinkExists, LinkNotFound, NetlinkError, error_for
 from macvlan.link import MacvlanMode, MacvlanSpec
@@ -127,6 +127,8 @@ def drive(op: _ops.Op[Any], script: list[Step], *, interrupt: BaseException | No
             assert step is not None, f"unexpected effect {effect!r}"
             assert step.check(effect), f"effect {effect!r} is not what the script expected"
             value, error = step.answer, step.error
+            if isinstance(effect, ParsedDump) and error is None:
+                value = effect.build(value)  # the messages scripted, as values
 
     try:
         result = run(op)
@@ -221,7 +223,7 @@ def test_einval_is_explained_with_lookups_after_the_failure() -> None:
             [
                 ask(Request, is_type(RtmType.NEWLINK), error=error_for(errno.EINVAL)),
                 ask(Request, is_type(RtmType.GETLINK), answer=[P0]),
-                ask(Dump, answer=[P0, passthru]),
+                ask(ParsedDump, answer=[P0, passthru]),
             ],
         )
     assert info.value.errno == errno.EINVAL
@@ -235,7 +237,7 @@ def test_einval_on_a_parent_that_is_not_ethernet_says_so() -> None:
             [
                 ask(Request, is_type(RtmType.NEWLINK), error=error_for(errno.EINVAL)),
                 ask(Request, is_type(RtmType.GETLINK), answer=[lo]),
-                ask(Dump, answer=[lo]),
+                ask(ParsedDump, answer=[lo]),
             ],
         )
     assert info.value.errno == errno.EINVAL
@@ -304,7 +306,7 @@ def test_create_macvlans_rolls_back_what_it_made_when_one_fails() -> None:
                 ask(
                     Batch, is_getlinks(3), answer=[([m], None) for m in (made[0], made[1], made[3])]
                 ),
-                ask(Dump, answer=[P0, made[0], made[1], made[3]]),
+                ask(ParsedDump, answer=[P0, made[0], made[1], made[3]]),
                 ask(Batch, regroup, answer=[([], None)] * 3),
                 ask(Request, delete_group, answer=[]),
             ],
@@ -328,7 +330,7 @@ def test_cancellation_inside_create_macvlans_rolls_back() -> None:
                 ),
                 # cancelled at the remote creation's first step: nothing made there yet
                 ask(Batch, is_getlinks(2), answer=[([a0], None), ([a1], None)]),
-                ask(Dump, answer=[P0, a0, a1]),
+                ask(ParsedDump, answer=[P0, a0, a1]),
                 ask(Batch, lambda e: len(e.messages) == 2, answer=[([], None)] * 2),
                 ask(Request, is_type(RtmType.DELLINK)),
             ],
@@ -392,7 +394,7 @@ def test_delete_links_restores_groups_when_one_move_fails() -> None:
             _ops.delete_links(["m0", "m1", "m2"]),
             [
                 ask(Batch, is_getlinks(3), answer=[([m], None) for m in links]),
-                ask(Dump, answer=[P0, *links]),
+                ask(ParsedDump, answer=[P0, *links]),
                 ask(Batch, answer=[([], None), ([], error_for(errno.ENODEV)), ([], None)]),
                 ask(Batch, restore, answer=[([], None)] * 2),
             ],
@@ -406,7 +408,7 @@ def test_delete_links_restores_groups_when_the_group_delete_fails() -> None:
             _ops.delete_links(["m0", 11]),
             [
                 ask(Batch, is_getlinks(2), answer=[([m], None) for m in links]),
-                ask(Dump, answer=[P0, *links]),
+                ask(ParsedDump, answer=[P0, *links]),
                 ask(Batch, answer=[([], None)] * 2),
                 ask(Request, is_type(RtmType.DELLINK), error=error_for(errno.EPERM)),
                 ask(Batch, lambda e: [m.get(ifla.GROUP) for m in e.messages] == [0, 1]),
@@ -420,7 +422,7 @@ def test_delete_links_missing_ok_skips_links_that_are_gone() -> None:
         _ops.delete_links(["m0", "gone"], missing_ok=True),
         [
             ask(Batch, is_getlinks(2), answer=[([links[0]], None), ([], LinkNotFound(19))]),
-            ask(Dump, answer=[P0, *links]),
+            ask(ParsedDump, answer=[P0, *links]),
             ask(Batch, lambda e: len(e.messages) == 1, answer=[([], None)]),
             ask(Request, is_type(RtmType.DELLINK)),
         ],

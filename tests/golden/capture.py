@@ -826,6 +826,15 @@ def can_capture(script: str) -> bool:
     return True
 
 
+def tool_versions() -> dict[str, str]:
+    """The versions of ip, strace and the kernel the captures are made with."""
+    return {
+        "ip": run("ip", "-V").stdout.strip(),
+        "strace": run("strace", "-V").stdout.splitlines()[0].strip(),
+        "kernel": platform.release(),
+    }
+
+
 def write_json(path: Path, data: object) -> None:
     path.write_text(json.dumps(data, indent=1) + "\n")
 
@@ -850,11 +859,7 @@ def main(argv: list[str] | None = None) -> int:
         run("ip", "netns", "add", other)
         build_cases(cap, ns, other)
         dumps = build_dumps(cap, dump_ns, addr_ns)
-        versions = {
-            "ip": run("ip", "-V").stdout.strip(),
-            "strace": run("strace", "-V").stdout.splitlines()[0].strip(),
-            "kernel": platform.release(),
-        }
+        versions = tool_versions()
         write_json(HERE / "cases.json", cap.cases)
         write_json(HERE / "dumps.json", {"versions": versions, "dumps": dumps})
         write_json(HERE / "versions.json", {**versions, "refused_by_ip": cap.refused})

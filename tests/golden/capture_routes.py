@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import errno
 import os
-import platform
 import shutil
 import sys
 import tempfile
@@ -31,6 +30,7 @@ from capture import (
     can_capture,
     run,
     save_dump,
+    tool_versions,
     veth_namespace,
     write_json,
 )
@@ -148,11 +148,7 @@ def main() -> int:
             save_dump(cap, ns, "rule show", "dump_rules.bin.gz", setup),
             save_dump(cap, ns, "-6 rule show", "dump_rules_ipv6.bin.gz", setup),
         ]
-        versions = {
-            "ip": run("ip", "-V").stdout.strip(),
-            "strace": run("strace", "-V").stdout.splitlines()[0].strip(),
-            "kernel": platform.release(),
-        }
+        versions = tool_versions()
         write_json(HERE / "cases_routes.json", cap.cases)
         write_json(HERE / "dumps_routes.json", {"versions": versions, "dumps": dumps})
         print(f"{len(cap.cases)} cases, {len(dumps)} dumps written to {HERE}")
