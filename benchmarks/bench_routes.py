@@ -15,12 +15,12 @@ One throw-away namespace (a veth pair p0/p1, p0 with 10.255.0.2/24 and
   ``get_neighbours()``, materialised as lists.
 
 Before each timed call the garbage collector runs (untimed), so that no tool pays
-for a collection that the objects another tool made would trigger.  Every tool's result is checked to hold the 10,000
-entries.  Wall-clock and CPU
-time (user + system of this process and of ``ip``, which includes the kernel's work
-inside each tool's ``recvmsg``) are printed; the ``*_cpu_*`` ratios are the ones to
-read on a loaded machine.  Last line: ``RATIOS key=value ...``, theirs over ours
-(> 1 means we are faster).
+for a collection that the objects another tool made would trigger.  Every tool's
+result is checked to hold the 10,000 entries.  Wall-clock and CPU time (user +
+system of this process and of ``ip``, which includes the kernel's work inside each
+tool's ``recvmsg``) are printed; the ``*_cpu_*`` ratios are the ones to read on a
+loaded machine.  Last line: ``RATIOS key=value ...``, theirs over ours (> 1 means
+we are faster).
 Run as root: ``python benchmarks/bench_routes.py``.
 """
 
