@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from macvlan._intcheck import check_int
+from macvlan._intcheck import check_int, member
 from macvlan._netlink.constants import MacvlanFlags, MacvlanMode
 from macvlan._netlink.numbers import ETH_MAX_MTU, ETH_MIN_MTU
 from macvlan.mac import MacAddress
@@ -55,20 +55,7 @@ _check_int = check_int
 
 
 def check_mode(mode: object) -> MacvlanMode:
-    if isinstance(mode, MacvlanMode):
-        return mode
-    if isinstance(mode, str):
-        try:
-            return MacvlanMode[mode.upper()]
-        except KeyError:
-            names = ", ".join(m.name.lower() for m in MacvlanMode)
-            raise ValueError(f"unknown macvlan mode {mode!r}; expected one of {names}") from None
-    if isinstance(mode, int) and not isinstance(mode, bool):
-        try:
-            return MacvlanMode(mode)
-        except ValueError:
-            raise ValueError(f"unknown macvlan mode {mode!r}") from None
-    raise TypeError(f"mode must be a MacvlanMode, not {mode!r}")
+    return member(MacvlanMode, mode, "macvlan mode", by_number=True)
 
 
 def check_flags(flags: object) -> MacvlanFlags:

@@ -37,7 +37,6 @@ from typing import Any, TypeVar
 from macvlan import _operations as operations
 from macvlan._aio_monitor import AsyncMonitor, _in_thread, _netlink_socket
 from macvlan._fronts import Operations
-from macvlan._fronts_routing import AsyncRoutingMethods
 from macvlan._netlink.asocket import AsyncNetlinkSocket
 from macvlan._netlink.socket import NetlinkSocket
 from macvlan._operations import (
@@ -50,7 +49,6 @@ from macvlan._operations import (
     Request,
 )
 from macvlan.errors import NetlinkError
-from macvlan.monitor import Monitor
 from macvlan.namespace import Namespace
 
 __all__ = [
@@ -81,7 +79,7 @@ def connect(netns: NetnsRef | None = None) -> AsyncConnection:
     return AsyncConnection(netns)
 
 
-class AsyncConnection(Operations, AsyncRoutingMethods, method=_coroutine):
+class AsyncConnection(Operations[AsyncMonitor], method=_coroutine):
     """One rtnetlink socket in one network namespace, driven by the running loop.
 
     Same operations, arguments and errors as :class:`macvlan.Connection`, as
@@ -225,8 +223,8 @@ class AsyncConnection(Operations, AsyncRoutingMethods, method=_coroutine):
             return await sock.batch(effect.messages, effect.whats)
         if type(effect) is Dump:
             return await sock.dump(effect.message, effect.what)
-        if type(effect) is ParsedDump:  # messages here: answers of several requests interleave
-            return effect.build(await sock.dump(effect.message, effect.what))
+        if type(effect) is ParsedDump:
+            return await sock.dump_parsed(effect.message, effect.parse, effect.what)
         if type(effect) is InNamespace:
             there = conns.get(effect.ns)
             if there is None:
@@ -239,23 +237,5 @@ class AsyncConnection(Operations, AsyncRoutingMethods, method=_coroutine):
         raise TypeError(f"an operation yielded {effect!r}, not an effect")
 
     # -- events --------------------------------------------------------------------------
-    def watch(
-        self,
-        *,
-        links: bool = True,
-        addresses: bool = True,
-        routes: bool = False,
-        neighbours: bool = False,
-        rules: bool = False,
-    ) -> AsyncMonitor:
-        """An :class:`AsyncMonitor` of events in this connection's namespace (as
-        :meth:`macvlan.Connection.watch`).
-
-        In the current namespace it listens from this call on; inside another
-        namespace from ``async with`` (or the first event asked for) on, because
-        its socket is opened there by a helper thread.
-        """
-        groups = Monitor.groups(
-            links=links, addresses=addresses, routes=routes, neighbours=neighbours, rules=rules
-        )
+    def _monitor(self, groups: list[int]) -> AsyncMonitor:
         return AsyncMonitor(groups, self.netns)

@@ -16,7 +16,6 @@ from collections.abc import Callable
 
 from macvlan import _operations as operations
 from macvlan._fronts import Operations
-from macvlan._fronts_routing import RoutingMethods
 from macvlan._netlink.message import Message
 from macvlan._netlink.socket import NetlinkSocket
 from macvlan._operations import (
@@ -62,7 +61,7 @@ def connect(netns: NetnsRef | None = None) -> Connection:
     return Connection(netns)
 
 
-class Connection(Operations, RoutingMethods, method=_blocking):
+class Connection(Operations["Monitor"], method=_blocking):
     """One rtnetlink socket in one network namespace (thread-safe; close it).
 
     ``parent``, ``link`` and ``ref`` arguments take a name, an index or a
@@ -155,22 +154,9 @@ class Connection(Operations, RoutingMethods, method=_blocking):
         return Connection(netns)
 
     # -- events --------------------------------------------------------------------------
-    def watch(
-        self,
-        *,
-        links: bool = True,
-        addresses: bool = True,
-        routes: bool = False,
-        neighbours: bool = False,
-        rules: bool = False,
-    ) -> Monitor:
-        """A :class:`Monitor` of events in this connection's namespace: links and
-        addresses unless told otherwise; routes, neighbours and rules when asked."""
+    def _monitor(self, groups: list[int]) -> Monitor:
         from macvlan.monitor import Monitor
 
-        groups = Monitor.groups(
-            links=links, addresses=addresses, routes=routes, neighbours=neighbours, rules=rules
-        )
         if self.netns is None:
             return Monitor(NetlinkSocket(groups))
         return Monitor(self.netns.run(NetlinkSocket, groups))

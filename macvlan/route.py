@@ -24,7 +24,7 @@ from macvlan._dumpparse import (
     planned,
     strict_values,
 )
-from macvlan._intcheck import check_int
+from macvlan._intcheck import check_int, member
 from macvlan._netlink import requests, rta
 from macvlan._netlink.attr import Attr, AttrList, RawAttr
 from macvlan._netlink.constants import (
@@ -75,15 +75,8 @@ def to_ip(value: object, what: str) -> IpAddr:
 
 def to_route_type(value: object) -> RtType:
     """A :class:`RouteType` from the enum or its name (``"blackhole"``)."""
-    if isinstance(value, RtType):
-        return value
-    if isinstance(value, str):
-        try:
-            return RtType[value.upper()]
-        except KeyError:
-            names = ", ".join(t.name.lower() for t in RtType if t)
-            raise ValueError(f"unknown route type {value!r}; expected one of {names}") from None
-    raise TypeError(f"a route type is a RouteType or its name, not {value!r}")
+    names = ", ".join(t.name.lower() for t in RtType if t)
+    return member(RtType, value, "route type", choices=names)
 
 
 def _u32(name: str, value: object, low: int = 0) -> int:

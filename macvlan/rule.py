@@ -10,7 +10,7 @@ from typing import Any
 from macvlan import _argcheck
 from macvlan._argcheck import IPNetwork
 from macvlan._dataclass import dataclass
-from macvlan._intcheck import check_int
+from macvlan._intcheck import check_int, member
 from macvlan._names import check_ifname
 from macvlan._netlink import fra, requests
 from macvlan._netlink.constants import AddrFamily, FrAct, NlmF, RtmType
@@ -30,16 +30,9 @@ FIB_RULE_INVERT = 0x2
 
 def to_action(value: object) -> FrAct:
     """A :class:`RuleAction` from the enum or its name (``"blackhole"``, ``"lookup"``)."""
-    if isinstance(value, FrAct):
-        return value
-    if isinstance(value, str):
-        name = {"lookup": "TO_TBL", "table": "TO_TBL"}.get(value.lower(), value.upper())
-        try:
-            return FrAct[name]
-        except KeyError:
-            names = "lookup, " + ", ".join(a.name.lower() for a in FrAct if a > 1)
-            raise ValueError(f"unknown rule action {value!r}; expected one of {names}") from None
-    raise TypeError(f"a rule action is a RuleAction or its name, not {value!r}")
+    names = "lookup, " + ", ".join(a.name.lower() for a in FrAct if a > 1)
+    aliases = {"lookup": "TO_TBL", "table": "TO_TBL"}
+    return member(FrAct, value, "rule action", aliases=aliases, choices=names)
 
 
 @dataclass(frozen=True, slots=True)

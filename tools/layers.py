@@ -8,7 +8,7 @@ cycle.  Layers, top first (a module belongs to the first pattern it matches)::
 
     cli, demo, icmp, __main__              command line, the demo
     cni | network                          the CNI plugin; networks (independent)
-    connection, aio, _fronts, ...          the sync and asyncio fronts
+    connection, aio, _fronts               the sync and asyncio fronts
     _operations                            operations (sans-IO generators)
     link, address, route, ... namespace    value types, namespaces, the monitor
     mac, macalloc, _siphash                MAC addresses (no I/O)
@@ -35,7 +35,6 @@ LAYERS: list[tuple[str, ...]] = [
         "macvlan.aio",
         "macvlan._aio_monitor",
         "macvlan._fronts",
-        "macvlan._fronts_routing",
     ),
     ("macvlan._operations",),
     (

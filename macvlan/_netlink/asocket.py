@@ -20,10 +20,12 @@ import collections
 import contextlib
 import errno
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from macvlan._netlink.constants import NlmF
 from macvlan._netlink.message import DoneMessage, ErrorMessage, Message, encode, iter_messages
-from macvlan._netlink.socket import NetlinkSocket, _with
+from macvlan._netlink.numbers import NLMSG_DONE, NLMSG_ERROR
+from macvlan._netlink.socket import _NLH, NetlinkSocket, _with
 from macvlan.errors import DumpInterrupted, NetlinkError, ProtocolError, error_for
 
 _DUMP_RETRIES = 5
@@ -31,6 +33,8 @@ _ACK = int(NlmF.REQUEST | NlmF.ACK)  # plain ints: IntFlag arithmetic is slow
 _DUMP = int(NlmF.REQUEST | NlmF.DUMP)
 _DUMP_INTR = int(NlmF.DUMP_INTR)
 Failed = Callable[[list[int], BaseException], None]
+#: ``parse(data, start, end, out)``: a dump's answers in ``data[start:end]`` as values
+ParseFn = Callable[[bytes, int, int, list[Any]], None]
 #: Datagrams read per turn of the loop (each holds one or more answers).
 _READS_PER_TURN = 32
 #: Operations that may start per turn of the loop (see _Turns).
@@ -52,18 +56,25 @@ class Pending:
         "late",
         "mtype",
         "outcome",
+        "parse",
         "replies",
         "what",
     )
 
     def __init__(
-        self, future: asyncio.Future[list[Message]], what: str, dump: bool, mtype: int = 0
+        self,
+        future: asyncio.Future[list[Message]],
+        what: str,
+        dump: bool,
+        mtype: int = 0,
+        parse: ParseFn | None = None,
     ) -> None:
         self.future = future
         self.what = what
         self.mtype = mtype  # the request's RTM_* type, for the error it may get
         self.dump = dump
-        self.replies: list[Message] = []
+        self.parse = parse  # a dump whose answers become values straight from the bytes
+        self.replies: list[Any] = []  # the answers (or with ``parse``, their values)
         self.interrupted = False
         # a dump's end as the kernel sees it (set even when the caller gave up)
         self.finished: asyncio.Future[None] | None = (
@@ -250,6 +261,7 @@ class AsyncNetlinkSocket:
         # the kernel runs one dump per socket at a time (EBUSY otherwise)
         self._dump_lock = asyncio.Lock()
         self._last_dump: asyncio.Future[None] | None = None
+        self._parsed_seq = -1  # the last dump submitted with a parse function
         self._sender: _Sender | None = None  # started with the first send
         self._turns = _Turns(self._loop, _STARTS_PER_TURN)
         self._loop.add_reader(self._raw.fileno(), self._on_readable)
@@ -288,11 +300,15 @@ class AsyncNetlinkSocket:
         self._nl.close()
 
     # -- sending -----------------------------------------------------------------------
-    def _submit(self, message: Message, flags: int, what: str, dump: bool) -> Pending:
+    def _submit(
+        self, message: Message, flags: int, what: str, dump: bool, parse: ParseFn | None = None
+    ) -> Pending:
         if self.closed:
             raise NetlinkError(errno.EBADF, "connection closed", what)
         seq = self._nl._next_seq()
-        pending = Pending(self._loop.create_future(), what, dump, message.type)
+        pending = Pending(self._loop.create_future(), what, dump, message.type, parse)
+        if parse is not None:
+            self._parsed_seq = seq
         self._pending[seq] = pending
         self._outgoing.append(_with(message, seq, flags))
         if not self._flush_scheduled:
@@ -338,11 +354,13 @@ class AsyncNetlinkSocket:
             self._window.release()
             pending.settle([], exc)
 
-    async def _start(self, message: Message, flags: int, what: str, dump: bool) -> Pending:
+    async def _start(
+        self, message: Message, flags: int, what: str, dump: bool, parse: ParseFn | None = None
+    ) -> Pending:
         """Wait for room in the window, then queue ``message`` for the next send."""
         await self._window.acquire()
         try:
-            return self._submit(message, flags, what, dump)
+            return self._submit(message, flags, what, dump, parse)
         except BaseException:
             self._window.release()
             raise
@@ -362,10 +380,43 @@ class AsyncNetlinkSocket:
                 self._fail_all(NetlinkError(errno.EMSGSIZE, "a netlink message was truncated"))
                 continue
             try:
-                for message in iter_messages(bytes(self._buf[:n])):
-                    self._dispatch(message)
+                if self._parsed_seq in self._pending:  # dumps run one at a time
+                    self._dispatch_parsed(bytes(self._buf[:n]), self._parsed_seq)
+                else:
+                    for message in iter_messages(bytes(self._buf[:n])):
+                        self._dispatch(message)
             except ProtocolError as exc:
                 self._fail_all(NetlinkError(errno.EPROTO, f"malformed answer: {exc}"))
+
+    def _dispatch_parsed(self, data: bytes, seq: int) -> None:
+        """Dispatch a datagram while the dump ``seq`` turns its answers into values
+        (as :meth:`NetlinkSocket.dump_parsed`): runs of its answers go to its parse
+        function without a :class:`Message` each; everything else as usual."""
+        pending = self._pending[seq]
+        parse = pending.parse
+        assert parse is not None
+        ours = (self._nl.pid, 0)
+        pos, end, run = 0, len(data), -1  # run: where a run of the dump's answers began
+        while pos < end:
+            if end - pos < 16:
+                raise ProtocolError(f"truncated netlink header at offset {pos}")
+            length, kind, flags, mseq, pid = _NLH.unpack_from(data, pos)
+            if length < 16 or pos + length > end:
+                raise ProtocolError(f"netlink message length {length} at offset {pos}")
+            if mseq == seq and pid in ours and kind not in (NLMSG_DONE, NLMSG_ERROR):
+                if flags & _DUMP_INTR:
+                    pending.interrupted = True
+                if run < 0:
+                    run = pos
+            else:
+                if run >= 0:
+                    parse(data, run, pos, pending.replies)
+                    run = -1
+                for message in iter_messages(data[pos : pos + length]):
+                    self._dispatch(message)
+            pos += (length + 3) & ~3
+        if run >= 0:
+            parse(data, run, end, pending.replies)
 
     def _fail_all(self, exc: OSError) -> None:
         """Fail every request in flight (their answers may be lost or never come)."""
@@ -441,11 +492,18 @@ class AsyncNetlinkSocket:
 
     async def dump(self, message: Message, what: str = "") -> list[Message]:
         """Run a dump; retried when the kernel flags it as interrupted."""
+        return await self.dump_parsed(message, None, what)
+
+    async def dump_parsed(
+        self, message: Message, parse: ParseFn | None, what: str = ""
+    ) -> list[Any]:
+        """A dump whose answers go straight from the received bytes to values
+        (``parse`` as in :meth:`NetlinkSocket.dump_parsed`; None: messages)."""
         for _ in range(_DUMP_RETRIES):
             async with self._dump_lock:
                 if self._last_dump is not None and not self._last_dump.done():
                     await asyncio.shield(self._last_dump)  # also a given-up one must end
-                pending = await self._start(message, message.flags | _DUMP, what, True)
+                pending = await self._start(message, message.flags | _DUMP, what, True, parse)
                 self._last_dump = pending.finished
             try:
                 return await pending.future

@@ -4,8 +4,7 @@ another namespace), with the kernel's bare EINVALs explained."""
 from __future__ import annotations
 
 import errno
-import functools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from macvlan import link as _link
 from macvlan._netlink import requests
@@ -27,6 +26,7 @@ from macvlan._operations.effects import (
     open_namespace,
     parent_key,
     temp_name,
+    with_first,
     with_reason,
 )
 from macvlan._operations.lookup import index, link, links
@@ -41,15 +41,6 @@ from macvlan.link import (
     to_mac,
 )
 from macvlan.namespace import Namespace
-
-TYPE_CHECKING = False  # typing costs some 5 ms to import; see macvlan._typing
-if TYPE_CHECKING:
-    from typing import Any, Concatenate, ParamSpec, TypeVar, cast
-else:
-    from macvlan._typing import ParamSpec, TypeVar, cast
-
-P = ParamSpec("P")
-T = TypeVar("T")
 
 
 # -- creating macvlans -----------------------------------------------------------------
@@ -189,17 +180,7 @@ def _macvlan_link(
     return (yield from create(spec))
 
 
-def _of_kind(make: Callable[Concatenate[str, P], Op[T]], kind: str, doc: str) -> Callable[P, Op[T]]:
-    """``make`` for one kind of link: its parameters after ``kind``, and ``doc``.
-
-    A :func:`functools.partial` (which adds no Python frame to a call).
-    """
-    made = functools.partial(make, kind)
-    made.__doc__ = doc
-    return cast("Callable[P, Op[T]]", made)
-
-
-create_macvlan = _of_kind(
+create_macvlan = with_first(
     _macvlan_link,
     "macvlan",
     """Create a macvlan on ``parent``; the MAC is set in the creating message.
@@ -210,7 +191,7 @@ create_macvlan = _of_kind(
     source mode) set the macvlan's own options; ``txqueuelen`` and ``group`` the link's.
     """,
 )
-create_macvtap = _of_kind(
+create_macvtap = with_first(
     _macvlan_link,
     "macvtap",
     """Create a macvtap (a macvlan with a /dev/tapN character device); the keywords
@@ -245,7 +226,7 @@ def create_macvlans(specs: Iterable[MacvlanSpec]) -> Op[list[Link]]:
             if (place, spec.name) in seen:
                 raise ValueError(f"create_macvlans: the name {spec.name!r} is given twice")
             seen.add((place, spec.name))
-        parents: dict[Any, int] = {}
+        parents: dict[object, int] = {}
         for spec in specs:
             key = parent_key(spec.parent)
             if key not in parents:
@@ -260,7 +241,7 @@ def _create_many(
     specs: list[MacvlanSpec],
     messages: list[Message],
     where: list[Namespace | None],
-    parents: dict[Any, int],
+    parents: dict[object, int],
 ) -> Op[list[Link]]:
     here = [i for i, ns in enumerate(where) if ns is None]
     results: list[tuple[list[Message], NetlinkError | None]] = yield Batch(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Generator, Sequence
 
@@ -23,11 +24,13 @@ from macvlan.namespace import Namespace
 
 TYPE_CHECKING = False  # typing costs some 5 ms to import; see macvlan._typing
 if TYPE_CHECKING:
-    from typing import Any, TypeAlias, TypeVar
+    from typing import Any, Concatenate, ParamSpec, TypeAlias, TypeVar, cast
 else:
-    from macvlan._typing import TypeVar
+    from macvlan._typing import ParamSpec, TypeVar, cast
 
 T = TypeVar("T")
+A = TypeVar("A")
+P = ParamSpec("P")
 _ECHO = int(NlmF.ECHO)  # a plain int: IntFlag arithmetic is slow
 
 LinkRef: TypeAlias = int | str | Link
@@ -102,6 +105,17 @@ else:  # at run time ``Op[T]`` is a plain subscription of Generator (T is only a
 
 
 # -- helpers without I/O ---------------------------------------------------------------
+def with_first(make: Callable[Concatenate[A, P], Op[T]], first: A, doc: str) -> Callable[P, Op[T]]:
+    """The operation ``make`` with its first argument given: the parameters after it
+    and the docstring ``doc`` (how two operations share one list of keywords).
+
+    A :func:`functools.partial`, which adds no Python frame to a call.
+    """
+    made = functools.partial(make, first)
+    made.__doc__ = doc
+    return cast("Callable[P, Op[T]]", made)
+
+
 def open_namespace(netns: object) -> tuple[Namespace, bool]:
     """The Namespace for ``netns`` and whether we opened it (and must close it)."""
     if isinstance(netns, Namespace):

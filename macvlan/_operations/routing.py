@@ -6,16 +6,22 @@ from __future__ import annotations
 
 import errno
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 from macvlan import linkprops as _props
-from macvlan import neighbour as _neigh
-from macvlan import route as _route
-from macvlan import rule as _rule
-from macvlan._netlink.constants import AddrFamily, NudState, RtmType
+from macvlan._netlink.constants import RtmType
 from macvlan._netlink.message import Message
-from macvlan._operations.effects import Batch, Dump, LinkRef, Op, ParsedDump, Request, lookup_key
-from macvlan._operations.lookup import index, link
+from macvlan._operations import lookup
+from macvlan._operations.effects import (
+    Batch,
+    Dump,
+    LinkRef,
+    Op,
+    ParsedDump,
+    Request,
+    lookup_key,
+    with_first,
+)
+from macvlan._operations.lookup import index
 from macvlan.errors import (
     GatewayUnreachable,
     LinkNotFound,
@@ -28,10 +34,19 @@ from macvlan.errors import (
     RuleNotFound,
 )
 from macvlan.link import Link, MacLike, to_mac
-from macvlan.neighbour import Neighbour
-from macvlan.route import NextHop, Route
-from macvlan.rule import Rule
-from macvlan.stats import LinkStats, get_stats
+
+TYPE_CHECKING = False  # typing costs some 5 ms to import; see macvlan._typing
+if TYPE_CHECKING:
+    from typing import Any
+
+    from macvlan.neighbour import Neighbour
+    from macvlan.route import NextHop, Route
+    from macvlan.rule import Rule
+    from macvlan.stats import LinkStats
+
+# The value modules (and ipaddress with them) load when an operation first runs:
+# the fronts import this module, and a program that only makes links never needs them
+# (nor the routing enums, macvlan._netlink.rtconstants).
 
 
 def retyped(err: NetlinkError, cls: type[NetlinkError]) -> NetlinkError:
@@ -69,6 +84,8 @@ def _table(table: object) -> int | None:
 
 
 def _nexthops(nexthops: object) -> list[NextHop]:
+    from macvlan.route import NextHop
+
     if isinstance(nexthops, str | bytes) or not isinstance(nexthops, Iterable):
         raise TypeError(f"nexthops is a sequence of NextHop, not {nexthops!r}")
     hops = list(nexthops)
@@ -82,21 +99,22 @@ def _nexthops(nexthops: object) -> list[NextHop]:
     return hops
 
 
-def _route_request(
+def _route_change(
     mtype: RtmType,
     dst: object,
-    *,
     gateway: object,
     link_ref: LinkRef | None,
-    metric: object,
     table: object,
-    src: object,
-    type: object,
+    metric: object,
     onlink: bool,
     replace: bool,
+    type: object,
     nexthops: object,
-) -> Op[Message]:
-    """Check everything, look up the links, and build the request."""
+    src: object,
+) -> Op[None]:
+    """Check everything, look up the links, build the request and send it."""
+    import macvlan.route as _route
+
     gw = None if gateway is None else _route.to_ip(gateway, "gateway")
     source = None if src is None else _route.to_ip(src, "src")
     hops = None if nexthops is None else _nexthops(nexthops)
@@ -130,12 +148,15 @@ def _route_request(
             ix = 0 if hop.link is None else (yield from index(hop.link))
             resolved.append((hop, ix))
         kw["multipath"] = _route.multipath_attr(network.version, resolved)
-    return build(network, **kw)
+    verb = "delete" if mtype == RtmType.DELROUTE else "replace" if replace else "add"
+    try:
+        yield Request(build(network, **kw), f"{verb} route {dst}")
+    except NetlinkError as exc:
+        raise _route_error(exc) from None
 
 
 def add_route(
     dst: object = "default",
-    *,
     gateway: object = None,
     link: LinkRef | None = None,
     table: int | None = None,
@@ -144,67 +165,51 @@ def add_route(
     replace: bool = False,
     type: object = None,
     nexthops: Sequence[NextHop] | None = None,
+    *,
     src: object = None,
 ) -> Op[None]:
-    """Add (or with ``replace`` put in place of) a route."""
+    """Add a route: ``add_route("default", gateway="10.0.0.1", link="mv0")``.
+
+    ``replace`` overwrites a route to the same destination (``ip route
+    replace``); ``onlink`` takes the gateway as on the link even without a
+    route to it; ``type`` is a :class:`RouteType` or its name (``"blackhole"``,
+    ``"unreachable"``, ``"prohibit"``, ...); ``nexthops`` a list of
+    :class:`NextHop` for a multipath route; ``src`` the preferred source address.
+    """
+    import macvlan.route as _route
+
     rtype = None if type is None else _route.to_route_type(type)
     if gateway is None and link is None and nexthops is None and rtype in (None, 1):
         raise ValueError("a unicast route needs a gateway, a link or next hops")
-    message = yield from _route_request(
-        RtmType.NEWROUTE,
-        dst,
-        gateway=gateway,
-        link_ref=link,
-        metric=metric,
-        table=table,
-        src=src,
-        type=rtype,
-        onlink=onlink,
-        replace=replace,
-        nexthops=nexthops,
+    yield from _route_change(
+        RtmType.NEWROUTE, dst, gateway, link, table, metric, onlink, replace, rtype, nexthops, src
     )
-    try:
-        yield Request(message, f"{'replace' if replace else 'add'} route {dst}")
-    except NetlinkError as exc:
-        raise _route_error(exc) from None
 
 
 def delete_route(
     dst: object = "default",
-    *,
     gateway: object = None,
     link: LinkRef | None = None,
     table: int | None = None,
     metric: int | None = None,
+    *,
     type: object = None,
     src: object = None,
 ) -> Op[None]:
-    """Delete the first route matching what is given (``metric`` picks one of
-    several alike default routes)."""
-    message = yield from _route_request(
-        RtmType.DELROUTE,
-        dst,
-        gateway=gateway,
-        link_ref=link,
-        metric=metric,
-        table=table,
-        src=src,
-        type=type,
-        onlink=False,
-        replace=False,
-        nexthops=None,
+    """Delete the first route matching what is given; ``metric`` picks one of
+    two alike default routes."""
+    yield from _route_change(
+        RtmType.DELROUTE, dst, gateway, link, table, metric, False, False, type, None, src
     )
-    try:
-        yield Request(message, f"delete route {dst}")
-    except NetlinkError as exc:
-        raise _route_error(exc) from None
 
 
 def routes(
-    *, table: int | str | None = None, family: int | None = None, link: LinkRef | None = None
+    table: int | str | None = None, *, family: int | None = None, link: LinkRef | None = None
 ) -> Op[list[Route]]:
     """Routes of one table (None: main; ``"all"`` or 0: every table), optionally
     only those via one link (a multipath route counts if one hop uses it)."""
+    import macvlan.route as _route
+
     if table == "all":
         table = 0
     if table is None:
@@ -238,87 +243,72 @@ def _iface_name(ref: object, what: str) -> str | None:
     return ref
 
 
-def _rule_kw(
-    priority: object,
-    table: object,
-    src: object,
-    dst: object,
-    iif: object,
-    oif: object,
-    fwmark: object,
-    fwmask: object,
-    action: object,
-    family: object,
-    invert: object,
-) -> dict[str, Any]:
+def _rule_change(
+    add: bool,
+    priority: int | None = None,
+    table: int | None = None,
+    src: object = None,
+    dst: object = None,
+    iif: object = None,
+    oif: object = None,
+    fwmark: int | None = None,
+    *,
+    fwmask: int | None = None,
+    action: object = None,
+    family: int | None = None,
+    invert: bool = False,
+) -> Op[None]:
+    import macvlan.rule as _rule
+
     if not isinstance(invert, bool):
         raise TypeError(f"invert is True or False, not {invert!r}")
     if family is not None and (isinstance(family, bool) or not isinstance(family, int)):
         raise TypeError(f"family is an AddrFamily, not {family!r}")
-    return {
-        "priority": priority,
-        "table": table,
-        "src": None if src is None else _rule.to_prefix(src, "src"),
-        "dst": None if dst is None else _rule.to_prefix(dst, "dst"),
-        "iif": _iface_name(iif, "iif"),
-        "oif": _iface_name(oif, "oif"),
-        "fwmark": fwmark,
-        "fwmask": fwmask,
-        "action": None if action is None else _rule.to_action(action),
-        "family": family,
-        "invert": invert,
-    }
-
-
-def add_rule(
-    priority: int | None = None,
-    table: int | None = None,
-    *,
-    src: object = None,
-    dst: object = None,
-    iif: object = None,
-    oif: object = None,
-    fwmark: int | None = None,
-    fwmask: int | None = None,
-    action: object = None,
-    family: int | None = None,
-    invert: bool = False,
-) -> Op[None]:
-    """Add a policy rule: ``add_rule(100, table=10, src="10.1.0.0/24")``."""
-    kw = _rule_kw(priority, table, src, dst, iif, oif, fwmark, fwmask, action, family, invert)
+    message = (_rule.new_rule if add else _rule.del_rule)(
+        priority=priority,
+        table=table,
+        src=None if src is None else _rule.to_prefix(src, "src"),
+        dst=None if dst is None else _rule.to_prefix(dst, "dst"),
+        iif=_iface_name(iif, "iif"),
+        oif=_iface_name(oif, "oif"),
+        fwmark=fwmark,
+        fwmask=fwmask,
+        action=None if action is None else _rule.to_action(action),
+        family=family,
+        invert=invert,
+    )
+    what = f"{'add' if add else 'delete'} rule {priority if priority is not None else ''}"
     try:
-        yield Request(_rule.new_rule(**kw), f"add rule {priority if priority is not None else ''}")
+        yield Request(message, what)
     except NetlinkError as exc:
-        raise (retyped(exc, RuleExists) if exc.errno == errno.EEXIST else exc) from None
+        if add and exc.errno == errno.EEXIST:
+            raise retyped(exc, RuleExists) from None
+        if not add and exc.errno == errno.ENOENT:
+            raise retyped(exc, RuleNotFound) from None
+        raise
 
 
-def delete_rule(
-    priority: int | None = None,
-    table: int | None = None,
-    *,
-    src: object = None,
-    dst: object = None,
-    iif: object = None,
-    oif: object = None,
-    fwmark: int | None = None,
-    fwmask: int | None = None,
-    action: object = None,
-    family: int | None = None,
-    invert: bool = False,
-) -> Op[None]:
-    """Delete the first rule that matches every field given."""
-    kw = _rule_kw(priority, table, src, dst, iif, oif, fwmark, fwmask, action, family, invert)
-    try:
-        yield Request(
-            _rule.del_rule(**kw), f"delete rule {priority if priority is not None else ''}"
-        )
-    except NetlinkError as exc:
-        raise (retyped(exc, RuleNotFound) if exc.errno == errno.ENOENT else exc) from None
+add_rule = with_first(
+    _rule_change,
+    True,
+    """Add a policy rule (``ip rule add``): traffic matching ``src``/``dst``
+    prefixes, ``iif``/``oif`` link names and ``fwmark`` looks up ``table``
+    (or meets ``action``: ``"blackhole"``, ``"unreachable"``, ``"prohibit"``).""",
+)
+delete_rule = with_first(
+    _rule_change,
+    False,
+    """Delete the first rule matching every field given (as :meth:`add_rule`).""",
+)
 
 
 def rules(*, family: int | None = None) -> Op[list[Rule]]:
     """The policy rules, IPv4 and IPv6 unless ``family`` says one (the multicast
     routing families' rules are left out, as ``ip rule`` leaves them out)."""
+    import macvlan.rule as _rule
+    from macvlan._netlink.constants import AddrFamily
+    from macvlan.rule import Rule
+
     replies: list[Message] = yield Dump(_rule.dump_rules(family or 0), "list rules")
     out = [Rule.from_message(r) for r in replies if r.type == RtmType.NEWRULE]
     wanted = (family,) if family else (AddrFamily.INET, AddrFamily.INET6)
@@ -328,6 +318,8 @@ def rules(*, family: int | None = None) -> Op[list[Rule]]:
 # -- neighbours ----------------------------------------------------------------------------
 def neighbours(link: LinkRef | None = None, *, family: int | None = None) -> Op[list[Neighbour]]:
     """The neighbour (ARP/NDP) entries, of one link or of all (filtered in the kernel)."""
+    import macvlan.neighbour as _neigh
+
     ix = 0 if link is None else (yield from index(link))
     out: list[Neighbour] = yield ParsedDump(
         _neigh.dump_neighbours(ix, family or 0),
@@ -338,8 +330,11 @@ def neighbours(link: LinkRef | None = None, *, family: int | None = None) -> Op[
     return [e for e in out if e.index == ix] if ix else out
 
 
-def add_neighbour(link: LinkRef, ip: object, mac: MacLike, *, replace: bool = False) -> Op[None]:
-    """Add (or with ``replace`` overwrite) a permanent entry: ``ip`` is at ``mac``."""
+def add_neighbour(link: LinkRef, ip: object, mac: MacLike, replace: bool = False) -> Op[None]:
+    """Add a permanent entry: ``ip`` is at ``mac`` (``replace``: overwrite an existing one)."""
+    import macvlan.neighbour as _neigh
+    import macvlan.route as _route
+
     address = _route.to_ip(ip, "ip")
     lladdr = to_mac(mac)
     if lladdr is None:
@@ -356,6 +351,9 @@ def add_neighbour(link: LinkRef, ip: object, mac: MacLike, *, replace: bool = Fa
 
 def delete_neighbour(link: LinkRef, ip: object) -> Op[None]:
     """Delete the entry of ``ip`` on ``link``."""
+    import macvlan.neighbour as _neigh
+    import macvlan.route as _route
+
     address = _route.to_ip(ip, "ip")
     ix = yield from index(link)
     try:
@@ -368,6 +366,9 @@ def flush_neighbours(link: LinkRef, *, permanent: bool = False) -> Op[int]:
     """Delete the entries of one link, as ``ip neigh flush dev LINK`` does; returns
     how many went.  Permanent entries stay unless ``permanent``; the kernel's own
     no-ARP entries (multicast, broadcast) always stay."""
+    import macvlan.neighbour as _neigh
+    from macvlan._netlink.constants import NudState
+
     if not isinstance(permanent, bool):
         raise TypeError(f"permanent is True or False, not {permanent!r}")
     ix = yield from index(link)
@@ -391,7 +392,9 @@ def flush_neighbours(link: LinkRef, *, permanent: bool = False) -> Op[int]:
 
 # -- statistics and alternative names ----------------------------------------------------
 def link_stats(link: LinkRef) -> Op[LinkStats]:
-    """A link's counters (``IFLA_STATS64``) and carrier changes."""
+    """A link's packet, byte, error and drop counters (``IFLA_STATS64``) and carrier changes."""
+    from macvlan.stats import LinkStats, get_stats
+
     key = lookup_key(link)
     replies: list[Message] = yield Request(get_stats(key), f"statistics of link {key!r}")
     for reply in replies:
@@ -400,19 +403,19 @@ def link_stats(link: LinkRef) -> Op[LinkStats]:
     raise LinkNotFound(errno.ENODEV, request=f"statistics of link {key!r}")
 
 
-def add_altname(ref: LinkRef, name: str) -> Op[Link]:
-    """Give a link an alternative name (up to 127 bytes); returns the link."""
+def add_altname(link: LinkRef, name: str) -> Op[Link]:
+    """Give ``link`` the alternative name ``name`` (up to 127 bytes); returns the link."""
     _props.check_altname(name)
-    ix = yield from index(ref)
+    ix = yield from index(link)
     yield Request(_props.altname_message(RtmType.NEWLINKPROP, ix, [name]), f"add altname {name!r}")
-    return (yield from link(ix))
+    return (yield from lookup.link(ix))
 
 
-def delete_altname(ref: LinkRef, name: str) -> Op[Link]:
-    """Take an alternative name off a link; returns the link."""
+def delete_altname(link: LinkRef, name: str) -> Op[Link]:
+    """Take the alternative name ``name`` off ``link``; returns the link."""
     _props.check_altname(name)
-    ix = yield from index(ref)
+    ix = yield from index(link)
     yield Request(
         _props.altname_message(RtmType.DELLINKPROP, ix, [name]), f"delete altname {name!r}"
     )
-    return (yield from link(ix))
+    return (yield from lookup.link(ix))

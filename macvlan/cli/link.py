@@ -162,27 +162,8 @@ def cmd_link_add(args: argparse.Namespace, out: Output) -> int:
         for name in names
     ]
     with _connect(args) as rt:
-        if args.count is None:
-            spec = specs[0]
-            create = rt.create_macvtap if args.type == "macvtap" else rt.create_macvlan
-            link = create(
-                spec.name,
-                spec.parent,
-                spec.mode,
-                mac=spec.mac,
-                mtu=spec.mtu,
-                up=spec.up,
-                netns=spec.netns,
-                flags=spec.flags,
-                bcqueuelen=spec.bcqueuelen,
-                bc_cutoff=spec.bc_cutoff,
-                source_macs=spec.source_macs,
-                txqueuelen=spec.txqueuelen,
-                group=spec.group,
-            )
-            made = [link]
-        else:
-            made = _bulk_create(rt, specs)
+        # one link: the same all-or-nothing creation as a batch of one
+        made = rt.create_macvlans(specs) if args.count is None else _bulk_create(rt, specs)
         names_map = _names(rt) if args.to_netns is None else {}
     data = [link_json(link, names_map) for link in made]
     if args.to_netns is not None:

@@ -138,7 +138,7 @@ def no_io(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     def refuse_now(*args: object, **kwargs: object) -> Any:
         raise Sent("the library sent a request")
 
-    for method in ("submit", "send_request", "request", "dump", "batch"):
+    for method in ("submit", "send_request", "request", "dump", "dump_parsed", "batch"):
         monkeypatch.setattr(AsyncNetlinkSocket, method, refuse)
     monkeypatch.setattr(AsyncNetlinkSocket, "submit_nowait", refuse_now)
     yield
@@ -151,7 +151,7 @@ def recorder(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, Messag
     real_now, real_submit, real_dump, real_batch = (
         AsyncNetlinkSocket.submit_nowait,
         AsyncNetlinkSocket.submit,
-        AsyncNetlinkSocket.dump,
+        AsyncNetlinkSocket.dump_parsed,  # dump() goes through it too
         AsyncNetlinkSocket.batch,
     )
 
@@ -165,9 +165,9 @@ def recorder(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, Messag
         sent.append(("request", message))
         return await real_submit(self, message, what)
 
-    async def dump(self: AsyncNetlinkSocket, message: Message, what: str = "") -> Any:
+    async def dump(self: AsyncNetlinkSocket, message: Message, parse: Any, what: str = "") -> Any:
         sent.append(("dump", message))
-        return await real_dump(self, message, what)
+        return await real_dump(self, message, parse, what)
 
     async def batch(self: AsyncNetlinkSocket, messages: Any, what: Any = ()) -> Any:
         sent.extend(("batch", m) for m in messages)
@@ -175,7 +175,7 @@ def recorder(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, Messag
 
     monkeypatch.setattr(AsyncNetlinkSocket, "submit_nowait", submit_nowait)
     monkeypatch.setattr(AsyncNetlinkSocket, "submit", submit)
-    monkeypatch.setattr(AsyncNetlinkSocket, "dump", dump)
+    monkeypatch.setattr(AsyncNetlinkSocket, "dump_parsed", dump)
     monkeypatch.setattr(AsyncNetlinkSocket, "batch", batch)
     yield sent
 

@@ -37,3 +37,19 @@ def test_the_same_text_without_whitespace_parses() -> None:
     assert str(to_interface("10.0.0.2/24")) == "10.0.0.2/24"
     assert str(to_ip("10.0.0.1", "gateway")) == "10.0.0.1"
     assert str(to_network("10.1.0.0/16")) == "10.1.0.0/16"
+
+
+def test_enum_arguments_by_name_share_one_rule() -> None:
+    from macvlan._linkargs import check_mode
+    from macvlan.link import MacvlanMode
+    from macvlan.route import RouteType, to_route_type
+    from macvlan.rule import RuleAction, to_action
+
+    assert check_mode("Bridge") is MacvlanMode.BRIDGE and check_mode(4) is MacvlanMode.BRIDGE
+    assert to_route_type("blackhole") is RouteType.BLACKHOLE
+    assert to_action("lookup") is RuleAction.TO_TBL
+    for parse, what in ((check_mode, "macvlan mode"), (to_route_type, "route type")):
+        with pytest.raises(ValueError, match=f"unknown {what} 'nope'; expected one of"):
+            parse("nope")
+    with pytest.raises(TypeError, match="rule action must be a FrAct or its name"):
+        to_action(3.0)
