@@ -14,16 +14,19 @@ One throw-away namespace (a veth pair p0/p1, p0 with 10.255.0.2/24 and
 - pyroute2: ``IPRoute(netns=NS).get_routes(family=AF_INET, table=254)`` and
   ``get_neighbours()``, materialised as lists.
 
-Every tool's result is checked to hold the 10,000 entries.  Wall-clock and CPU
-time (user + system of this process and of ``ip``, which includes the kernel's work
-inside each tool's ``recvmsg``) are printed; the ``*_cpu_*`` ratios are the ones to
-read on a loaded machine.  Last line: ``RATIOS key=value ...``, theirs over ours
-(> 1 means we are faster).
+Before each timed call the garbage collector runs (untimed), so that no tool pays
+for a collection that the objects another tool made would trigger.  Every tool's
+result is checked to hold the 10,000 entries.  Wall-clock and CPU time (user +
+system of this process and of ``ip``, which includes the kernel's work inside each
+tool's ``recvmsg``) are printed; the ``*_cpu_*`` ratios are the ones to read on a
+loaded machine.  Last line: ``RATIOS key=value ...``, theirs over ours (> 1 means
+we are faster).
 Run as root: ``python benchmarks/bench_routes.py``.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import resource
@@ -44,7 +47,7 @@ import macvlan._netlink
 from macvlan._netlink.constants import AddrFamily
 
 N = 10_000
-ROUNDS = 5
+ROUNDS = 7
 
 
 def fill(netns: str) -> None:
@@ -129,6 +132,7 @@ def measure(tools: dict[str, dict[str, Callable[[], int]]]) -> dict[str, dict[st
     for _ in range(ROUNDS):
         for tool, kinds in tools.items():
             for kind, fn in kinds.items():
+                gc.collect()  # no tool pays for the garbage another left
                 cpu = cpu_now()
                 seconds, found = timed(fn)
                 cpu = cpu_now() - cpu
