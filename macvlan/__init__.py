@@ -67,7 +67,7 @@ from macvlan.errors import (
 
 __version__ = "0.1.0"
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a few ms)
+from macvlan._typing import TYPE_CHECKING
 
 # public name -> module that defines it
 _LAZY = {

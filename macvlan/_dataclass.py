@@ -20,7 +20,8 @@ Type checkers see the real :func:`dataclasses.dataclass`, ``field`` and ``replac
 
 from __future__ import annotations
 
-TYPE_CHECKING = False
+from macvlan._typing import TYPE_CHECKING
+
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any

@@ -27,8 +27,8 @@ from types import FunctionType
 from macvlan import _operations as operations
 from macvlan._operations import routing
 from macvlan._operations.effects import Op
+from macvlan._typing import TYPE_CHECKING
 
-TYPE_CHECKING = False  # typing costs some 5 ms to import; see macvlan._typing
 if TYPE_CHECKING:
     from typing import Any, Generic, ParamSpec, TypeVar, overload
 

@@ -5,7 +5,8 @@ that making links does not need."""
 
 from __future__ import annotations
 
-TYPE_CHECKING = False
+from macvlan._typing import TYPE_CHECKING
+
 if TYPE_CHECKING:
     import enum
     from collections.abc import Mapping

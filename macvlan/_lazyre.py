@@ -8,7 +8,8 @@ pay for them.
 
 from __future__ import annotations
 
-TYPE_CHECKING = False
+from macvlan._typing import TYPE_CHECKING
+
 if TYPE_CHECKING:
     import re
 

@@ -3,9 +3,9 @@ text formats, prefixes (OUI, CID) of whole octets, random bits, machine IDs."""
 
 from __future__ import annotations
 
+from macvlan._typing import TYPE_CHECKING
 from macvlan.errors import MacAddressValueError
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Final

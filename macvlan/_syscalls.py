@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import os
 
-TYPE_CHECKING = False
+from macvlan._typing import TYPE_CHECKING
+
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any

@@ -6,7 +6,7 @@ annotations.
 started per container -- the CNI plugin -- pays every time.  The netlink codec
 therefore imports :mod:`typing` only for the type checker::
 
-    TYPE_CHECKING = False
+    from macvlan._typing import TYPE_CHECKING
     if TYPE_CHECKING:
         from typing import Generic, TypeVar
     else:
@@ -18,6 +18,10 @@ ordinary subscription of :class:`collections.abc.Generator`.
 """
 
 from __future__ import annotations
+
+#: :data:`typing.TYPE_CHECKING` without importing typing: False at run time, and
+#: type checkers take any name ``TYPE_CHECKING`` as true
+TYPE_CHECKING = False
 
 
 class Generic:

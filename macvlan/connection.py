@@ -28,9 +28,9 @@ from macvlan._operations import (
     ParsedDump,
     Request,
 )
+from macvlan._typing import TYPE_CHECKING
 from macvlan.namespace import Namespace
 
-TYPE_CHECKING = False  # typing costs some 5 ms to import; see macvlan._typing
 if TYPE_CHECKING:  # the monitor loads when first used
     from typing import Any, TypeVar
 

@@ -16,9 +16,8 @@ from macvlan._macparts import (
     _parse_oui,
     _randbits,
 )
+from macvlan._typing import TYPE_CHECKING
 from macvlan.errors import MacAddressValueError
-
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (and re)
 
 if TYPE_CHECKING:
     import ipaddress

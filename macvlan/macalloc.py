@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Iterable
 
 from macvlan._macparts import _parse_cid, _parse_octets, _randbits
+from macvlan._typing import TYPE_CHECKING
 from macvlan.errors import MacSpaceExhausted
 from macvlan.mac import (
     MacAddress,
@@ -19,7 +20,6 @@ from macvlan.mac import (
     SlapQuadrant,
 )
 
-TYPE_CHECKING = False  # typing costs some 5 ms to import; see macvlan._typing
 if TYPE_CHECKING:
     from typing import Final
 

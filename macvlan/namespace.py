@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from types import TracebackType
 
 from macvlan import _syscalls
+from macvlan._typing import TYPE_CHECKING
 from macvlan.errors import (
     NamespaceNameError,
     NamespaceNameTypeError,
@@ -28,7 +29,6 @@ from macvlan.errors import (
     NotANamespaceError,
 )
 
-TYPE_CHECKING = False  # typing costs some 5 ms to import; see macvlan._typing
 if TYPE_CHECKING:
     from typing import ParamSpec, TypeVar
 

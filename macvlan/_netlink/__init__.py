@@ -7,7 +7,8 @@ nothing: the submodules (and the names below) load on first use.
 
 from __future__ import annotations
 
-TYPE_CHECKING = False
+from macvlan._typing import TYPE_CHECKING
+
 if TYPE_CHECKING:
     from macvlan._netlink.message import (
         DoneMessage,

@@ -9,8 +9,8 @@ import struct
 
 from macvlan._netlink import _pypack
 from macvlan._netlink._bytecode import SCAN_FIRST
+from macvlan._typing import TYPE_CHECKING
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from array import array
     from collections.abc import Callable, Sequence

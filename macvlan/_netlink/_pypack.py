@@ -10,9 +10,9 @@ import struct
 
 from macvlan._netlink import _bytecode as _a
 from macvlan._netlink.numbers import NLA_TYPE_MASK
+from macvlan._typing import TYPE_CHECKING
 from macvlan.errors import ProtocolError
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
 

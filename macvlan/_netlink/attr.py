@@ -20,9 +20,9 @@ import sys
 from _collections_abc import Sequence
 
 from macvlan._netlink.numbers import NLA_TYPE_MASK
+from macvlan._typing import TYPE_CHECKING
 from macvlan.errors import ProtocolError
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs ~10 ms at start-up: see macvlan._typing
     import enum
     from collections.abc import Callable, Iterator

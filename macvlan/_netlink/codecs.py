@@ -16,8 +16,8 @@ from macvlan._netlink._bytecode import (
     OP_U32,
     OP_U64,
 )
+from macvlan._typing import TYPE_CHECKING
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs ~10 ms at start-up: see macvlan._typing
     import enum
     import ipaddress

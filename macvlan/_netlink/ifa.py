@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from macvlan._netlink.attr import Schema
 from macvlan._netlink.codecs import Bytes, IntFlagCodec, IpAddress, SInt32, String, UInt
+from macvlan._typing import TYPE_CHECKING
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from macvlan._netlink.constants import IfaFlags
 

@@ -18,8 +18,8 @@ from macvlan._netlink.attr import (
 from macvlan._netlink.codecs import Bytes, Codec, IntEnumCodec, IntFlagCodec, SInt32, String, UInt
 from macvlan._netlink.numbers import NLA_F_NESTED
 from macvlan._netlink.structs import IfInfoMsg
+from macvlan._typing import TYPE_CHECKING
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import Any

@@ -22,9 +22,9 @@ from macvlan._netlink.structs import (
     RtGenMsg,
     RtMsg,
 )
+from macvlan._typing import TYPE_CHECKING
 from macvlan.errors import ProtocolError
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     import builtins
     from collections.abc import Iterable, Iterator, Sequence

@@ -66,8 +66,8 @@ from macvlan._netlink.numbers import (
     RTM_NEWNEIGH,
 )
 from macvlan._netlink.structs import FibRuleHdr, IfAddrMsg, IfInfoMsg, NdMsg, RtMsg
+from macvlan._typing import TYPE_CHECKING
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from typing import Any

@@ -8,8 +8,8 @@ import sys
 from macvlan._netlink._bytecode import OP_END, OP_NEST, OP_RAW
 from macvlan._netlink.attr import AttrList, Blob, Nested, Ops, Record, Schema, flatten_attrs
 from macvlan._netlink.codecs import Bytes, Codec, IpAddress, UInt
+from macvlan._typing import TYPE_CHECKING
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import Any

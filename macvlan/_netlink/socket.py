@@ -30,6 +30,7 @@ from macvlan._netlink.numbers import (
     NLMSG_ERROR,
     SOL_NETLINK,
 )
+from macvlan._typing import TYPE_CHECKING
 from macvlan.errors import (
     DumpInterrupted,
     MonitorOverflow,
@@ -38,7 +39,6 @@ from macvlan.errors import (
     error_for,
 )
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any

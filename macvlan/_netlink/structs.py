@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import struct
 
-TYPE_CHECKING = False
+from macvlan._typing import TYPE_CHECKING
+
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any, ClassVar

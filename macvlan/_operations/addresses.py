@@ -12,8 +12,8 @@ from macvlan._operations.effects import (
     Request,
 )
 from macvlan._operations.lookup import index
+from macvlan._typing import TYPE_CHECKING
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from macvlan.address import Address
 

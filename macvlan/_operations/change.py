@@ -23,6 +23,7 @@ from macvlan._operations.effects import (
     random_group,
     with_reason,
 )
+from macvlan._typing import TYPE_CHECKING
 from macvlan.errors import DumpInterrupted, LinkNotFound, NetlinkError
 from macvlan.link import (
     MACVLAN_KINDS,
@@ -35,7 +36,6 @@ from macvlan.link import (
 from macvlan.linkprops import check_alias
 from macvlan.mac import MacAddress
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 

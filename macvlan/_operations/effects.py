@@ -11,6 +11,7 @@ from macvlan._dataclass import dataclass
 from macvlan._names import check_link_name
 from macvlan._netlink.constants import NlmF, RtmType
 from macvlan._netlink.message import Message
+from macvlan._typing import TYPE_CHECKING
 from macvlan.errors import NetlinkError
 from macvlan.link import (
     Link,
@@ -22,7 +23,6 @@ from macvlan.link import (
 )
 from macvlan.namespace import Namespace
 
-TYPE_CHECKING = False  # typing costs some 5 ms to import; see macvlan._typing
 if TYPE_CHECKING:
     from typing import Any, Concatenate, ParamSpec, TypeAlias, TypeVar, cast
 else:

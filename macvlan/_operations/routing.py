@@ -22,6 +22,7 @@ from macvlan._operations.effects import (
     with_first,
 )
 from macvlan._operations.lookup import index
+from macvlan._typing import TYPE_CHECKING
 from macvlan.errors import (
     GatewayUnreachable,
     LinkNotFound,
@@ -35,7 +36,6 @@ from macvlan.errors import (
 )
 from macvlan.link import Link, MacLike, to_mac
 
-TYPE_CHECKING = False  # typing costs some 5 ms to import; see macvlan._typing
 if TYPE_CHECKING:
     from typing import Any
 

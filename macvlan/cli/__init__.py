@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import sys
 
+from macvlan._typing import TYPE_CHECKING
 from macvlan.cli.status import EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE
 from macvlan.errors import Terminated
-
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

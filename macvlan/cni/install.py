@@ -14,7 +14,8 @@ from __future__ import annotations
 import os
 import sys
 
-TYPE_CHECKING = False
+from macvlan._typing import TYPE_CHECKING
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 

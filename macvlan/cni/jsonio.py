@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import sys
 
-TYPE_CHECKING = False
+from macvlan._typing import TYPE_CHECKING
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 import sys
 from posix import _exit, isatty, read
 
-TYPE_CHECKING = False
+from macvlan._typing import TYPE_CHECKING
+
 if TYPE_CHECKING:
     from typing import NoReturn
 

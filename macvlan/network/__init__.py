@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 
+from macvlan._typing import TYPE_CHECKING
 from macvlan.errors import (
     AddressTaken,
     EndpointNotFound,
@@ -22,8 +23,6 @@ from macvlan.errors import (
     ParentInUse,
     PoolExhausted,
 )
-
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a few ms)
 
 # public name -> module that defines it
 _LAZY = {

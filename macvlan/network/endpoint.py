@@ -6,13 +6,13 @@ import ipaddress
 from collections.abc import Sequence
 
 from macvlan._dataclass import dataclass
+from macvlan._typing import TYPE_CHECKING
 from macvlan.mac import MacAddress
 from macvlan.network import ipam
 from macvlan.network.context import Context
 from macvlan.network.shim import host_len
 from macvlan.network.store import EndpointKind, EndpointRow
 
-TYPE_CHECKING = False  # typing costs some 5 ms to import; see macvlan._typing
 if TYPE_CHECKING:
     from typing import Any
 

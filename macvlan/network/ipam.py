@@ -19,9 +19,9 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from macvlan import _argcheck
 from macvlan._dataclass import dataclass
+from macvlan._typing import TYPE_CHECKING
 from macvlan.errors import AddressTaken, IpamError, PoolExhausted
 
-TYPE_CHECKING = False  # typing costs some 5 ms to import; see macvlan._typing
 if TYPE_CHECKING:
     from typing import Any
 

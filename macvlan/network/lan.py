@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 
 from macvlan._dataclass import dataclass, replace
 from macvlan._lazyre import LazyPattern
+from macvlan._typing import TYPE_CHECKING
 from macvlan.connection import Connection
 from macvlan.errors import LeaseError
 from macvlan.namespace import Namespace
@@ -27,7 +28,6 @@ from macvlan.network.dhcp.lease import Lease
 from macvlan.network.lanstore import Identity, LanOptions, Tables
 from macvlan.network.sysctl import SysctlKey
 
-TYPE_CHECKING = False  # typing costs some 5 ms to import; see macvlan._typing
 if TYPE_CHECKING:
     from typing import Any
 

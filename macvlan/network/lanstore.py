@@ -12,10 +12,10 @@ from __future__ import annotations
 from _weakrefset import WeakSet  # weakref.WeakSet itself, without weakref's 1 ms
 
 from macvlan._dataclass import dataclass
+from macvlan._typing import TYPE_CHECKING
 from macvlan.network.dhcp.lease import Lease
 from macvlan.network.store import Store
 
-TYPE_CHECKING = False  # typing costs some 5 ms to import; see macvlan._typing
 if TYPE_CHECKING:
     from typing import Any
 

@@ -21,6 +21,7 @@ import builtins
 import contextlib
 import os
 
+from macvlan._typing import TYPE_CHECKING
 from macvlan.connection import Connection
 from macvlan.errors import (
     AddressTaken,
@@ -83,7 +84,6 @@ from macvlan.network.store import (
 )
 from macvlan.network.vlan import VlanParent, parse_vlan_parent
 
-TYPE_CHECKING = False  # typing costs some 5 ms to import; see macvlan._typing
 if TYPE_CHECKING:
     from macvlan.network.lanstore import LanOptions
     from macvlan.network.renewal import LeaseChange

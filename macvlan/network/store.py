@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator, Sequence
 
 from macvlan._lazyre import LazyPattern
+from macvlan._typing import TYPE_CHECKING
 from macvlan.errors import StoreError, UnsafeStore
 from macvlan.mac import MacAddress
 from macvlan.network.ipam import IPAddress, Subnet
@@ -34,7 +35,6 @@ from macvlan.network.rows import (
     owner_token,
 )
 
-TYPE_CHECKING = False  # typing costs some 5 ms to import; see macvlan._typing
 if TYPE_CHECKING:
     from typing import Any
 

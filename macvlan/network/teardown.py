@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
+from macvlan._typing import TYPE_CHECKING
 from macvlan.connection import Connection
 from macvlan.errors import LinkNotFound, MonitorOverflow
 from macvlan.link import MACVLAN_KINDS, Link
@@ -22,7 +23,6 @@ from macvlan.namespace import Namespace
 from macvlan.network.context import Context
 from macvlan.network.store import EndpointRow, EndpointState
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from macvlan.monitor import Monitor
 

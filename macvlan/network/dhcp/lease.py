@@ -7,8 +7,8 @@ import math
 import time
 
 from macvlan._dataclass import dataclass
+from macvlan._typing import TYPE_CHECKING
 
-TYPE_CHECKING = False  # typing costs some 5 ms to import; see macvlan._typing
 if TYPE_CHECKING:
     from typing import Any
 
