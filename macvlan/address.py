@@ -41,6 +41,16 @@ class Address:
         """The address without its prefix length."""
         return self.interface.ip
 
+    @property
+    def address(self) -> Interface:
+        """:attr:`interface` under the name ``add_address(link, address)`` gives it."""
+        return self.interface
+
+    @property
+    def link(self) -> int:
+        """:attr:`index` under the name ``add_address(link, address)`` gives it."""
+        return self.index
+
     @classmethod
     def from_message(cls, message: Message) -> Address:
         """Build a snapshot from an ``RTM_NEWADDR`` message."""

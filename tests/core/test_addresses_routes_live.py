@@ -98,6 +98,10 @@ def test_add_list_delete_addresses(lan: Any) -> None:
     assert v4.scope == RtScope.UNIVERSE and v4.label == "mv0"
     assert v6.family == AddrFamily.INET6 and v6.flags & IfaFlags.NODAD
     assert not v6.flags & IfaFlags.TENTATIVE  # nodad: usable at once
+    # read back under the names add_address(link, address) wrote them with
+    mv0 = rt.link("mv0").index
+    assert v4.address == ipaddress.ip_interface("10.61.0.2/24") == v4.interface
+    assert v4.link == mv0 == v4.index
     (entry,) = lan.ip("addr", "show", "dev", "mv0")
     (info,) = [i for i in entry["addr_info"] if i["local"] == "fd00:61::2"]
     assert info.get("nodad") is True
