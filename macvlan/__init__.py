@@ -67,7 +67,7 @@ from macvlan.errors import (
 
 __version__ = "0.1.0"
 
-from macvlan._typing import TYPE_CHECKING
+TYPE_CHECKING = False  # the front door loads only errors; see macvlan._typing
 
 # public name -> module that defines it
 _LAZY = {

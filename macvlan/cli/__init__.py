@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import sys
 
-from macvlan._typing import TYPE_CHECKING
 from macvlan.cli.status import EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE
 from macvlan.errors import Terminated
+
+TYPE_CHECKING = False  # `import macvlan.cli` loads only what --help needs; see macvlan._typing
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

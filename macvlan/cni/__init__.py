@@ -32,11 +32,11 @@ from __future__ import annotations
 import os
 import sys
 
-from macvlan._typing import TYPE_CHECKING
 from macvlan.cni.env import Args
 from macvlan.cni.errors import IO_FAILURE, CniEnvError, CniError
 from macvlan.cni.version import LATEST_VERSION, SUPPORTED_VERSIONS
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import NoReturn

@@ -18,13 +18,13 @@ from __future__ import annotations
 import os
 import sys
 
-from macvlan._typing import TYPE_CHECKING
 from macvlan.cni.errors import CniConfigError, CniError
 from macvlan.cni.ip import AF_INET6, IP
 from macvlan.cni.mac import format_mac
 from macvlan.cni.netconf import NetConf
 from macvlan.cni.result import Interface, Result
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from macvlan.cni.env import Args
     from macvlan.cni.ipam import Delegate

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 
-from macvlan._typing import TYPE_CHECKING
 from macvlan.cni.errors import CniConfigError, CniError
 from macvlan.cni.mac import format_mac
 from macvlan.cni.netconf import MODE_NAMES, NetConf
 from macvlan.cni.result import Result
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from macvlan.cni.env import Args
     from macvlan.cni.rtnl import Rtnl

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 
-from macvlan._typing import TYPE_CHECKING
 from macvlan.cni.netconf import ipam_type
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from macvlan.cni.env import Args
 

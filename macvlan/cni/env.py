@@ -4,9 +4,9 @@ container IDs and network names."""
 from __future__ import annotations
 
 from macvlan._names import check_ifname
-from macvlan._typing import TYPE_CHECKING
 from macvlan.cni.errors import CniEnvError
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import os
 

@@ -14,8 +14,7 @@ from __future__ import annotations
 import os
 import sys
 
-from macvlan._typing import TYPE_CHECKING
-
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from macvlan._typing import TYPE_CHECKING
-
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
 

@@ -37,11 +37,11 @@ from macvlan._netlink.numbers import (
 )
 from macvlan._netlink.socket import NetlinkSocket
 from macvlan._netlink.structs import IfAddrMsg, IfInfoMsg, RtMsg
-from macvlan._typing import TYPE_CHECKING
 from macvlan.cni.errors import INVALID_CONFIG, TRY_AGAIN_LATER, CniConfigError, CniError
 from macvlan.cni.ip import AF_INET, AF_INET6, IP, Cidr
 from macvlan.errors import LinkExists, LinkNotFound, NetlinkError, ProtocolError
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import Any

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from macvlan._typing import TYPE_CHECKING
 from macvlan.cni.errors import NOT_AVAILABLE, CniConfigError, CniError
 from macvlan.cni.netconf import NetConf, ipam_type
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from macvlan.cni.env import Args
 

@@ -14,8 +14,7 @@ from __future__ import annotations
 import sys
 from posix import _exit, isatty, read
 
-from macvlan._typing import TYPE_CHECKING
-
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import NoReturn
 
