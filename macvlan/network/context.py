@@ -9,7 +9,6 @@ front over it.
 from __future__ import annotations
 
 import errno
-import os
 import threading
 from collections.abc import Callable
 
@@ -24,7 +23,7 @@ from macvlan.link import Link, MacvlanMode
 from macvlan.mac import MacAddress
 from macvlan.namespace import Namespace
 from macvlan.network import proof
-from macvlan.network.nsref import reopen
+from macvlan.network.nsref import current_identity, reopen
 from macvlan.network.store import (
     EndpointKind,
     EndpointRow,
@@ -130,18 +129,15 @@ class Context:
         (``parent_key`` starts with its identity); elsewhere the same name may be
         another link, so it is refused rather than used.
         """
-        ns = Namespace.current()
-        st = os.fstat(ns.fd)
-        dev, ino, _ = self.row.parent_key.split(":", 2)
-        if (st.st_dev, st.st_ino) != (int(dev), int(ino)):
-            ns.close()
+        if current_identity() != self.row.parent_identity:
+            dev, ino = self.row.parent_identity
             raise NetworkElsewhere(
                 f"network {self.name!r} was created in another network namespace "
                 f"(nsfs {dev}:{ino}) and its parent {self.row.parent!r} is a name there; "
                 "use it from that namespace, or create networks with netns= to use them "
                 "from anywhere"
             )
-        return ns
+        return Namespace.current()
 
     def host_namespace_or_none(self) -> Namespace | None:
         """The parent's namespace, or None if it is gone (and the shim with it)."""

@@ -71,6 +71,7 @@ from macvlan.network.ipam import Subnet
 from macvlan.network.lanstore import Tables
 from macvlan.network.nsref import current_identity, open_namespace, ref_of, unpin
 from macvlan.network.reconcile import reconcile
+from macvlan.network.rows import parent_key
 from macvlan.network.shim import make_shim, shim_name, shim_route
 from macvlan.network.store import (
     EndpointKind,
@@ -319,7 +320,7 @@ class Network:
                 row = NetworkRow(
                     name=name,
                     parent=parent_name,
-                    parent_key=f"{dev}:{ino}:{parent_name}",
+                    parent_key=parent_key(dev, ino, parent_name),
                     netns=ref,
                     mode=int(mode_),
                     mtu=mtu_,

@@ -93,6 +93,18 @@ class NetworkRow:
     state: NetworkState = NetworkState.READY
     owner: str | None = None
 
+    @property
+    def parent_identity(self) -> tuple[int, int]:
+        """(device, inode) of the namespace the network was created in: where
+        :attr:`parent` is a name (see :func:`parent_key`)."""
+        dev, ino, _ = self.parent_key.split(":", 2)
+        return int(dev), int(ino)
+
+
+def parent_key(dev: int, ino: int, parent: str) -> str:
+    """The store's key of a parent: its namespace's identity and its name there."""
+    return f"{dev}:{ino}:{parent}"
+
 
 @dataclass(frozen=True, slots=True)
 class EndpointRow:
