@@ -106,3 +106,11 @@ def test_lazy_pattern_matches_as_re_does() -> None:
     for name in ("eth0.100", "eth0", "a.b.12345", ".1", "x.0"):
         ours, theirs = lazy.match(name), re.match(text, name)
         assert (ours and ours.groupdict()) == (theirs and theirs.groupdict())
+
+
+def test_the_constants_named_lazily_are_the_ones_rtconstants_defines() -> None:
+    # constants lists them so that naming one need not build them all; the two lists
+    # must not drift apart
+    from macvlan._netlink import constants, rtconstants
+
+    assert frozenset(rtconstants.__all__) == constants._ON_FIRST_USE
