@@ -2,13 +2,15 @@
 
 A dump's messages mostly come in a few layouts: the same attributes, of the same
 sizes, in the same order.  :func:`layout` walks one message's attributes once and
-returns a :class:`Layout`: two ``struct`` unpacks for every message of that
-layout, one of the values that prove a message has it (its length, type and
-family and every attribute header: its *shape*) and one of the values a parser
-reads (the header's fields and the wanted payloads).  A parser keeps layouts by
-message length and reads a message by one only where its shape is the
-layout's; anything else is walked again, so a kept layout is a shape of bytes,
-never a fact about the kernel that could go stale.
+returns a :class:`Layout`: the ``struct`` unpack of the values that prove a
+message has it (its length, type and family and every attribute header: its
+*shape*) and the ``struct`` of the values a parser reads (the header's fields
+and the wanted payloads).  :func:`runs` cuts a dump's bytes into runs of
+messages of one layout, back to back, which a parser unpacks with one
+``iter_unpack`` a run.  A parser keeps layouts by message length and reads a
+message by one only where its shape is the layout's; anything else is walked
+again, so a kept layout is a shape of bytes, never a fact about the kernel that
+could go stale.
 
 Also here: the strict equality of the values (named tuples) they make.
 """
@@ -35,12 +37,14 @@ Unpack = Callable[[bytes, int], tuple[Any, ...]]
 
 
 class Layout(NamedTuple):
-    """How to recognise and unpack every message of one layout, a call each."""
+    """How to recognise and unpack the messages of one layout."""
 
     length: int  # nlmsg_len
     shape: Unpack  # the length, type, family and attribute headers (small ints)
     expected: tuple[Any, ...]  # ``shape`` of a message of this layout
-    values: Unpack  # the ``head`` fields, then the payloads of ``fields``
+    rows: Callable[[memoryview], Iterator[tuple[Any, ...]]]  # ``values`` of messages
+    columns: tuple[tuple[int, bytes], ...]  # the shape's bytes: (offset, byte) each
+    values: struct.Struct  # the ``head`` fields, then the payloads of ``fields``
     fields: dict[int, int]  # attribute type -> index of its payload in ``values``
 
 
@@ -61,6 +65,7 @@ def layout(
     if stop - pos < head.size or head.size <= _FAMILY_AT:
         return None
     shape = [f"=IH{_FAMILY_AT - 6}xB{head.size - _FAMILY_AT - 1}x"]
+    at = [0, 1, 2, 3, 4, 5, _FAMILY_AT]  # the offsets of the shape's bytes
     values = [head.format]
     fields: dict[int, int] = {}
     index = len(head.unpack_from(data, pos))
@@ -77,6 +82,7 @@ def layout(
             return None
         step = min((alen + 3) & ~3, stop - a)
         shape.append(f"HH{step - 4}x")  # (alen and atype are small ints: no allocation)
+        at += range(a - pos, a - pos + 4)
         if kind in wanted and kind not in fields:
             if code is None:
                 code = f"{alen - 4}s"
@@ -88,12 +94,30 @@ def layout(
         else:
             values.append(f"{step}x")
         a += step
+    length = stop - pos
     unpack_shape = struct.Struct("".join(shape)).unpack_from
-    unpack = struct.Struct("".join(values)).unpack_from
-    return Layout(stop - pos, unpack_shape, unpack_shape(data, pos), unpack, fields)
+    padded = struct.Struct("".join(values) + f"{-length % 4}x")  # a row: one message
+    columns = tuple((o, data[pos + o : pos + o + 1]) for o in at)
+    expected = unpack_shape(data, pos)
+    unpack = struct.Struct("".join(values))
+    return Layout(length, unpack_shape, expected, padded.iter_unpack, columns, unpack, fields)
 
 
-Plan = tuple[Any, ...]  # a parser's: its layout's length, shape, expected, values, then its own
+def alike(data: bytes, start: int, end: int, columns: tuple[tuple[int, bytes], ...]) -> bool:
+    """Whether ``data[start:end]`` holds, back to back, only messages of the
+    layout whose shape is ``columns`` (and of its length, the first column).
+
+    One check for a whole run instead of one a message: read as a table of a row
+    a message, the shape's bytes are columns each holding one value, and a slice
+    with a step reads a column in one call.
+    """
+    (length,) = _LENGTH.unpack_from(data, start)
+    step = (length + 3) & ~3
+    rows, rest = divmod(end - start, step)
+    return not rest and all(data[start + o : end : step] == byte * rows for o, byte in columns)
+
+
+Plan = tuple[Any, ...]  # a parser's: its layout's first five fields, then its own
 Kept = dict[int, list[Plan]]  # a parser's plans by message length
 MakePlan = Callable[[bytes, int, int], Plan | None]
 Other = Callable[[bytes, int, int], None]  # takes a message no plan serves
@@ -119,27 +143,34 @@ def find(
     return length, found
 
 
-def planned(
+def runs(
     data: bytes, start: int, end: int, kept: Kept, make_plan: MakePlan, other: Other
-) -> Iterator[tuple[Plan, tuple[Any, ...]]]:
-    """The messages in ``data[start:end]`` as (plan, values unpacked by it).
+) -> Iterator[tuple[Plan, Iterator[tuple[Any, ...]]]]:
+    """The messages in ``data[start:end]`` as runs of one layout, back to back:
+    ``(plan, rows)``, ``rows`` the values of each message of the run (one
+    ``iter_unpack``).  A message no plan serves goes to ``other(data, pos, stop)``.
 
-    A message is read by the plan of the one before where it has that plan's
-    shape, else by the plan :func:`find` gives; where that is None,
-    ``other(data, pos, stop)`` takes the message instead.
+    A run begins with the plan :func:`find` gives and goes on while the next
+    message has its shape; where :func:`alike` says so of all the messages, that
+    is one check for them all.
     """
-    plan: Plan = ()
-    pos, last = start, -1  # last: the last offset a message of the plan's length fits at
+    view = memoryview(data)
+    pos = start
     while pos < end:
-        if pos > last or plan[1](data, pos) != plan[2]:
-            length, found = find(data, pos, end, kept, make_plan)
-            if found is None:
-                other(data, pos, pos + length)
-                pos += (length + 3) & ~3
-                continue
-            plan, last, step = found, end - length, (length + 3) & ~3
-        yield plan, plan[3](data, pos)
-        pos += step
+        length, plan = find(data, pos, end, kept, make_plan)
+        step = (length + 3) & ~3
+        if plan is None or pos + step > end:  # (the last message, unpadded: no row)
+            other(data, pos, pos + length)
+            pos += step
+            continue
+        if pos == start and alike(data, pos, end, plan[4]):
+            stop = end
+        else:
+            shape, expected, stop = plan[1], plan[2], pos + step
+            while stop + step <= end and shape(data, stop) == expected:
+                stop += step
+        yield plan, plan[3](view[pos:stop])
+        pos = stop
 
 
 def keep(kept: dict[int, list[Any]], length: int, plan: Any) -> None:

@@ -8,7 +8,7 @@ import struct
 from functools import partial
 from typing import NamedTuple
 
-from macvlan._dumpparse import FAST_ADDRESSES, Plan, layout, planned, strict_values
+from macvlan._dumpparse import FAST_ADDRESSES, Plan, layout, runs, strict_values
 from macvlan._netlink import nda, requests
 from macvlan._netlink.attr import AttrList
 from macvlan._netlink.constants import AddrFamily, NtfFlags, NudState, RtmType
@@ -113,23 +113,27 @@ def _plan(data: bytes, pos: int, stop: int) -> Plan | None:
     if shape is None:
         return None
     dst, lladdr = shape.fields.get(_DST, 0), shape.fields.get(_LLADDR, 0)
-    values = shape.values(data, pos)
+    values = shape.values.unpack_from(data, pos)
     ip_size = len(values[dst]) if dst else 0
     ip_cls = _V4 if ip_size == 4 else _V6 if ip_size == 16 else None  # None: no entry
     mac = lladdr if lladdr and len(values[lladdr]) == 6 else 0
-    return (*shape[:4], ip_cls, ip_cls is _V6, FAST_ADDRESSES, dst, mac)
+    return (*shape[:5], ip_cls, ip_cls is _V6, FAST_ADDRESSES, dst, mac)
 
 
 def parse_neighbours(data: bytes, start: int, end: int, out: list[Neighbour]) -> None:
     """Append the entries of the ``RTM_NEWNEIGH`` messages in ``data[start:end]`` to
     ``out``, straight from the bytes: the values :meth:`Neighbour.from_message`
-    gives (a test holds the two together), each message unpacked in one call by
-    the plan of its layout; entries without an IP are left out."""
+    gives (a test holds the two together), each run of messages of one layout
+    unpacked in one call (see :func:`macvlan._dumpparse.runs`); entries without
+    an IP are left out."""
     new, make, from_bytes = tuple.__new__, object.__new__, int.from_bytes
     from_int, states, flag_values = MacAddress._from_int, _STATES, _FLAGS
-    for plan, r in planned(data, start, end, _PLANS, _plan, partial(_other, out=out)):
-        _, _, _, _, ip_cls, v6, fast, dst, lladdr = plan
-        if ip_cls is not None:
+    append = out.append
+    for plan, rows in runs(data, start, end, _PLANS, _plan, partial(_other, out=out)):
+        ip_cls, v6, fast, dst, lladdr = plan[5:]
+        if ip_cls is None:
+            continue
+        for r in rows:
             if fast:
                 ip = make(ip_cls)
                 ip._ip = from_bytes(r[dst], "big")
@@ -143,7 +147,7 @@ def parse_neighbours(data: bytes, start: int, end: int, out: list[Neighbour]) ->
             flags = flag_values.get(r[5])
             if flags is None:
                 flags = _flags(r[5])
-            out.append(
+            append(
                 new(
                     Neighbour,
                     (

@@ -10,12 +10,20 @@ from __future__ import annotations
 import ipaddress
 import struct
 import sys
+from functools import partial
 from typing import Any, NamedTuple
 
 from macvlan import _argcheck
 from macvlan._argcheck import IPNetwork
 from macvlan._dataclass import dataclass
-from macvlan._dumpparse import FAST_ADDRESSES, Plan, find, layout, new_address, strict_values
+from macvlan._dumpparse import (
+    FAST_ADDRESSES,
+    Plan,
+    layout,
+    new_address,
+    runs,
+    strict_values,
+)
 from macvlan._intcheck import check_int, member
 from macvlan._netlink import requests, rta
 from macvlan._netlink.attr import Attr, AttrList, RawAttr
@@ -269,7 +277,7 @@ def _plan(data: bytes, pos: int, stop: int) -> Plan | None:
     templates = _V4_TEMPLATES if v4 else _V6_TEMPLATES
     get = shape.fields.get
     return (
-        *shape[:4],
+        *shape[:5],
         32 if v4 else 128,
         templates,
         len(templates),
@@ -289,80 +297,61 @@ def parse_routes(data: bytes, start: int, end: int, out: list[Route]) -> None:
     together).  Other families' routes are left out, as
     :func:`macvlan._operations.routing.routes` leaves them out.
 
-    The loop is a dump's hot path, written out flat.  A dump's routes mostly
-    share one layout, so each message is first tried with the plan of the one
-    before: its ``shape`` (length, type, family, attribute headers) must be the
-    plan's ``expected``.  Only where it is not does
-    :func:`macvlan._dumpparse.find` look the plan up (by length, or make one); a
+    The loop is a dump's hot path, written out flat.  The messages come in runs
+    of one layout (see :func:`macvlan._dumpparse.runs`; a dump's routes mostly
+    share one), each message's row holds its header fields and payloads (at
+    the plan's indexes ``d``, ``g``, ...; 0: absent), and the route
+    is built from them positionally: the network from its prefix length's
+    template (see :func:`_templates`), the enums from per-byte tables.  A
     message no plan serves (multipath, odd sizes) goes through
-    :meth:`Route.from_message`.  Then one call unpacks the header fields and the
-    payloads (at the plan's indexes ``d``, ``g``, ... ; 0: absent), and the route
-    is built positionally: the network from its prefix length's template (see
-    :func:`_templates`), the enums from per-byte tables.
+    :meth:`Route.from_message`.
     """
-    make, new, from_bytes, addrs, rtnh = (
-        object.__new__,
-        tuple.__new__,
-        int.from_bytes,
-        _ADDRS,
-        _RTNH_FLAGS,
-    )
-    protocols, scopes, types, append = _PROTOCOL_OF, _SCOPE_OF, _TYPE_OF, out.append
-    shape: Any = None
-    expected: Any = None
-    pos, last = start, -1  # last: the last offset a message of the plan's length fits at
-    while pos < end:
-        if pos > last or shape(data, pos) != expected:
-            length, plan = find(data, pos, end, _PLANS, _plan)
-            if plan is None:
-                _other(data, pos, pos + length, out)
-                pos += (length + 3) & ~3
-                continue
-            _, shape, expected, values, bits, templates, short, v6, addr_cls, net_cls = plan[:10]
-            size, d, g, o, m, s, t = plan[10:]
-            last, step = end - length, (length + 3) & ~3
-        r = values(data, pos)
-        pos += step
-        dst_len = r[3]
-        value = from_bytes(r[d], "big") if d else 0
-        if dst_len < short:
-            netmask, mask = templates[dst_len]
-            address = make(addr_cls)
-            address._ip = value & mask
-            if v6:
-                address._scope_id = None
-            network = make(net_cls)
-            network.network_address = address
-            network.netmask = netmask
-            network._prefixlen = dst_len
-        elif dst_len <= bits:
-            network = net_cls((value, dst_len), strict=False)
-        else:
-            raise ProtocolError(f"route with impossible prefix length {dst_len}")
-        flags = rtnh.get(r[8] & 0xFF)
-        if flags is None:
-            flags = _rtnh_flags(r[8] & 0xFF)
-        append(
-            new(
-                Route,
-                (
-                    network,
-                    (addrs.get(r[g]) or _addr(r[g], size)) if g else None,
-                    (r[o] or None) if o else None,
-                    r[t] if t else r[4],
-                    protocols[r[5]],
-                    scopes[r[6]],
-                    types[r[7]],
-                    r[m] if m else None,
-                    (addrs.get(r[s]) or _addr(r[s], size)) if s else None,
-                    (),
-                    flags,
-                ),
+    make, new, from_bytes = object.__new__, tuple.__new__, int.from_bytes
+    addrs, rtnh, protocols, scopes, types = _ADDRS, _RTNH_FLAGS, _PROTOCOL_OF, _SCOPE_OF, _TYPE_OF
+    append = out.append
+    for plan, rows in runs(data, start, end, _PLANS, _plan, partial(_other, out=out)):
+        bits, templates, short, v6, addr_cls, net_cls, size, d, g, o, m, s, t = plan[5:]
+        for r in rows:
+            dst_len = r[3]
+            value = from_bytes(r[d], "big") if d else 0
+            if dst_len < short:
+                netmask, mask = templates[dst_len]
+                address = make(addr_cls)
+                address._ip = value & mask
+                if v6:
+                    address._scope_id = None
+                network = make(net_cls)
+                network.network_address = address
+                network.netmask = netmask
+                network._prefixlen = dst_len
+            elif dst_len <= bits:
+                network = net_cls((value, dst_len), strict=False)
+            else:
+                raise ProtocolError(f"route with impossible prefix length {dst_len}")
+            flags = rtnh.get(r[8] & 0xFF)
+            if flags is None:
+                flags = _rtnh_flags(r[8] & 0xFF)
+            append(
+                new(
+                    Route,
+                    (
+                        network,
+                        (addrs.get(r[g]) or _addr(r[g], size)) if g else None,
+                        (r[o] or None) if o else None,
+                        r[t] if t else r[4],
+                        protocols[r[5]],
+                        scopes[r[6]],
+                        types[r[7]],
+                        r[m] if m else None,
+                        (addrs.get(r[s]) or _addr(r[s], size)) if s else None,
+                        (),
+                        flags,
+                    ),
+                )
             )
-        )
 
 
-def _other(data: bytes, pos: int, stop: int, out: list[Route]) -> None:
+def _other(data: bytes, pos: int, stop: int, *, out: list[Route]) -> None:
     """A message no plan serves: an IPv4 or IPv6 route goes through the typed
     decoder, anything else is left out."""
     if stop - pos < _HEAD.size:

@@ -96,6 +96,36 @@ def test_neighbours_of_one_length_but_other_layouts_are_each_read_right() -> Non
     ]
 
 
+def via_route(n: int, gateway: int = 1, oif: int = 3) -> bytes:
+    dst = ipaddress.IPv4Address(0x0A000000 + (n << 8)).packed
+    attrs = attr(15, u32(254)) + attr(1, dst) + attr(5, bytes([10, 255, 0, gateway]))
+    return message(24, rtmsg(2, 24), attrs + attr(4, u32(oif)))
+
+
+def test_a_run_of_alike_routes_is_read_as_each_one_alone() -> None:
+    alike = [via_route(n, gateway=n % 7, oif=n % 5) for n in range(300)]
+    # the same length, another attribute (RTA_PREFSRC) in the third place
+    odd_attrs = attr(15, u32(254)) + attr(1, bytes(4)) + attr(7, bytes(4)) + attr(4, u32(3))
+    odd = message(24, rtmsg(2, 24), odd_attrs)
+    assert len(odd) == len(alike[0])
+    for messages in (alike, [*alike[:150], odd, *alike[150:]], [*alike, odd], [odd, *alike]):
+        data = b"".join(messages)
+        fast, typed = fast_and_typed(data, parse_routes, routes_of)
+        assert fast == typed and len(fast) == len(messages)
+        assert [repr(r) for r in fast] == [repr(r) for r in typed]
+
+
+def test_a_last_message_without_its_padding_is_read_too() -> None:
+    # a 1-byte attribute last: each message is 65 bytes, padded to 68 but the last
+    one_byte = struct.pack("=HH", 5, 0x8000 | 3) + b"x"
+    messages = [via_route(n)[16:] for n in range(3)]
+    messages = [message(24, m[:12], m[12:] + one_byte) for m in messages]
+    assert {len(m) for m in messages} == {65}
+    data = b"".join(m + bytes(3) for m in messages[:-1]) + messages[-1]
+    fast, typed = fast_and_typed(data, parse_routes, routes_of)
+    assert fast == typed and len(fast) == 3
+
+
 def test_kept_plans_stay_bounded() -> None:
     kept: dict[int, list[Any]] = {}
     for length in range(_dumpparse.MAX_LENGTHS * 3):
