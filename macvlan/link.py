@@ -488,8 +488,10 @@ def new_macvlan(
     txqueuelen: int | None,
     group: int | None,
     netns_fd: int | None,
+    echo: bool = False,
 ) -> Message:
-    """``RTM_NEWLINK`` creating a macvlan or macvtap, MAC included."""
+    """``RTM_NEWLINK`` creating a macvlan or macvtap, MAC included (``echo``: the
+    kernel answers with the new link)."""
     if kind not in MACVLAN_KINDS:
         raise ValueError(f"kind must be 'macvlan' or 'macvtap', not {kind!r}")
     if source_macs and mode != MacvlanMode.SOURCE:
@@ -519,6 +521,7 @@ def new_macvlan(
         txqueuelen=txqueuelen,
         group=group,
         netns_fd=netns_fd,
+        echo=echo,
     )
 
 

@@ -110,17 +110,23 @@ def recorder(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, Messag
         sent.append(("dump", message))
         return real_dump(self, message, what)
 
-    def batch(self: NetlinkSocket, messages: Any, what: Any = ()) -> Any:
+    def batch(self: NetlinkSocket, messages: Any, what: Any = (), parse: Any = None) -> Any:
         sent.extend(("batch", m) for m in messages)
-        return real_batch(self, messages, what)
+        return real_batch(self, messages, what, parse)
 
     real_dump_parsed = NetlinkSocket.dump_parsed
+    real_request_parsed = NetlinkSocket.request_parsed
+
+    def request_parsed(self: NetlinkSocket, message: Message, parse: Any, what: str = "") -> Any:
+        sent.append(("request", message))  # a request whose answers are parsed from bytes
+        return real_request_parsed(self, message, parse, what)
 
     def dump_parsed(self: NetlinkSocket, message: Message, parse: Any, what: str = "") -> Any:
         sent.append(("dump", message))  # a dump whose answers are parsed straight from bytes
         return real_dump_parsed(self, message, parse, what)
 
     monkeypatch.setattr(NetlinkSocket, "request", request)
+    monkeypatch.setattr(NetlinkSocket, "request_parsed", request_parsed)
     monkeypatch.setattr(NetlinkSocket, "dump", dump)
     monkeypatch.setattr(NetlinkSocket, "dump_parsed", dump_parsed)
     monkeypatch.setattr(NetlinkSocket, "batch", batch)
@@ -944,13 +950,14 @@ def test_creation_without_kernel_echo(
     sandbox: Any, monkeypatch: pytest.MonkeyPatch, recorder: list[Any]
 ) -> None:
     """Kernels before 6.3 do not echo a new link: the library reads it back instead."""
-    real_echo = requests.echo
+    real_new_macvlan = requests.new_macvlan
 
-    def no_echo(message: Message, parent_index: int) -> Message:
-        echoed = real_echo(message, parent_index)
+    def no_echo(*args: Any, **kwargs: Any) -> Message:
+        echoed = real_new_macvlan(*args, **kwargs)
+        assert echoed.flags & NlmF.ECHO  # the library asks for the echo ...
         return Message(echoed.type, echoed.flags & ~NlmF.ECHO, body=echoed.body, attrs=echoed.attrs)
 
-    monkeypatch.setattr(requests, "echo", no_echo)
+    monkeypatch.setattr(requests, "new_macvlan", no_echo)  # ... which this kernel "lacks"
     one = sandbox.rt.create_macvlan("mv0", "p0", mac="02:00:00:00:0f:01", mtu=1400)
     assert_same_as_ip(one, ip_link(sandbox, "mv0"))
     assert recorder[-1][1].type == RtmType.GETLINK  # read back after the creation
