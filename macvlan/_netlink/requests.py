@@ -110,6 +110,8 @@ _U16 = struct.Struct("=H")
 _U32 = struct.Struct("=I")
 _SKIP_STATS = ifla.EXT_MASK(RTEXT_FILTER_SKIP_STATS)
 _LINK = ifla.LINK.number
+# the ifinfomsg of a creation, as it is brought up or not (immutable values)
+_PLAIN_BODY, _UP_BODY = IfInfoMsg(), IfInfoMsg(flags=IFF_UP, change=IFF_UP)
 _PLAIN_LINKINFO: dict[tuple[str, int | None, int], Attr[Any]] = {}
 
 
@@ -250,12 +252,13 @@ def new_macvlan(
         if plain:  # an immutable value: built once per kind, mode and flags
             _PLAIN_LINKINFO[key] = info
     attrs.append(info)
-    up_flag = IFF_UP if up else 0
     return Message(
         RTM_NEWLINK,
         CREATE_EXCL | NLM_F_ECHO if echo else CREATE_EXCL,
-        body=IfInfoMsg(flags=up_flag, change=up_flag),
-        attrs=attrs,
+        0,
+        0,
+        _UP_BODY if up else _PLAIN_BODY,
+        attrs,
     )
 
 
