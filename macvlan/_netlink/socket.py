@@ -71,6 +71,7 @@ def _buffer(size: int = _RECV_SIZE) -> bytearray:
 
 
 _DUMP_RETRIES = 5
+_WINDOW = 512  # requests per send in a batch (fewer if the receive buffer is small)
 _BUFFER = 4 << 20
 
 
@@ -324,19 +325,20 @@ class NetlinkSocket:
         answers fit the receive buffer.
         """
         results: list[tuple[list[Any], NetlinkError | None]] = []
-        window = max(8, min(512, self.rcvbuf // 4096))
+        window = max(8, min(_WINDOW, self.rcvbuf // 4096))
         with self._lock:
             for start in range(0, len(messages), window):
-                chunk = messages[start : start + window]
-                stamped = [
-                    _with(m, self._next_seq(), m.flags | NLM_F_REQUEST | NLM_F_ACK) for m in chunk
-                ]
+                stamped = self._stamp(messages[start : start + window])
                 self._sock.sendall(encode(stamped))
                 if parse is None:
                     results.extend(self._collect_batch(stamped, what, start))
                 else:
                     results.extend(self._collect_batch_parsed(stamped, what, start, parse))
         return results
+
+    def _stamp(self, messages: Sequence[Message]) -> list[Message]:
+        """``messages`` with their sequence numbers, an ACK asked for."""
+        return [_with(m, self._next_seq(), m.flags | NLM_F_REQUEST | NLM_F_ACK) for m in messages]
 
     def _collect_batch(
         self, stamped: list[Message], what: Sequence[str], offset: int

@@ -587,6 +587,29 @@ def test_create_macvlans_is_all_or_nothing(sandbox: Any) -> None:
     assert ip_names(sandbox.name) == before
 
 
+@pytest.mark.parametrize("window", [8, 128])
+def test_create_macvlans_over_many_windows(
+    sandbox: Any, monkeypatch: pytest.MonkeyPatch, window: int
+) -> None:
+    """A batch of several windows (sends): every link comes back in order, and a
+    refusal in a late window still undoes the whole batch."""
+    from macvlan._netlink import socket as nlsocket
+
+    monkeypatch.setattr(nlsocket, "_WINDOW", window)
+    rt = sandbox.rt
+    specs = _specs(300)
+    links = rt.create_macvlans(specs)
+    assert [link.name for link in links] == [s.name for s in specs]
+    assert [link.mac for link in links] == [s.mac for s in specs]
+    assert ip_names(sandbox.name, "type", "macvlan") == {s.name for s in specs}
+    assert rt.delete_links(links) == 300
+    before = ip_names(sandbox.name)
+    specs.insert(290, MacvlanSpec("p1", "p0"))  # taken: refused in the last window
+    with pytest.raises(LinkExists):
+        rt.create_macvlans(specs)
+    assert ip_names(sandbox.name) == before
+
+
 def test_create_macvlans_rolls_back_other_namespaces(sandbox: Any, netns_factory: Any) -> None:
     other = netns_factory("mvo")
     sandbox.rt.create_macvlan("taken", "p0", netns=other)
