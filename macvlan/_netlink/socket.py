@@ -323,6 +323,11 @@ class NetlinkSocket:
         messages, or with ``parse`` (as in :meth:`dump_parsed`) the values made
         straight from their bytes.  In-flight requests are bounded so the kernel's
         answers fit the receive buffer.
+
+        Only the last request of each ``send`` asks for an ACK: the kernel carries
+        out the requests of one ``send`` in order and answers a failure whether an
+        ACK was asked for or not, so that one ACK says that every request before
+        it is done, and a request without an error message succeeded.
         """
         results: list[tuple[list[Any], NetlinkError | None]] = []
         window = max(8, min(_WINDOW, self.rcvbuf // 4096))
@@ -337,8 +342,12 @@ class NetlinkSocket:
         return results
 
     def _stamp(self, messages: Sequence[Message]) -> list[Message]:
-        """``messages`` with their sequence numbers, an ACK asked for."""
-        return [_with(m, self._next_seq(), m.flags | NLM_F_REQUEST | NLM_F_ACK) for m in messages]
+        """``messages`` with their sequence numbers, an ACK asked for by the last."""
+        stamped = [_with(m, self._next_seq(), m.flags | NLM_F_REQUEST) for m in messages]
+        if stamped:
+            last = stamped[-1]
+            stamped[-1] = _with(last, last.seq, last.flags | NLM_F_ACK)
+        return stamped
 
     def _collect_batch(
         self, stamped: list[Message], what: Sequence[str], offset: int
@@ -346,8 +355,9 @@ class NetlinkSocket:
         by_seq: dict[int, int] = {m.seq: i for i, m in enumerate(stamped)}
         answers: list[list[Any]] = [[] for _ in stamped]
         errors: list[NetlinkError | None] = [None] * len(stamped)
-        pending = len(stamped)
-        while pending:
+        last = len(stamped) - 1
+        done = not stamped
+        while not done:
             for reply in self._recv():
                 i = by_seq.get(reply.seq)
                 if i is None or reply.pid not in (self.pid, 0):
@@ -355,7 +365,7 @@ class NetlinkSocket:
                 if isinstance(reply, ErrorMessage):
                     if reply.error:
                         errors[i] = self._batch_error(reply, stamped[i], what, offset + i)
-                    pending -= 1
+                    done = done or i == last
                 elif isinstance(reply, Message):
                     answers[i].append(reply)
         return zip(answers, errors, strict=True)
@@ -368,9 +378,10 @@ class NetlinkSocket:
         by_seq: dict[int, int] = {m.seq: i for i, m in enumerate(stamped)}
         answers: list[list[Any]] = [[] for _ in stamped]
         errors: list[NetlinkError | None] = [None] * len(stamped)
-        pending = len(stamped)
+        last = len(stamped) - 1
+        done = not stamped
         header = _NLH.unpack_from
-        while pending:
+        while not done:
             data = self._recv_raw()
             pos, end = 0, len(data)
             while pos < end:
@@ -384,7 +395,7 @@ class NetlinkSocket:
                             (reply,) = iter_messages(data[pos : pos + length])
                             assert isinstance(reply, ErrorMessage)
                             errors[i] = self._batch_error(reply, stamped[i], what, offset + i)
-                        pending -= 1
+                        done = done or i == last
                     else:
                         parse(data, pos, pos + length, answers[i])
                 pos += (length + 3) & ~3
