@@ -2,12 +2,13 @@
 
 A dump's messages mostly come in a few layouts: the same attributes, of the same
 sizes, in the same order.  :func:`layout` walks one message's attributes once and
-returns a :class:`Layout`: one ``struct`` that unpacks a whole message of that
-layout in a call, plus the values that prove a message has it (its type, its
-family and every attribute header).  A parser keeps layouts by message length and
-takes one only for a message that :meth:`Layout.fits`; anything else is walked
-again, so a kept layout is a shape of bytes, never a fact about the kernel that
-could go stale.
+returns a :class:`Layout`: two ``struct`` unpacks for every message of that
+layout, one of the values that prove a message has it (its length, type and
+family and every attribute header: its *shape*) and one of the values a parser
+reads (the header's fields and the wanted payloads).  A parser keeps layouts by
+message length and reads a message by one only where its shape is the
+layout's; anything else is walked again, so a kept layout is a shape of bytes,
+never a fact about the kernel that could go stale.
 
 Also here: the strict equality of the values (named tuples) they make.
 """
@@ -15,32 +16,32 @@ Also here: the strict equality of the values (named tuples) they make.
 from __future__ import annotations
 
 import ipaddress
-import operator
 import struct
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple, TypeVar
 
+from macvlan.errors import ProtocolError
+
 T = TypeVar("T", bound=type)
 _NLA = struct.Struct("=HH")  # struct nlattr
 _LENGTH = struct.Struct("=I")  # nlmsg_len
+_FAMILY_AT = 16  # every rtnetlink family header begins with its family (u8)
 _ORDER = sys.byteorder
 #: kept layouts per parser: this many message lengths, a few layouts each
 MAX_LENGTHS, MAX_PER_LENGTH = 64, 4
 
+Unpack = Callable[[bytes, int], tuple[Any, ...]]
+
 
 class Layout(NamedTuple):
-    """How to unpack every message of one layout in one call."""
+    """How to recognise and unpack every message of one layout, a call each."""
 
-    unpack: Callable[[bytes, int], tuple[Any, ...]]
-    proof: Callable[[tuple[Any, ...]], tuple[Any, ...]]
-    expected: tuple[Any, ...]
-    fields: dict[int, int]  # attribute type -> index of its payload in the unpacked tuple
-
-    def fits(self, values: tuple[Any, ...]) -> bool:
-        """Whether ``values`` (this layout's unpack of a message) came from a
-        message of this layout."""
-        return self.proof(values) == self.expected
+    length: int  # nlmsg_len
+    shape: Unpack  # the length, type, family and attribute headers (small ints)
+    expected: tuple[Any, ...]  # ``shape`` of a message of this layout
+    values: Unpack  # the ``head`` fields, then the payloads of ``fields``
+    fields: dict[int, int]  # attribute type -> index of its payload in ``values``
 
 
 def layout(
@@ -51,20 +52,18 @@ def layout(
     trailing bytes).
 
     ``head`` unpacks the netlink header and the family header (a ``"="``
-    format); its fields 1 and 2 are the message type and the family.  ``wanted``
-    maps the attribute types to take (flag bits masked off; the first of each
-    counts) to a struct code their payload must fill (``"I"``: a native u32 as an
-    int, ``"4s"``: 4 bytes), None for bytes of any size, or ``""`` to refuse the
-    message.  Other attributes are skipped.
+    format): the values begin with its fields.  ``wanted`` maps the attribute
+    types to take (flag bits masked off; the first of each counts) to a struct
+    code their payload must fill (``"I"``: a native u32 as an int, ``"4s"``: 4
+    bytes), None for bytes of any size, or ``""`` to refuse the message.  Other
+    attributes are skipped.
     """
-    if stop - pos < head.size:
+    if stop - pos < head.size or head.size <= _FAMILY_AT:
         return None
-    fmt = [head.format]
-    head_values = head.unpack_from(data, pos)
-    proof = [1, 2]
-    expected = [head_values[1], head_values[2]]
+    shape = [f"=IH{_FAMILY_AT - 6}xB{head.size - _FAMILY_AT - 1}x"]
+    values = [head.format]
     fields: dict[int, int] = {}
-    index = len(head_values)
+    index = len(head.unpack_from(data, pos))
     a = pos + head.size
     while a < stop:
         if stop - a < 4:
@@ -77,62 +76,70 @@ def layout(
         if code == "":
             return None
         step = min((alen + 3) & ~3, stop - a)
-        proof.append(index)
-        expected.append(int.from_bytes(data[a : a + 4], _ORDER))
-        fmt.append("I")
-        index += 1
+        shape.append(f"HH{step - 4}x")  # (alen and atype are small ints: no allocation)
         if kind in wanted and kind not in fields:
             if code is None:
                 code = f"{alen - 4}s"
             elif struct.calcsize(code) != alen - 4:
                 return None
-            fmt.append(code)
+            values.append(f"4x{code}{step - alen}x")
             fields[kind] = index
             index += 1
-            fmt.append(f"{step - alen}x")
         else:
-            fmt.append(f"{step - 4}x")
+            values.append(f"{step}x")
         a += step
-    unpack = struct.Struct("".join(fmt)).unpack_from
-    return Layout(unpack, operator.itemgetter(*proof), tuple(expected), fields)
+    unpack_shape = struct.Struct("".join(shape)).unpack_from
+    unpack = struct.Struct("".join(values)).unpack_from
+    return Layout(stop - pos, unpack_shape, unpack_shape(data, pos), unpack, fields)
 
 
-Plan = tuple[Any, ...]  # a parser's: its layout's unpack, proof, expected, then its own
+Plan = tuple[Any, ...]  # a parser's: its layout's length, shape, expected, values, then its own
+Kept = dict[int, list[Plan]]  # a parser's plans by message length
+MakePlan = Callable[[bytes, int, int], Plan | None]
+Other = Callable[[bytes, int, int], None]  # takes a message no plan serves
+
+
+def find(
+    data: bytes, pos: int, end: int, kept: Kept, make_plan: MakePlan
+) -> tuple[int, Plan | None]:
+    """The length of the message at ``data[pos:end]`` and its plan: the first one
+    ``kept`` for its length whose shape it has, else a new one from
+    ``make_plan(data, pos, stop)``, kept; None where that gives None."""
+    if end - pos < 16:
+        raise ProtocolError(f"truncated netlink header at offset {pos}")
+    (length,) = _LENGTH.unpack_from(data, pos)
+    if length < 16 or pos + length > end:
+        raise ProtocolError(f"netlink message length {length} at offset {pos}")
+    for plan in kept.get(length, ()):
+        if plan[1](data, pos) == plan[2]:
+            return length, plan
+    found = make_plan(data, pos, pos + length)
+    if found is not None:
+        keep(kept, length, found)
+    return length, found
 
 
 def planned(
-    data: bytes,
-    start: int,
-    end: int,
-    kept: dict[int, list[Plan]],
-    make_plan: Callable[[bytes, int, int], Plan | None],
-    other: Callable[[bytes, int, int], None],
+    data: bytes, start: int, end: int, kept: Kept, make_plan: MakePlan, other: Other
 ) -> Iterator[tuple[Plan, tuple[Any, ...]]]:
     """The messages in ``data[start:end]`` as (plan, values unpacked by it).
 
-    A message is unpacked by the first plan ``kept`` for its length that it fits,
-    else by a new one from ``make_plan(data, pos, stop)``, kept; where that gives
-    None, ``other(data, pos, stop)`` takes the message instead.
+    A message is read by the plan of the one before where it has that plan's
+    shape, else by the plan :func:`find` gives; where that is None,
+    ``other(data, pos, stop)`` takes the message instead.
     """
-    length_of, get = _LENGTH.unpack_from, kept.get
-    pos = start
+    plan: Plan = ()
+    pos, last = start, -1  # last: the last offset a message of the plan's length fits at
     while pos < end:
-        (length,) = length_of(data, pos)
-        for plan in get(length, ()):
-            values = plan[0](data, pos)
-            if plan[1](values) == plan[2]:
-                break
-        else:
-            found = make_plan(data, pos, pos + length)
+        if pos > last or plan[1](data, pos) != plan[2]:
+            length, found = find(data, pos, end, kept, make_plan)
             if found is None:
                 other(data, pos, pos + length)
                 pos += (length + 3) & ~3
                 continue
-            keep(kept, length, found)
-            plan = found
-            values = plan[0](data, pos)
-        yield plan, values
-        pos += (length + 3) & ~3
+            plan, last, step = found, end - length, (length + 3) & ~3
+        yield plan, plan[3](data, pos)
+        pos += step
 
 
 def keep(kept: dict[int, list[Any]], length: int, plan: Any) -> None:

@@ -113,11 +113,11 @@ def _plan(data: bytes, pos: int, stop: int) -> Plan | None:
     if shape is None:
         return None
     dst, lladdr = shape.fields.get(_DST, 0), shape.fields.get(_LLADDR, 0)
-    values = shape.unpack(data, pos)
+    values = shape.values(data, pos)
     ip_size = len(values[dst]) if dst else 0
     ip_cls = _V4 if ip_size == 4 else _V6 if ip_size == 16 else None  # None: no entry
     mac = lladdr if lladdr and len(values[lladdr]) == 6 else 0
-    return (*shape[:3], ip_cls, ip_cls is _V6, FAST_ADDRESSES, dst, mac)
+    return (*shape[:4], ip_cls, ip_cls is _V6, FAST_ADDRESSES, dst, mac)
 
 
 def parse_neighbours(data: bytes, start: int, end: int, out: list[Neighbour]) -> None:
@@ -128,7 +128,7 @@ def parse_neighbours(data: bytes, start: int, end: int, out: list[Neighbour]) ->
     new, make, from_bytes = tuple.__new__, object.__new__, int.from_bytes
     from_int, states, flag_values = MacAddress._from_int, _STATES, _FLAGS
     for plan, r in planned(data, start, end, _PLANS, _plan, partial(_other, out=out)):
-        _, _, _, ip_cls, v6, fast, dst, lladdr = plan
+        _, _, _, _, ip_cls, v6, fast, dst, lladdr = plan
         if ip_cls is not None:
             if fast:
                 ip = make(ip_cls)

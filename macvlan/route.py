@@ -10,20 +10,12 @@ from __future__ import annotations
 import ipaddress
 import struct
 import sys
-from functools import partial
 from typing import Any, NamedTuple
 
 from macvlan import _argcheck
 from macvlan._argcheck import IPNetwork
 from macvlan._dataclass import dataclass
-from macvlan._dumpparse import (
-    FAST_ADDRESSES,
-    Plan,
-    layout,
-    new_address,
-    planned,
-    strict_values,
-)
+from macvlan._dumpparse import FAST_ADDRESSES, Plan, find, layout, new_address, strict_values
 from macvlan._intcheck import check_int, member
 from macvlan._netlink import requests, rta
 from macvlan._netlink.attr import Attr, AttrList, RawAttr
@@ -215,7 +207,7 @@ class Route(NamedTuple):
 # protocol, scope, type, flags
 _HEAD = struct.Struct("=IH10xBBxxBBBBI")
 _V4ADDR, _V6ADDR = ipaddress.IPv4Address, ipaddress.IPv6Address
-Template = tuple[Any, int, int]  # netmask, prefix length, mask as an int
+Template = tuple[Any, int]  # a prefix length's netmask, and the mask as an int
 
 
 def _templates(cls: Any, bits: int) -> list[Template]:
@@ -245,7 +237,7 @@ def _templates(cls: Any, bits: int) -> list[Template]:
             return []
         if probe.broadcast_address != real.broadcast_address:
             return []
-        out.append((real.netmask, plen, int(real.netmask)))
+        out.append((real.netmask, int(real.netmask)))
     return out
 
 
@@ -254,6 +246,10 @@ _V6_TEMPLATES = _templates(ipaddress.IPv6Network, 128)
 _V4_WANTED = {_TABLE: "I", _DST: "4s", _GATEWAY: "4s", _OIF: "I", _PRIORITY: "I"}
 _V4_WANTED |= {_PREFSRC: "4s", _MULTIPATH: ""}  # multipath: the typed decoder takes it apart
 _V6_WANTED = {**_V4_WANTED, _DST: "16s", _GATEWAY: "16s", _PREFSRC: "16s"}
+# per byte value (struct rtmsg's are u8), the enum's member, or the int it lacks
+_PROTOCOL_OF = tuple(_PROTOS.get(n, n) for n in range(256))
+_SCOPE_OF = tuple(_SCOPES.get(n, n) for n in range(256))
+_TYPE_OF = tuple(_TYPES.get(n, n) for n in range(256))
 # per message length, the plans of the layouts seen (see macvlan._dumpparse)
 _PLANS: dict[int, list[Plan]] = {}
 
@@ -270,11 +266,14 @@ def _plan(data: bytes, pos: int, stop: int) -> Plan | None:
     shape = layout(data, pos, stop, _HEAD, _V4_WANTED if v4 else _V6_WANTED)
     if shape is None:
         return None
+    templates = _V4_TEMPLATES if v4 else _V6_TEMPLATES
     get = shape.fields.get
     return (
-        *shape[:3],
+        *shape[:4],
         32 if v4 else 128,
-        _V4_TEMPLATES if v4 else _V6_TEMPLATES,
+        templates,
+        len(templates),
+        not v4,
         _V4ADDR if v4 else _V6ADDR,
         _V4NET if v4 else _V6NET,
         4 if v4 else 16,
@@ -287,35 +286,63 @@ def parse_routes(data: bytes, start: int, end: int, out: list[Route]) -> None:
     ``data[start:end]`` to ``out``, straight from the bytes.
 
     The same values as :meth:`Route.from_message` gives (a test holds the two
-    together): each message is unpacked in one call by the plan of its layout;
-    one no plan serves (multipath, odd sizes) goes through
-    :meth:`Route.from_message`.  Other families' routes are left out, as
+    together).  Other families' routes are left out, as
     :func:`macvlan._operations.routing.routes` leaves them out.
+
+    The loop is a dump's hot path, written out flat.  A dump's routes mostly
+    share one layout, so each message is first tried with the plan of the one
+    before: its ``shape`` (length, type, family, attribute headers) must be the
+    plan's ``expected``.  Only where it is not does
+    :func:`macvlan._dumpparse.find` look the plan up (by length, or make one); a
+    message no plan serves (multipath, odd sizes) goes through
+    :meth:`Route.from_message`.  Then one call unpacks the header fields and the
+    payloads (at the plan's indexes ``d``, ``g``, ... ; 0: absent), and the route
+    is built positionally: the network from its prefix length's template (see
+    :func:`_templates`), the enums from per-byte tables.
     """
-    make, new, from_bytes, addrs = object.__new__, tuple.__new__, int.from_bytes, _ADDRS
-    protos, scopes, types, rtnh = _PROTOS, _SCOPES, _TYPES, _RTNH_FLAGS
-    for plan, r in planned(data, start, end, _PLANS, _plan, partial(_other, out=out)):
-        _, _, _, bits, templates, addr_cls, net_cls, size, d, g, o, m, s, t = plan
+    make, new, from_bytes, addrs, rtnh = (
+        object.__new__,
+        tuple.__new__,
+        int.from_bytes,
+        _ADDRS,
+        _RTNH_FLAGS,
+    )
+    protocols, scopes, types, append = _PROTOCOL_OF, _SCOPE_OF, _TYPE_OF, out.append
+    shape: Any = None
+    expected: Any = None
+    pos, last = start, -1  # last: the last offset a message of the plan's length fits at
+    while pos < end:
+        if pos > last or shape(data, pos) != expected:
+            length, plan = find(data, pos, end, _PLANS, _plan)
+            if plan is None:
+                _other(data, pos, pos + length, out)
+                pos += (length + 3) & ~3
+                continue
+            _, shape, expected, values, bits, templates, short, v6, addr_cls, net_cls = plan[:10]
+            size, d, g, o, m, s, t = plan[10:]
+            last, step = end - length, (length + 3) & ~3
+        r = values(data, pos)
+        pos += step
         dst_len = r[3]
-        if dst_len > bits:
-            raise ProtocolError(f"route with impossible prefix length {dst_len}")
         value = from_bytes(r[d], "big") if d else 0
-        if dst_len < len(templates):
-            netmask, plen, mask = templates[dst_len]
+        if dst_len < short:
+            netmask, mask = templates[dst_len]
             address = make(addr_cls)
             address._ip = value & mask
-            if bits == 128:
+            if v6:
                 address._scope_id = None
             network = make(net_cls)
             network.network_address = address
             network.netmask = netmask
-            network._prefixlen = plen
-        else:
+            network._prefixlen = dst_len
+        elif dst_len <= bits:
             network = net_cls((value, dst_len), strict=False)
+        else:
+            raise ProtocolError(f"route with impossible prefix length {dst_len}")
         flags = rtnh.get(r[8] & 0xFF)
         if flags is None:
             flags = _rtnh_flags(r[8] & 0xFF)
-        out.append(
+        append(
             new(
                 Route,
                 (
@@ -323,9 +350,9 @@ def parse_routes(data: bytes, start: int, end: int, out: list[Route]) -> None:
                     (addrs.get(r[g]) or _addr(r[g], size)) if g else None,
                     (r[o] or None) if o else None,
                     r[t] if t else r[4],
-                    protos.get(r[5], r[5]),
-                    scopes.get(r[6], r[6]),
-                    types.get(r[7], r[7]),
+                    protocols[r[5]],
+                    scopes[r[6]],
+                    types[r[7]],
                     r[m] if m else None,
                     (addrs.get(r[s]) or _addr(r[s], size)) if s else None,
                     (),
@@ -335,7 +362,7 @@ def parse_routes(data: bytes, start: int, end: int, out: list[Route]) -> None:
         )
 
 
-def _other(data: bytes, pos: int, stop: int, *, out: list[Route]) -> None:
+def _other(data: bytes, pos: int, stop: int, out: list[Route]) -> None:
     """A message no plan serves: an IPv4 or IPv6 route goes through the typed
     decoder, anything else is left out."""
     if stop - pos < _HEAD.size:
