@@ -57,6 +57,7 @@ Blob = list[bytes]
 MAX_DEPTH = 16  # nesting deeper than this is refused as malformed
 _ORDER = sys.byteorder
 _U32_AT = struct.Struct("=I").unpack_from
+_new_tuple = tuple.__new__
 
 
 def _validate_attrs(value: Any) -> tuple[Attr[Any] | RawAttr, ...]:
@@ -157,7 +158,7 @@ class AttrSpec(Generic[T]):
             checked = self.codec.validate(value)
         except (TypeError, ValueError) as exc:
             raise type(exc)(f"{self.name}: {exc}") from None
-        return Attr(self, checked, self.flags)
+        return _new_tuple(Attr, (self, checked, self.flags))  # Attr(...) without its frame
 
     def raw(self, payload: bytes) -> RawAttr:
         """This attribute with ``payload`` as its bytes, as they are: for values

@@ -109,7 +109,7 @@ MACADDR_ADD, MACADDR_DEL, MACADDR_FLUSH, MACADDR_SET = 0, 1, 2, 3
 _U16 = struct.Struct("=H")
 _U32 = struct.Struct("=I")
 _SKIP_STATS = ifla.EXT_MASK(RTEXT_FILTER_SKIP_STATS)
-_LINK = ifla.LINK.number
+_LINK = ifla.LINK  # (a spec: with_parent compares Attr specs by identity)
 # the ifinfomsg of a creation, as it is brought up or not (immutable values)
 _PLAIN_BODY, _UP_BODY = IfInfoMsg(), IfInfoMsg(flags=IFF_UP, change=IFF_UP)
 _PLAIN_LINKINFO: dict[tuple[str, int | None, int], Attr[Any]] = {}
@@ -263,11 +263,11 @@ def new_macvlan(
 
 
 def with_parent(message: Message, parent_index: int) -> Message:
-    """A link-creating ``message`` with ``parent_index`` in its ``IFLA_LINK`` (that
-    attribute made anew, the others kept as they are)."""
+    """A link-creating ``message`` (as the builders here make it) with ``parent_index``
+    in its ``IFLA_LINK`` (that attribute made anew, the others kept as they are)."""
     mtype, flags, seq, pid, body, attrs = message
     link = ifla.LINK(parent_index)
-    return Message(mtype, flags, seq, pid, body, [link if a.type == _LINK else a for a in attrs])
+    return Message(mtype, flags, seq, pid, body, [link if a[0] is _LINK else a for a in attrs])
 
 
 def new_veth(
