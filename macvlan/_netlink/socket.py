@@ -250,7 +250,7 @@ class NetlinkSocket:
         if n > len(buf):
             _buffer(n)
             raise NetlinkError(errno.EMSGSIZE, f"a {n}-byte netlink message was truncated")
-        return bytes(buf[:n])
+        return bytes(memoryview(buf)[:n])  # one copy, not two
 
     def _collect_parsed(
         self, seq: int, what: str, mtype: int, parse: ParseFn, out: list[Any]
