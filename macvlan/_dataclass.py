@@ -175,7 +175,12 @@ def _compiled(cls: Any, specs: dict[str, _Spec]) -> tuple[Callable[..., Any], ..
             value = f"_dflt_{name}"
         else:
             continue
-        lines.append(f"  _setattr(self, {name!r}, {value})")
+        slot = vars(cls).get(name)  # the slot's member descriptor: its __set__ is the
+        if slot is not None and hasattr(slot, "__set__"):  # quickest way past frozenness
+            values[f"_set_{name}"] = slot.__set__
+            lines.append(f"  _set_{name}(self, {value})")
+        else:
+            lines.append(f"  _setattr(self, {name!r}, {value})")
     if "__post_init__" in cls.__dict__:
         lines.append("  self.__post_init__()")
     compared = "".join(f"self.{n}," for n, s in specs.items() if s.compare)

@@ -45,7 +45,9 @@ from macvlan._operations import (
     IfIndex,
     InNamespace,
     NetnsRef,
+    ParsedBatch,
     ParsedDump,
+    ParsedRequest,
     Request,
 )
 from macvlan.errors import NetlinkError
@@ -185,7 +187,7 @@ class AsyncConnection(Operations[AsyncMonitor], method=_coroutine):
                     error, deferred = deferred, None
                     continue
                 try:
-                    if type(effect) is Request:
+                    if type(effect) is Request or type(effect) is ParsedRequest:
                         pending = sock.submit_nowait(effect.message, effect.what)
                         if pending is None:
                             pending = await sock.submit(effect.message, effect.what)
@@ -194,6 +196,8 @@ class AsyncConnection(Operations[AsyncMonitor], method=_coroutine):
                         except asyncio.CancelledError as exc:
                             deferred = exc  # the kernel has it: wait for its answer
                             value = await sock.outcome(pending)
+                        if type(effect) is ParsedRequest:
+                            value = effect.build(value)
                     elif type(effect) is IfIndex:
                         value = sock.index_of(effect.name)  # one ioctl: no waiting
                     else:
@@ -221,6 +225,11 @@ class AsyncConnection(Operations[AsyncMonitor], method=_coroutine):
         assert sock is not None
         if type(effect) is Batch:
             return await sock.batch(effect.messages, effect.whats)
+        if type(effect) is ParsedBatch:
+            answers = await sock.batch(effect.messages, effect.whats)
+            return [(effect.build(replies), error) for replies, error in answers]
+        if type(effect) is ParsedRequest:
+            return effect.build(await sock.request(effect.message, effect.what))
         if type(effect) is Dump:
             return await sock.dump(effect.message, effect.what)
         if type(effect) is ParsedDump:
@@ -232,6 +241,8 @@ class AsyncConnection(Operations[AsyncMonitor], method=_coroutine):
             return await there._run(effect.op, conns)
         if type(effect) is Request:
             return await sock.request(effect.message, effect.what)
+        if type(effect) is ParsedRequest:
+            return effect.build(await sock.request(effect.message, effect.what))
         if type(effect) is IfIndex:
             return sock.index_of(effect.name)
         raise TypeError(f"an operation yielded {effect!r}, not an effect")

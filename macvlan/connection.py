@@ -25,7 +25,9 @@ from macvlan._operations import (
     InNamespace,
     LinkRef,
     NetnsRef,
+    ParsedBatch,
     ParsedDump,
+    ParsedRequest,
     Request,
 )
 from macvlan._typing import TYPE_CHECKING
@@ -129,8 +131,12 @@ class Connection(Operations["Monitor"], method=_blocking):
             try:
                 if type(effect) is Request:
                     value = sock.request(effect.message, effect.what)
+                elif type(effect) is ParsedRequest:
+                    value = sock.request_parsed(effect.message, effect.parse, effect.what)
                 elif type(effect) is Batch:
                     value = sock.batch(effect.messages, effect.whats)
+                elif type(effect) is ParsedBatch:
+                    value = sock.batch(effect.messages, effect.whats, effect.parse)
                 elif type(effect) is IfIndex:
                     value = sock.index_of(effect.name)
                 elif type(effect) is Dump:

@@ -88,26 +88,32 @@ _MV_MODE, _MV_FLAGS, _MV_BCQ, _MV_BCQ_USED, _MV_CUTOFF = (
         ifla.MACVLAN_BC_CUTOFF,
     )
 )
-# what Link.from_message reads, in the order it unpacks them (one AttrList.raws call)
+# what Link.from_message reads, in the order it unpacks them: payloads (one
+# AttrList.raws call), then the u32 values (one AttrList.u32s call)
 _READ = tuple(
     spec.number
     for spec in (
         ifla.LINKINFO,
         ifla.ADDRESS,
         ifla.IFNAME,
+        ifla.LINK_NETNSID,
+        ifla.IFALIAS,
+        ifla.OPERSTATE,
+        ifla.PROP_LIST_,
+    )
+)
+_READ_U32 = tuple(
+    spec.number
+    for spec in (
         ifla.MTU,
         ifla.LINK,
         ifla.GROUP,
-        ifla.LINK_NETNSID,
         ifla.TXQLEN,
         ifla.MASTER,
         ifla.MIN_MTU,
         ifla.MAX_MTU,
-        ifla.IFALIAS,
         ifla.PROMISCUITY,
         ifla.ALLMULTI,
-        ifla.OPERSTATE,
-        ifla.PROP_LIST_,
     )
 )
 _CACHE_SIZE = 512
@@ -295,24 +301,10 @@ class Link:
     @classmethod
     def _from_parts(cls, index: int, flags: int, attrs: AttrList) -> Link:
         """A snapshot from the ``ifinfomsg`` index and flags and the IFLA attributes."""
-        (
-            linkinfo,
-            address,
-            name,
-            mtu,
-            link,
-            group,
-            netnsid,
-            txqlen,
-            master,
-            min_mtu,
-            max_mtu,
-            alias,
-            promiscuity,
-            allmulti,
-            operstate,  # u8
-            prop_list,
-        ) = attrs.raws(_READ)
+        linkinfo, address, name, netnsid, alias, operstate, prop_list = attrs.raws(_READ)
+        mtu, link, group, txqlen, master, min_mtu, max_mtu, promiscuity, allmulti = attrs.u32s(
+            _READ_U32
+        )
         kind = None
         macvlan = None
         if linkinfo is not None:
@@ -337,24 +329,24 @@ class Link:
             MacAddress._from_int(int.from_bytes(address))  # mac
             if address is not None and len(address) == 6
             else None,
-            u32_of(mtu) or 0,  # mtu
+            mtu or 0,
             bool(flags & 1),  # up: IFF_UP
             _OPERSTATES.get(operstate[0], OperState.UNKNOWN)  # operstate
             if operstate is not None and len(operstate) == 1
             else OperState.UNKNOWN,
-            u32_of(link) or None,  # parent_index
-            u32_of(group) or 0,  # group
+            link or None,  # parent_index
+            group or 0,
             s32_of(netnsid),  # netnsid
-            u32_of(txqlen) or 0,  # txqueuelen
+            txqlen or 0,  # txqueuelen
             iff,  # flags
-            u32_of(master) or None,  # master_index
-            u32_of(min_mtu),  # min_mtu
-            u32_of(max_mtu),  # max_mtu
+            master or None,  # master_index
+            min_mtu,
+            max_mtu,
             _text(alias),  # alias
             macvlan,
             altnames,
-            u32_of(promiscuity) or 0,  # promiscuity
-            u32_of(allmulti) or 0,  # allmulti
+            promiscuity or 0,
+            allmulti or 0,
             attrs,
         )
 
@@ -488,8 +480,10 @@ def new_macvlan(
     txqueuelen: int | None,
     group: int | None,
     netns_fd: int | None,
+    echo: bool = False,
 ) -> Message:
-    """``RTM_NEWLINK`` creating a macvlan or macvtap, MAC included."""
+    """``RTM_NEWLINK`` creating a macvlan or macvtap, MAC included (``echo``: the
+    kernel answers with the new link)."""
     if kind not in MACVLAN_KINDS:
         raise ValueError(f"kind must be 'macvlan' or 'macvtap', not {kind!r}")
     if source_macs and mode != MacvlanMode.SOURCE:
@@ -519,6 +513,7 @@ def new_macvlan(
         txqueuelen=txqueuelen,
         group=group,
         netns_fd=netns_fd,
+        echo=echo,
     )
 
 

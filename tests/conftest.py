@@ -92,6 +92,6 @@ def no_io(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     def refuse(*args: object, **kwargs: object) -> None:
         raise Sent("the library sent a request")
 
-    for method in ("request", "dump", "batch", "send_raw"):
+    for method in ("request", "request_parsed", "dump", "dump_parsed", "batch", "send_raw"):
         monkeypatch.setattr(NetlinkSocket, method, refuse)
     yield

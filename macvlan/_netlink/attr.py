@@ -13,6 +13,7 @@ Python, see :mod:`macvlan._netlink._backend`) packs in one call.
 
 from __future__ import annotations
 
+import struct
 import sys
 
 # The abstract base classes themselves, without the rest of collections (which
@@ -55,6 +56,8 @@ Blob = list[bytes]
 
 MAX_DEPTH = 16  # nesting deeper than this is refused as malformed
 _ORDER = sys.byteorder
+_U32_AT = struct.Struct("=I").unpack_from
+_new_tuple = tuple.__new__
 
 
 def _validate_attrs(value: Any) -> tuple[Attr[Any] | RawAttr, ...]:
@@ -155,7 +158,7 @@ class AttrSpec(Generic[T]):
             checked = self.codec.validate(value)
         except (TypeError, ValueError) as exc:
             raise type(exc)(f"{self.name}: {exc}") from None
-        return Attr(self, checked, self.flags)
+        return _new_tuple(Attr, (self, checked, self.flags))  # Attr(...) without its frame
 
     def raw(self, payload: bytes) -> RawAttr:
         """This attribute with ``payload`` as its bytes, as they are: for values
@@ -426,6 +429,18 @@ class AttrList(_AttrSequence):
                 out.append(data[offset : offset + entries[k + 2]])
             else:
                 out.append(None)
+        return out
+
+    def u32s(self, numbers: Sequence[int]) -> list[int | None]:
+        """The u32 value of the first attribute of each of ``numbers``, read where it
+        lies (None: absent or not 4 bytes, as :class:`UInt` decodes it); for readers
+        of many, like :meth:`raws`."""
+        entries = self._entries
+        data = self._data
+        out: list[int | None] = []
+        for number in numbers:
+            k = entries[number] if number < SCAN_FIRST else self._first(number)
+            out.append(_U32_AT(data, entries[k + 1])[0] if k and entries[k + 2] == 4 else None)
         return out
 
     def has(self, number: int) -> bool:

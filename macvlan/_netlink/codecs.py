@@ -84,7 +84,7 @@ def _int_value(value: Any, bits: int, signed: bool = False) -> int:
 class UInt(Codec[int]):
     """Unsigned integer, host byte order unless ``big`` (``NLA_F_NET_BYTEORDER``-style)."""
 
-    __slots__ = ("_bits", "_op", "_struct")
+    __slots__ = ("_bits", "_limit", "_op", "_struct")
 
     _OPS: ClassVar[dict[tuple[int, bool], int]] = {
         (8, False): OP_U8,
@@ -97,6 +97,7 @@ class UInt(Codec[int]):
 
     def __init__(self, bits: int, *, big: bool = False) -> None:
         self._bits = bits
+        self._limit = 1 << bits
         self._op = self._OPS[bits, big]
         code = {8: "B", 16: "H", 32: "I", 64: "Q"}[bits]
         self._struct = struct.Struct((">" if big else "=") + code)
@@ -108,6 +109,8 @@ class UInt(Codec[int]):
         return value
 
     def validate(self, value: Any) -> int:
+        if type(value) is int and 0 <= value < self._limit:  # the common case, at once
+            return value
         return _int_value(value, self._bits)
 
     def flatten(self, value: int, nla_type: int, ops: Ops, blob: Blob) -> None:
@@ -252,9 +255,12 @@ class Bytes(Codec[bytes]):
         return data
 
     def validate(self, value: Any) -> bytes:
-        if not isinstance(value, bytes | bytearray | memoryview):
+        if type(value) is bytes:  # immutable already: kept, not copied
+            data = value
+        elif isinstance(value, bytes | bytearray | memoryview):
+            data = bytes(value)
+        else:
             raise TypeError(f"expected bytes, got {value!r}")
-        data = bytes(value)
         if self._size is not None and len(data) != self._size:
             raise ValueError(f"expected {self._size} bytes, got {len(data)}: {data.hex()}")
         if len(data) > 0xFFFF - 4:

@@ -19,7 +19,7 @@ it.  Enum-valued attributes are written in wire form.
 
 ========================  ======================================================
 links                     :func:`get_link`, :func:`dump_links`, :func:`new_macvlan`,
-                          :func:`new_veth`, :func:`new_vlan`, :func:`echo`,
+                          :func:`new_veth`, :func:`new_vlan`, :func:`with_parent`,
                           :func:`set_link`, :func:`del_link`, :func:`del_group`,
                           :func:`macvlan_data`, :func:`source_macs`
 addresses                 :func:`new_address`, :func:`del_address`,
@@ -86,7 +86,6 @@ __all__ = [
     "dump_neighbours",
     "dump_routes",
     "dump_rules",
-    "echo",
     "get_link",
     "link_props",
     "linkinfo",
@@ -100,6 +99,7 @@ __all__ = [
     "rule",
     "set_link",
     "source_macs",
+    "with_parent",
 ]
 
 CREATE_EXCL = NLM_F_CREATE | NLM_F_EXCL
@@ -109,7 +109,9 @@ MACADDR_ADD, MACADDR_DEL, MACADDR_FLUSH, MACADDR_SET = 0, 1, 2, 3
 _U16 = struct.Struct("=H")
 _U32 = struct.Struct("=I")
 _SKIP_STATS = ifla.EXT_MASK(RTEXT_FILTER_SKIP_STATS)
-_LINK = ifla.LINK.number
+_LINK = ifla.LINK  # (a spec: with_parent compares Attr specs by identity)
+# the ifinfomsg of a creation, as it is brought up or not (immutable values)
+_PLAIN_BODY, _UP_BODY = IfInfoMsg(), IfInfoMsg(flags=IFF_UP, change=IFF_UP)
 _PLAIN_LINKINFO: dict[tuple[str, int | None, int], Attr[Any]] = {}
 
 
@@ -228,11 +230,14 @@ def new_macvlan(
     txqueuelen: int | None = None,
     group: int | None = None,
     netns_fd: int | None = None,
+    echo: bool = False,
 ) -> Message:
     """``RTM_NEWLINK`` (create, exclusive) of a macvlan or macvtap on ``parent_index``.
 
     ``mode`` and ``flags`` are the kernel's ``MACVLAN_MODE_*`` and ``MACVLAN_FLAG_*``
-    numbers; ``macs`` is the source list of a source-mode link.
+    numbers; ``macs`` is the source list of a source-mode link.  ``echo`` sets
+    ``NLM_F_ECHO``: the kernel then answers with the new link itself (Linux 6.3+;
+    older kernels answer with a bare ACK and the caller reads the link back).
     """
     attrs = _common(name, mac, mtu, txqueuelen, group, netns_fd)
     attrs.append(ifla.LINK(parent_index))
@@ -247,10 +252,22 @@ def new_macvlan(
         if plain:  # an immutable value: built once per kind, mode and flags
             _PLAIN_LINKINFO[key] = info
     attrs.append(info)
-    up_flag = IFF_UP if up else 0
     return Message(
-        RTM_NEWLINK, CREATE_EXCL, body=IfInfoMsg(flags=up_flag, change=up_flag), attrs=attrs
+        RTM_NEWLINK,
+        CREATE_EXCL | NLM_F_ECHO if echo else CREATE_EXCL,
+        0,
+        0,
+        _UP_BODY if up else _PLAIN_BODY,
+        attrs,
     )
+
+
+def with_parent(message: Message, parent_index: int) -> Message:
+    """A link-creating ``message`` (as the builders here make it) with ``parent_index``
+    in its ``IFLA_LINK`` (that attribute made anew, the others kept as they are)."""
+    mtype, flags, seq, pid, body, attrs = message
+    link = ifla.LINK(parent_index)
+    return Message(mtype, flags, seq, pid, body, [link if a[0] is _LINK else a for a in attrs])
 
 
 def new_veth(
@@ -288,16 +305,6 @@ def new_vlan(name: str, parent_index: int, vlan_id: int, protocol: int | None = 
     info: list[AnyAttr] = [ifla.INFO_KIND.raw(b"vlan"), ifla.INFO_DATA(data)]
     attrs: list[AnyAttr] = [ifla.LINK(parent_index), ifla.IFNAME(name), ifla.LINKINFO(info)]
     return Message(RTM_NEWLINK, CREATE_EXCL, body=IfInfoMsg(), attrs=attrs)
-
-
-def echo(message: Message, parent_index: int) -> Message:
-    """A creating ``message`` with its parent index filled in and ``NLM_F_ECHO`` set, so
-    that the kernel answers with the new link itself (Linux 6.3+; older kernels answer
-    with a bare ACK and the caller reads the link back)."""
-    attrs = message.attrs
-    if message.get(ifla.LINK) != parent_index:
-        attrs = [ifla.LINK(parent_index) if a.type == _LINK else a for a in attrs]
-    return Message(message.type, message.flags | NLM_F_ECHO, body=message.body, attrs=attrs)
 
 
 def set_link(

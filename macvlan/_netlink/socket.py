@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 
 SIOCGIFINDEX = 0x8933  # include/uapi/linux/sockios.h
 _NLH = struct.Struct("=IHHII")  # struct nlmsghdr
+_S32 = struct.Struct("=i")  # nlmsgerr.error
 _IFREQ = struct.Struct("=16si20x")  # struct ifreq (40 bytes): the name, then ifr_ifindex
 SO_RCVBUFFORCE = 33
 SO_SNDBUFFORCE = 32
@@ -70,6 +71,7 @@ def _buffer(size: int = _RECV_SIZE) -> bytearray:
 
 
 _DUMP_RETRIES = 5
+_WINDOW = 512  # requests per send in a batch (fewer if the receive buffer is small)
 _BUFFER = 4 << 20
 
 
@@ -197,6 +199,20 @@ class NetlinkSocket:
                         return replies
                     replies.append(reply)
 
+    def request_parsed(self, message: Message, parse: ParseFn, what: str = "") -> list[Any]:
+        """Send one request (ACK asked for); its answers become values straight from
+        the received bytes, as in :meth:`dump_parsed` (a creation's echo, say).
+
+        Raises the mapped :class:`NetlinkError` if the kernel refused it.
+        """
+        with self._lock:
+            seq = self._next_seq()
+            flags = message.flags | NLM_F_REQUEST | NLM_F_ACK
+            self._sock.sendall(encode([_with(message, seq, flags)]))
+            out: list[Any] = []
+            self._collect_parsed(seq, what, message.type, parse, out)
+            return out
+
     def dump(self, message: Message, what: str = "") -> list[Message]:
         """Run a dump request; retry if the kernel flags it as interrupted."""
         for _ in range(_DUMP_RETRIES):
@@ -234,7 +250,7 @@ class NetlinkSocket:
         if n > len(buf):
             _buffer(n)
             raise NetlinkError(errno.EMSGSIZE, f"a {n}-byte netlink message was truncated")
-        return bytes(buf[:n])
+        return bytes(memoryview(buf)[:n])  # one copy, not two
 
     def _collect_parsed(
         self, seq: int, what: str, mtype: int, parse: ParseFn, out: list[Any]
@@ -257,6 +273,12 @@ class NetlinkSocket:
                 elif kind in (NLMSG_DONE, NLMSG_ERROR):
                     if run >= 0:
                         parse(data, run, pos, out)
+                    if (
+                        kind == NLMSG_ERROR
+                        and length >= 20
+                        and not _S32.unpack_from(data, pos + 16)[0]
+                    ):
+                        return interrupted  # a request's plain ACK: nothing to decode
                     (reply,) = iter_messages(data[pos : pos + length])
                     assert isinstance(reply, DoneMessage | ErrorMessage)
                     if reply.flags & NLM_F_DUMP_INTR:
@@ -293,47 +315,98 @@ class NetlinkSocket:
                 replies.append(reply)
 
     def batch(
-        self, messages: Sequence[Message], what: Sequence[str] = ()
-    ) -> list[tuple[list[Message], NetlinkError | None]]:
+        self, messages: Sequence[Message], what: Sequence[str] = (), parse: ParseFn | None = None
+    ) -> list[tuple[list[Any], NetlinkError | None]]:
         """Pipeline many requests: several per ``send``, each answered on its own.
 
-        Returns, per request, the messages it answered with and its error (or None).
-        In-flight requests are bounded so the kernel's answers fit the receive buffer.
+        Returns, per request, what it answered with and its error (or None): the
+        messages, or with ``parse`` (as in :meth:`dump_parsed`) the values made
+        straight from their bytes.  In-flight requests are bounded so the kernel's
+        answers fit the receive buffer.
+
+        Only the last request of each ``send`` asks for an ACK: the kernel carries
+        out the requests of one ``send`` in order and answers a failure whether an
+        ACK was asked for or not, so that one ACK says that every request before
+        it is done, and a request without an error message succeeded.
         """
-        results: list[tuple[list[Message], NetlinkError | None]] = []
-        window = max(8, min(512, self.rcvbuf // 4096))
+        results: list[tuple[list[Any], NetlinkError | None]] = []
+        window = max(8, min(_WINDOW, self.rcvbuf // 4096))
         with self._lock:
             for start in range(0, len(messages), window):
-                chunk = messages[start : start + window]
-                stamped = [
-                    _with(m, self._next_seq(), m.flags | NLM_F_REQUEST | NLM_F_ACK) for m in chunk
-                ]
+                stamped = self._stamp(messages[start : start + window])
                 self._sock.sendall(encode(stamped))
-                results.extend(self._collect_batch(stamped, what, start))
+                if parse is None:
+                    results.extend(self._collect_batch(stamped, what, start))
+                else:
+                    results.extend(self._collect_batch_parsed(stamped, what, start, parse))
         return results
+
+    def _stamp(self, messages: Sequence[Message]) -> list[Message]:
+        """``messages`` with their sequence numbers, an ACK asked for by the last."""
+        stamped = [_with(m, self._next_seq(), m.flags | NLM_F_REQUEST) for m in messages]
+        if stamped:
+            last = stamped[-1]
+            stamped[-1] = _with(last, last.seq, last.flags | NLM_F_ACK)
+        return stamped
 
     def _collect_batch(
         self, stamped: list[Message], what: Sequence[str], offset: int
-    ) -> Iterator[tuple[list[Message], NetlinkError | None]]:
+    ) -> Iterator[tuple[list[Any], NetlinkError | None]]:
         by_seq: dict[int, int] = {m.seq: i for i, m in enumerate(stamped)}
-        answers: list[list[Message]] = [[] for _ in stamped]
+        answers: list[list[Any]] = [[] for _ in stamped]
         errors: list[NetlinkError | None] = [None] * len(stamped)
-        pending = len(stamped)
-        while pending:
+        last = len(stamped) - 1
+        done = not stamped
+        while not done:
             for reply in self._recv():
                 i = by_seq.get(reply.seq)
                 if i is None or reply.pid not in (self.pid, 0):
                     continue
                 if isinstance(reply, ErrorMessage):
                     if reply.error:
-                        label = what[offset + i] if offset + i < len(what) else ""
-                        errors[i] = error_for(
-                            -reply.error, reply.ext_ack_text, label, stamped[i].type
-                        )
-                    pending -= 1
+                        errors[i] = self._batch_error(reply, stamped[i], what, offset + i)
+                    done = done or i == last
                 elif isinstance(reply, Message):
                     answers[i].append(reply)
         return zip(answers, errors, strict=True)
+
+    def _collect_batch_parsed(
+        self, stamped: list[Message], what: Sequence[str], offset: int, parse: ParseFn
+    ) -> Iterator[tuple[list[Any], NetlinkError | None]]:
+        """As :meth:`_collect_batch`, each answer parsed from the bytes it came in
+        (only an error is decoded into a message)."""
+        by_seq: dict[int, int] = {m.seq: i for i, m in enumerate(stamped)}
+        answers: list[list[Any]] = [[] for _ in stamped]
+        errors: list[NetlinkError | None] = [None] * len(stamped)
+        last = len(stamped) - 1
+        done = not stamped
+        header = _NLH.unpack_from
+        while not done:
+            data = self._recv_raw()
+            pos, end = 0, len(data)
+            while pos < end:
+                length, kind, _, seq, pid = header(data, pos)
+                if length < 16 or pos + length > end:
+                    raise ProtocolError(f"netlink message length {length} at offset {pos}")
+                i = by_seq.get(seq)
+                if i is not None and pid in (self.pid, 0):
+                    if kind == NLMSG_ERROR:
+                        if length < 20 or _S32.unpack_from(data, pos + 16)[0]:
+                            (reply,) = iter_messages(data[pos : pos + length])
+                            assert isinstance(reply, ErrorMessage)
+                            errors[i] = self._batch_error(reply, stamped[i], what, offset + i)
+                        done = done or i == last
+                    else:
+                        parse(data, pos, pos + length, answers[i])
+                pos += (length + 3) & ~3
+        return zip(answers, errors, strict=True)
+
+    @staticmethod
+    def _batch_error(
+        reply: ErrorMessage, request: Message, what: Sequence[str], i: int
+    ) -> NetlinkError:
+        label = what[i] if i < len(what) else ""
+        return error_for(-reply.error, reply.ext_ack_text, label, request.type)
 
 
 def _with(message: Message, seq: int, flags: int) -> Message:

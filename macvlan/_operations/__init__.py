@@ -7,9 +7,11 @@ needs as small effect values and *receives* their results:
 effect                    the driver sends back
 ========================  ==================================================
 ``Request(message)``      the answers (``list[Message]``)
+``ParsedRequest(...)``    the values parsed from the answers' bytes
 ``Dump(message)``         the dumped messages (``list[Message]``)
 ``ParsedDump(...)``       the values parsed from the dumped bytes
 ``Batch(messages)``       per message ``(answers, NetlinkError | None)``
+``ParsedBatch(...)``      per message ``(values, NetlinkError | None)``
 ``IfIndex(name)``         the index of the link ``name`` (or LinkNotFound)
 ``InNamespace(ns, op)``   what ``op`` returns, run on a connection inside ``ns``
 ========================  ==================================================
@@ -48,7 +50,9 @@ from macvlan._operations.effects import (
     LinkRef,
     NetnsRef,
     Op,
+    ParsedBatch,
     ParsedDump,
+    ParsedRequest,
     Request,
     open_namespace,
 )
@@ -63,7 +67,9 @@ __all__ = [
     "LinkRef",
     "NetnsRef",
     "Op",
+    "ParsedBatch",
     "ParsedDump",
+    "ParsedRequest",
     "Request",
     "add_address",
     "addresses",

@@ -7,16 +7,17 @@ import errno
 from collections.abc import Iterable, Sequence
 
 from macvlan import link as _link
-from macvlan._netlink import requests
 from macvlan._netlink.constants import Iff, MacvlanFlags, MacvlanMode
 from macvlan._netlink.message import Message
+from macvlan._netlink.requests import with_parent
 from macvlan._operations.change import delete_link, delete_links, set_link
 from macvlan._operations.effects import (
-    Batch,
     InNamespace,
     LinkRef,
     NetnsRef,
     Op,
+    ParsedBatch,
+    ParsedRequest,
     Request,
     _nothing,
     check_spec,
@@ -98,13 +99,15 @@ def explain(err: NetlinkError, spec: MacvlanSpec, parent_ix: int) -> Op[NetlinkE
 
 
 def create_here(spec: MacvlanSpec, message: Message, parent_ix: int) -> Op[Link]:
+    """Send the creating ``message`` (``NLM_F_ECHO`` set) and return the link the
+    kernel echoed, decoded straight from the answer's bytes."""
     try:
-        replies: list[Message] = yield Request(
-            requests.echo(message, parent_ix), f"create {spec.kind} {spec.name!r}"
+        echoed: list[Link] = yield ParsedRequest(
+            message, _link.parse_links, _link.links_of, f"create {spec.kind} {spec.name!r}"
         )
     except NetlinkError as exc:
         raise (yield from explain(exc, spec, parent_ix)) from None
-    made = echoed_link(replies, spec.name)
+    made = echoed_link(echoed, spec.name)
     if made is None:  # a kernel without NLM_F_ECHO for links: read it back
         made = yield from link(spec.name)
     return made
@@ -132,8 +135,10 @@ def create(spec: MacvlanSpec) -> Op[Link]:
     known = known_index(spec.parent)  # a Link or an index: no lookup, one message
     message = check_spec(spec, known or 0)
     if spec.netns is None:
-        parent_ix = known or (yield from parent_index(spec.parent))
-        return (yield from create_here(spec, message, parent_ix))
+        if known is None:
+            parent_ix = yield from parent_index(spec.parent)
+            return (yield from create_here(spec, with_parent(message, parent_ix), parent_ix))
+        return (yield from create_here(spec, message, known))
     ns, owned = open_namespace(spec.netns)
     try:
         parent_ix = yield from parent_index(spec.parent)
@@ -230,7 +235,7 @@ def create_macvlans(specs: Iterable[MacvlanSpec]) -> Op[list[Link]]:
         for spec in specs:
             key = parent_key(spec.parent)
             if key not in parents:
-                parents[key] = yield from parent_index(spec.parent)
+                parents[key] = known_index(spec.parent) or (yield from parent_index(spec.parent))
         return (yield from _create_many(specs, messages, where, parents))
     finally:
         for ns in opened:
@@ -244,16 +249,18 @@ def _create_many(
     parents: dict[object, int],
 ) -> Op[list[Link]]:
     here = [i for i, ns in enumerate(where) if ns is None]
-    results: list[tuple[list[Message], NetlinkError | None]] = yield Batch(
-        [requests.echo(messages[i], parents[parent_key(specs[i].parent)]) for i in here],
+    results: list[tuple[list[Link], NetlinkError | None]] = yield ParsedBatch(
+        [with_parent(messages[i], parents[parent_key(specs[i].parent)]) for i in here],
+        _link.parse_links,
+        _link.links_of,
         [f"create {specs[i].kind} {specs[i].name!r}" for i in here],
     )
     made: dict[int, Link | None] = {}
     remote_made: list[tuple[Namespace, int]] = []
     try:
-        for i, (replies, err) in zip(here, results, strict=True):
+        for i, (echoed, err) in zip(here, results, strict=True):
             if err is None:
-                made[i] = echoed_link(replies, specs[i].name)
+                made[i] = echoed_link(echoed, specs[i].name)
         for i, (_, err) in zip(here, results, strict=True):
             if err is not None:
                 spec = specs[i]

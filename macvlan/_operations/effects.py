@@ -9,7 +9,7 @@ from collections.abc import Callable, Generator, Sequence
 from macvlan import link as _link
 from macvlan._dataclass import dataclass
 from macvlan._names import check_link_name
-from macvlan._netlink.constants import NlmF, RtmType
+from macvlan._netlink.constants import NlmF
 from macvlan._netlink.message import Message
 from macvlan._typing import TYPE_CHECKING
 from macvlan.errors import NetlinkError
@@ -68,10 +68,33 @@ class ParsedDump:
 
 
 @dataclass(frozen=True, slots=True)
+class ParsedRequest:
+    """Send ``message`` (an ACK is asked for) and make values of its answers as a
+    :class:`ParsedDump` does (``parse``; ``build`` for a driver that has messages).
+    Answered with the values, e.g. the link a creation asked the kernel to echo."""
+
+    message: Message
+    parse: Callable[[bytes, int, int, list[Any]], None]
+    build: Callable[[list[Message]], list[Any]]
+    what: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Batch:
     """Pipeline many requests; answered with ``(replies, error or None)`` for each."""
 
     messages: Sequence[Message]
+    whats: Sequence[str] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedBatch:
+    """A :class:`Batch` whose answers become values as a :class:`ParsedDump`'s do;
+    answered with ``(values, error or None)`` for each request."""
+
+    messages: Sequence[Message]
+    parse: Callable[[bytes, int, int, list[Any]], None]
+    build: Callable[[list[Message]], list[Any]]
     whats: Sequence[str] = ()
 
 
@@ -97,7 +120,9 @@ class InNamespace:
     op: Op[Any]
 
 
-Effect: TypeAlias = Request | Dump | ParsedDump | Batch | IfIndex | InNamespace
+Effect: TypeAlias = (
+    Request | ParsedRequest | Dump | ParsedDump | Batch | ParsedBatch | IfIndex | InNamespace
+)
 if TYPE_CHECKING:
     Op: TypeAlias = Generator[Effect, Any, T]
 else:  # at run time ``Op[T]`` is a plain subscription of Generator (T is only a name)
@@ -136,12 +161,12 @@ def random_group() -> int:
     return int.from_bytes(os.urandom(4), "little") % (2**31 - 2**20) + 2**20
 
 
-def echoed_link(replies: Sequence[Message], name: str) -> Link | None:
-    for reply in replies:
-        if reply.type == RtmType.NEWLINK:
-            link = Link.from_message(reply)
-            if link.name == name:
-                return link
+def echoed_link(echoed: Sequence[Link], name: str) -> Link | None:
+    """The link ``name`` among those a creation's answer echoed (None on a kernel
+    that echoes none: the caller reads it back)."""
+    for link in echoed:
+        if link.name == name:
+            return link
     return None
 
 
@@ -188,7 +213,12 @@ def lookup_key(ref: LinkRef) -> int | str:
 
 
 def macvlan_message(
-    spec: MacvlanSpec, parent_index: int, name: str, netns_fd: int | None, up: bool
+    spec: MacvlanSpec,
+    parent_index: int,
+    name: str,
+    netns_fd: int | None,
+    up: bool,
+    echo: bool = False,
 ) -> Message:
     return _link.new_macvlan(
         name,
@@ -205,6 +235,7 @@ def macvlan_message(
         txqueuelen=spec.txqueuelen,
         group=spec.group,
         netns_fd=netns_fd,
+        echo=echo,
     )
 
 
@@ -212,13 +243,12 @@ def check_spec(spec: MacvlanSpec, parent_ix: int = 0) -> Message:
     """Refuse a bad spec (ValueError/TypeError) before anything is sent.
 
     Returns the creating message for this namespace with ``parent_ix`` as its
-    parent (0 while the parent is not looked up yet).
+    parent, ``NLM_F_ECHO`` set (built with 0 it only checks the spec).
     """
     if not isinstance(spec, MacvlanSpec):
         raise TypeError(f"expected a MacvlanSpec, not {spec!r}")
-    check_ifname(spec.name)
-    check_up(spec.up)
-    message = macvlan_message(spec, parent_ix, spec.name, None, spec.up)
+    check_ifname(spec.name)  # (new_macvlan leaves the name out if it is None)
+    message = macvlan_message(spec, parent_ix, spec.name, None, spec.up, echo=True)
     if spec.netns is not None and not isinstance(spec.netns, Namespace | str):
         raise TypeError(f"netns must be a Namespace or a namespace name, not {spec.netns!r}")
     return message

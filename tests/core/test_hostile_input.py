@@ -56,8 +56,10 @@ def closed_ns() -> Namespace:
 
 GUARDED: list[tuple[Any, str]] = [
     (NetlinkSocket, "request"),
+    (NetlinkSocket, "request_parsed"),
     (NetlinkSocket, "batch"),
     (NetlinkSocket, "dump"),
+    (NetlinkSocket, "dump_parsed"),
     (NetlinkSocket, "send_raw"),
     (NetlinkSocket, "recv_messages"),
     (NetlinkSocket, "__init__"),
@@ -580,7 +582,7 @@ def test_guard_catches_what_it_should(rt: Connection, guard: Guard) -> None:
         macvlan.connect()
     assert guard.reached == [
         "NetlinkSocket.request",
-        "NetlinkSocket.request",
+        "NetlinkSocket.request_parsed",
         "os.open",
         "NetlinkSocket.__init__",
     ]

@@ -110,17 +110,23 @@ def recorder(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, Messag
         sent.append(("dump", message))
         return real_dump(self, message, what)
 
-    def batch(self: NetlinkSocket, messages: Any, what: Any = ()) -> Any:
+    def batch(self: NetlinkSocket, messages: Any, what: Any = (), parse: Any = None) -> Any:
         sent.extend(("batch", m) for m in messages)
-        return real_batch(self, messages, what)
+        return real_batch(self, messages, what, parse)
 
     real_dump_parsed = NetlinkSocket.dump_parsed
+    real_request_parsed = NetlinkSocket.request_parsed
+
+    def request_parsed(self: NetlinkSocket, message: Message, parse: Any, what: str = "") -> Any:
+        sent.append(("request", message))  # a request whose answers are parsed from bytes
+        return real_request_parsed(self, message, parse, what)
 
     def dump_parsed(self: NetlinkSocket, message: Message, parse: Any, what: str = "") -> Any:
         sent.append(("dump", message))  # a dump whose answers are parsed straight from bytes
         return real_dump_parsed(self, message, parse, what)
 
     monkeypatch.setattr(NetlinkSocket, "request", request)
+    monkeypatch.setattr(NetlinkSocket, "request_parsed", request_parsed)
     monkeypatch.setattr(NetlinkSocket, "dump", dump)
     monkeypatch.setattr(NetlinkSocket, "dump_parsed", dump_parsed)
     monkeypatch.setattr(NetlinkSocket, "batch", batch)
@@ -581,6 +587,29 @@ def test_create_macvlans_is_all_or_nothing(sandbox: Any) -> None:
     assert ip_names(sandbox.name) == before
 
 
+@pytest.mark.parametrize("window", [8, 128])
+def test_create_macvlans_over_many_windows(
+    sandbox: Any, monkeypatch: pytest.MonkeyPatch, window: int
+) -> None:
+    """A batch of several windows (sends): every link comes back in order, and a
+    refusal in a late window still undoes the whole batch."""
+    from macvlan._netlink import socket as nlsocket
+
+    monkeypatch.setattr(nlsocket, "_WINDOW", window)
+    rt = sandbox.rt
+    specs = _specs(300)
+    links = rt.create_macvlans(specs)
+    assert [link.name for link in links] == [s.name for s in specs]
+    assert [link.mac for link in links] == [s.mac for s in specs]
+    assert ip_names(sandbox.name, "type", "macvlan") == {s.name for s in specs}
+    assert rt.delete_links(links) == 300
+    before = ip_names(sandbox.name)
+    specs.insert(290, MacvlanSpec("p1", "p0"))  # taken: refused in the last window
+    with pytest.raises(LinkExists):
+        rt.create_macvlans(specs)
+    assert ip_names(sandbox.name) == before
+
+
 def test_create_macvlans_rolls_back_other_namespaces(sandbox: Any, netns_factory: Any) -> None:
     other = netns_factory("mvo")
     sandbox.rt.create_macvlan("taken", "p0", netns=other)
@@ -944,13 +973,14 @@ def test_creation_without_kernel_echo(
     sandbox: Any, monkeypatch: pytest.MonkeyPatch, recorder: list[Any]
 ) -> None:
     """Kernels before 6.3 do not echo a new link: the library reads it back instead."""
-    real_echo = requests.echo
+    real_new_macvlan = requests.new_macvlan
 
-    def no_echo(message: Message, parent_index: int) -> Message:
-        echoed = real_echo(message, parent_index)
+    def no_echo(*args: Any, **kwargs: Any) -> Message:
+        echoed = real_new_macvlan(*args, **kwargs)
+        assert echoed.flags & NlmF.ECHO  # the library asks for the echo ...
         return Message(echoed.type, echoed.flags & ~NlmF.ECHO, body=echoed.body, attrs=echoed.attrs)
 
-    monkeypatch.setattr(requests, "echo", no_echo)
+    monkeypatch.setattr(requests, "new_macvlan", no_echo)  # ... which this kernel "lacks"
     one = sandbox.rt.create_macvlan("mv0", "p0", mac="02:00:00:00:0f:01", mtu=1400)
     assert_same_as_ip(one, ip_link(sandbox, "mv0"))
     assert recorder[-1][1].type == RtmType.GETLINK  # read back after the creation

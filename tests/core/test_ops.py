@@ -22,7 +22,15 @@ from macvlan._netlink import ifla
 from macvlan._netlink.constants import MacaddrMode, NlmF, RtmType
 from macvlan._netlink.message import Message, encode, iter_messages
 from macvlan._netlink.structs import IfInfoMsg
-from macvlan._operations import Batch, IfIndex, InNamespace, ParsedDump, Request
+from macvlan._operations import (
+    Batch,
+    IfIndex,
+    InNamespace,
+    ParsedBatch,
+    ParsedDump,
+    ParsedRequest,
+    Request,
+)
 from macvlan._operations import routing as _ops_routing
 from macvlan.errors import LinkExists, LinkNotFound, NetlinkError, error_for
 from macvlan.link import MacvlanMode, MacvlanSpec
@@ -127,8 +135,10 @@ def drive(op: _ops.Op[Any], script: list[Step], *, interrupt: BaseException | No
             assert step is not None, f"unexpected effect {effect!r}"
             assert step.check(effect), f"effect {effect!r} is not what the script expected"
             value, error = step.answer, step.error
-            if isinstance(effect, ParsedDump) and error is None:
+            if isinstance(effect, ParsedDump | ParsedRequest) and error is None:
                 value = effect.build(value)  # the messages scripted, as values
+            elif isinstance(effect, ParsedBatch) and error is None:
+                value = [(effect.build(replies), err) for replies, err in value]
 
     try:
         result = run(op)
@@ -145,7 +155,7 @@ def is_type(mtype: RtmType) -> Callable[[Any], bool]:
     return lambda e: e.message.type == mtype
 
 
-def names_in(batch: Batch) -> list[str]:
+def names_in(batch: Batch | ParsedBatch) -> list[str]:
     return [str(m.get(ifla.IFNAME)) for m in batch.messages]
 
 
@@ -181,7 +191,7 @@ def test_a_parent_of_a_later_spec_is_checked_before_the_first_lookup() -> None:
 def test_create_uses_the_echo_and_sends_nothing_else() -> None:
     echoed = link_message(7, "mv0")
 
-    def create(e: Request) -> bool:
+    def create(e: ParsedRequest) -> bool:
         return (
             e.message.type == RtmType.NEWLINK
             and bool(e.message.flags & NlmF.ECHO)
@@ -192,7 +202,7 @@ def test_create_uses_the_echo_and_sends_nothing_else() -> None:
         _ops.create_macvlan("mv0", "p0"),
         [
             ask(IfIndex, lambda e: e.name == "p0", answer=2),  # the parent's name: no round trip
-            ask(Request, create, answer=[echoed]),
+            ask(ParsedRequest, create, answer=[echoed]),
         ],
     )
     assert (made.index, made.name, made.parent_index) == (7, "mv0", 2)
@@ -210,7 +220,7 @@ def test_create_without_echo_reads_the_link_back() -> None:
     back = link_message(7, "mv0")
     made = drive(
         _ops.create_macvlan("mv0", 2),
-        [ask(Request, is_type(RtmType.NEWLINK), answer=[]), ask(Request, answer=[back])],
+        [ask(ParsedRequest, is_type(RtmType.NEWLINK), answer=[]), ask(Request, answer=[back])],
     )
     assert made.index == 7
 
@@ -221,7 +231,7 @@ def test_einval_is_explained_with_lookups_after_the_failure() -> None:
         drive(
             _ops.create_macvlan("mv0", 2),
             [
-                ask(Request, is_type(RtmType.NEWLINK), error=error_for(errno.EINVAL)),
+                ask(ParsedRequest, is_type(RtmType.NEWLINK), error=error_for(errno.EINVAL)),
                 ask(Request, is_type(RtmType.GETLINK), answer=[P0]),
                 ask(ParsedDump, answer=[P0, passthru]),
             ],
@@ -235,7 +245,7 @@ def test_einval_on_a_parent_that_is_not_ethernet_says_so() -> None:
         drive(
             _ops.create_macvlan("mv0", 1, mode=MacvlanMode.PASSTHRU),
             [
-                ask(Request, is_type(RtmType.NEWLINK), error=error_for(errno.EINVAL)),
+                ask(ParsedRequest, is_type(RtmType.NEWLINK), error=error_for(errno.EINVAL)),
                 ask(Request, is_type(RtmType.GETLINK), answer=[lo]),
                 ask(ParsedDump, answer=[lo]),
             ],
@@ -301,7 +311,7 @@ def test_create_macvlans_rolls_back_what_it_made_when_one_fails() -> None:
         drive(
             _ops.create_macvlans(specs),
             [
-                ask(Batch, lambda e: len(e.messages) == 4, answer=results),
+                ask(ParsedBatch, lambda e: len(e.messages) == 4, answer=results),
                 # delete_links looks its targets up, then the groups in use
                 ask(
                     Batch, is_getlinks(3), answer=[([m], None) for m in (made[0], made[1], made[3])]
@@ -324,7 +334,7 @@ def test_cancellation_inside_create_macvlans_rolls_back() -> None:
             _ops.create_macvlans(specs),
             [
                 ask(
-                    Batch,
+                    ParsedBatch,
                     lambda e: names_in(e) == ["a0", "a1"],
                     answer=[([a0], None), ([a1], None)],
                 ),

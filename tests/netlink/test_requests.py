@@ -130,12 +130,13 @@ def test_typed_address_and_route_requests_are_the_plain_ones() -> None:
     assert deleting.type == RTM_DELROUTE and deleting.body.scope == 255  # RT_SCOPE_NOWHERE
 
 
-def test_echo_fills_the_parent_and_asks_for_the_new_link() -> None:
-    message = requests.new_macvlan("mv0", 0, mode=4)
-    echoed = requests.echo(message, 12)
-    assert echoed.flags & NLM_F_ECHO and not message.flags & NLM_F_ECHO
-    assert echoed.get(ifla.LINK) == 12 and message.get(ifla.LINK) == 0
-    assert requests.echo(echoed, 12).attrs is echoed.attrs  # nothing rebuilt when it is right
+def test_echo_asks_for_the_new_link() -> None:
+    plain = requests.new_macvlan("mv0", 12, mode=4)
+    echoed = requests.new_macvlan("mv0", 12, mode=4, echo=True)
+    assert echoed.flags == plain.flags | NLM_F_ECHO and not plain.flags & NLM_F_ECHO
+    assert echoed.attrs == plain.attrs and echoed.get(ifla.LINK) == 12
+    placed = requests.with_parent(requests.new_macvlan("mv0", 0, mode=4, echo=True), 12)
+    assert placed == echoed  # the parent filled in after the lookup, nothing else changed
 
 
 def test_vlan_request_layout() -> None:

@@ -426,7 +426,6 @@ def test_asyncio_attach_renew_and_keep_without_blocking_the_loop(
 ) -> None:
     import asyncio
 
-
     lan.dnsmasq()
     blue = netns_factory("mvle")
 
