@@ -228,8 +228,6 @@ class AsyncConnection(Operations[AsyncMonitor], method=_coroutine):
         if type(effect) is ParsedBatch:
             answers = await sock.batch(effect.messages, effect.whats)
             return [(effect.build(replies), error) for replies, error in answers]
-        if type(effect) is ParsedRequest:
-            return effect.build(await sock.request(effect.message, effect.what))
         if type(effect) is Dump:
             return await sock.dump(effect.message, effect.what)
         if type(effect) is ParsedDump:

@@ -137,7 +137,8 @@ class NetlinkSocket:
         self._seq = (self._seq + 1) & 0xFFFFFFFF or 1
         return self._seq
 
-    def _recv(self) -> list[AnyMessage]:
+    def _recv_raw(self) -> bytes:
+        """One datagram, copied out of this thread's buffer."""
         buf = _buffer()
         try:
             n = self._sock.recv_into(buf, 0, _socket.MSG_TRUNC)
@@ -148,7 +149,10 @@ class NetlinkSocket:
         if n > len(buf):
             _buffer(n)
             raise NetlinkError(errno.EMSGSIZE, f"a {n}-byte netlink message was truncated")
-        return list(iter_messages(bytes(memoryview(buf)[:n])))  # one copy, not two
+        return bytes(memoryview(buf)[:n])  # one copy, not two
+
+    def _recv(self) -> list[AnyMessage]:
+        return list(iter_messages(self._recv_raw()))
 
     def index_of(self, name: str, what: str = "") -> int:
         """The index of the link ``name`` in this socket's namespace, from the kernel.
@@ -244,14 +248,6 @@ class NetlinkSocket:
                 return out
         raise DumpInterrupted(request=what)
 
-    def _recv_raw(self) -> bytes:
-        buf = _buffer()
-        n = self._sock.recv_into(buf, 0, _socket.MSG_TRUNC)
-        if n > len(buf):
-            _buffer(n)
-            raise NetlinkError(errno.EMSGSIZE, f"a {n}-byte netlink message was truncated")
-        return bytes(memoryview(buf)[:n])  # one copy, not two
-
     def _collect_parsed(
         self, seq: int, what: str, mtype: int, parse: ParseFn, out: list[Any]
     ) -> bool:
@@ -335,46 +331,22 @@ class NetlinkSocket:
             for start in range(0, len(messages), window):
                 stamped = self._stamp(messages[start : start + window])
                 self._sock.sendall(encode(stamped))
-                if parse is None:
-                    results.extend(self._collect_batch(stamped, what, start))
-                else:
-                    results.extend(self._collect_batch_parsed(stamped, what, start, parse))
+                results.extend(self._collect_batch(stamped, what, start, parse or _messages))
         return results
 
     def _stamp(self, messages: Sequence[Message]) -> list[Message]:
         """``messages`` with their sequence numbers, an ACK asked for by the last."""
-        stamped = [_with(m, self._next_seq(), m.flags | NLM_F_REQUEST) for m in messages]
-        if stamped:
-            last = stamped[-1]
-            stamped[-1] = _with(last, last.seq, last.flags | NLM_F_ACK)
-        return stamped
+        last = len(messages) - 1
+        return [
+            _with(m, self._next_seq(), m.flags | NLM_F_REQUEST | (NLM_F_ACK if i == last else 0))
+            for i, m in enumerate(messages)
+        ]
 
     def _collect_batch(
-        self, stamped: list[Message], what: Sequence[str], offset: int
-    ) -> Iterator[tuple[list[Any], NetlinkError | None]]:
-        by_seq: dict[int, int] = {m.seq: i for i, m in enumerate(stamped)}
-        answers: list[list[Any]] = [[] for _ in stamped]
-        errors: list[NetlinkError | None] = [None] * len(stamped)
-        last = len(stamped) - 1
-        done = not stamped
-        while not done:
-            for reply in self._recv():
-                i = by_seq.get(reply.seq)
-                if i is None or reply.pid not in (self.pid, 0):
-                    continue
-                if isinstance(reply, ErrorMessage):
-                    if reply.error:
-                        errors[i] = self._batch_error(reply, stamped[i], what, offset + i)
-                    done = done or i == last
-                elif isinstance(reply, Message):
-                    answers[i].append(reply)
-        return zip(answers, errors, strict=True)
-
-    def _collect_batch_parsed(
         self, stamped: list[Message], what: Sequence[str], offset: int, parse: ParseFn
     ) -> Iterator[tuple[list[Any], NetlinkError | None]]:
-        """As :meth:`_collect_batch`, each answer parsed from the bytes it came in
-        (only an error is decoded into a message)."""
+        """The answers to one window of ``stamped`` requests, each parsed from the
+        bytes it came in (only an error is decoded into a message)."""
         by_seq: dict[int, int] = {m.seq: i for i, m in enumerate(stamped)}
         answers: list[list[Any]] = [[] for _ in stamped]
         errors: list[NetlinkError | None] = [None] * len(stamped)
@@ -407,6 +379,11 @@ class NetlinkSocket:
     ) -> NetlinkError:
         label = what[i] if i < len(what) else ""
         return error_for(-reply.error, reply.ext_ack_text, label, request.type)
+
+
+def _messages(data: bytes, start: int, end: int, out: list[Any]) -> None:
+    """The parse of a batch that asked for messages: ``Message`` values."""
+    out.extend(iter_messages(data[start:end]))
 
 
 def _with(message: Message, seq: int, flags: int) -> Message:
