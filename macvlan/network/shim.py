@@ -69,6 +69,16 @@ def drop_address_routes(ctx: Context, addresses: list[ipam.IPAddress]) -> None:
             shim_route(ctx, shim, addr, add=False)
 
 
+def _held(ctx: Context) -> set[ipam.IPAddress]:
+    """The addresses of the network's containers that are not being detached."""
+    return {
+        addr
+        for ep in ctx.store.endpoints(ctx.name, EndpointKind.CONTAINER)
+        if ep.state is not EndpointState.DETACHING
+        for _, addr in ep.addresses
+    }
+
+
 def make_shim(ctx: Context, name: str, requests: dict[int, ipam.IPAddress]) -> EndpointRow:
     """Allocate, create and route the shim; all or nothing."""
     host = ctx.host
@@ -110,10 +120,13 @@ def make_shim(ctx: Context, name: str, requests: dict[int, ipam.IPAddress]) -> E
         assert row is not None
         # listed after the shim's ifindex is recorded: an attach that did not see the
         # shim is listed here, a detach that did not see it is DETACHING already
-        for ep in st.endpoints(ctx.name, EndpointKind.CONTAINER):
-            if ep.state is not EndpointState.DETACHING:
-                for _, addr in ep.addresses:
-                    shim_route(ctx, row, addr, add=True)
+        routed = _held(ctx)
+        for addr in routed:
+            shim_route(ctx, row, addr, add=True)
+        # an endpoint that went after the listing may have dropped its routes before
+        # they were added here; one that goes from now on sees this shim and drops them
+        for addr in routed - _held(ctx):
+            shim_route(ctx, row, addr, add=False)
         with st.transaction():
             ctx.check_ready()
             if not st.claim_endpoint(
