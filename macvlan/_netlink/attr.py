@@ -253,6 +253,21 @@ class RawAttr(tuple[int, bytes, int]):
         ops += (OP_BYTES, number | flags, len(data))
 
 
+_SCHEMAS: dict[str, Schema] = {}  # by name, the first of each name: for unpickling
+# the modules that declare the schemas of the kernel's attribute spaces
+_DECLARING = ("ifla", "ifa", "nda", "rta", "fra", "message")
+
+
+def _schema_named(name: str) -> Schema:
+    """The schema called ``name`` (for unpickling), its declaring module loaded."""
+    if name not in _SCHEMAS:
+        import importlib
+
+        for module in _DECLARING:
+            importlib.import_module(f"macvlan._netlink.{module}")
+    return _SCHEMAS[name]
+
+
 class Schema:
     """The attribute specs of one attribute space, by number."""
 
@@ -261,6 +276,13 @@ class Schema:
     def __init__(self, name: str) -> None:
         self.name = name
         self._by_number: dict[int, AttrSpec[Any]] = {}
+        _SCHEMAS.setdefault(name, self)
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        # pickled by name: a decoded value refers to the one schema of its space
+        if _SCHEMAS.get(self.name) is not self:
+            raise TypeError(f"schema {self.name!r} cannot be pickled: another one has its name")
+        return _schema_named, (self.name,)
 
     def attr(
         self, number: int, name: str, codec: Codec[T], *, flags: int = 0, writable: bool = True
@@ -494,6 +516,18 @@ class AttrList(_AttrSequence):
 
     def __copy__(self) -> AttrList:
         return self  # immutable: what it decodes is fixed by its bytes
+
+    def __reduce__(self) -> tuple[Any, tuple[bytes, int, int, Schema, int]]:
+        # pickled as the bytes of its own attributes only (not the whole datagram
+        # they came in), framed again when unpickled
+        entries = self._entries
+        count = len(self)
+        start = end = 0
+        if count:
+            last = SCAN_FIRST + 3 * (count - 1)
+            start, end = entries[SCAN_FIRST + 1] - 4, entries[last + 1] + entries[last + 2]
+        payload = self._data[start:end]
+        return AttrList, (payload, 0, len(payload), self.schema, self.depth)
 
     def __deepcopy__(self, memo: dict[int, object]) -> AttrList:
         return self
