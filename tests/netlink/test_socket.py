@@ -19,6 +19,7 @@ from macvlan._netlink.constants import NlmF, RtmType
 from macvlan._netlink.message import ERR_MSG, DoneMessage, ErrorMessage, Message
 from macvlan._netlink.socket import NetlinkSocket
 from macvlan._netlink.structs import IfInfoMsg
+from macvlan.errors import ProtocolError
 
 Handler = Callable[[Message], list[bytes]]
 
@@ -175,6 +176,36 @@ def test_overflow_is_reported_not_swallowed() -> None:
     fake.enobufs = True
     with pytest.raises(MonitorOverflow):
         sock.recv_messages()
+
+
+def test_overflow_mid_dump_or_batch_is_reported_too() -> None:
+    sock, fake = sock_for(lambda req: [ack(req)])
+    fake.enobufs = True
+    with pytest.raises(MonitorOverflow):
+        sock.dump_parsed(getlink(), lambda data, start, end, out: None)
+    sock, fake = sock_for(lambda req: [ack(req)])
+    fake.enobufs = True
+    with pytest.raises(MonitorOverflow):
+        sock.batch([getlink()])
+
+
+def _newlink(name: str) -> Message:
+    return Message(RtmType.NEWLINK, 0, body=IfInfoMsg(), attrs=[ifla.IFNAME(name)])
+
+
+def test_batch_answers_are_messages_and_a_stray_done_is_none() -> None:
+    sock, _ = sock_for(lambda req: [link(req, "echo", 3, 0) + done(req, 0) + ack(req)])
+    ((answers, error),) = sock.batch([_newlink("echo")])
+    assert error is None
+    assert [(type(m), m.get(ifla.IFNAME)) for m in answers] == [(Message, "echo")]
+
+
+@pytest.mark.parametrize("parsed", [False, True])
+def test_batch_refuses_a_truncated_header(parsed: bool) -> None:
+    sock, _ = sock_for(lambda req: [link(req, "echo", 3, 0) + b"\x10\x00\x00\x00" * 2])
+    parse = (lambda data, start, end, out: None) if parsed else None
+    with pytest.raises(ProtocolError, match="truncated netlink header"):
+        sock.batch([_newlink("echo")], parse=parse)
 
 
 def test_threads_sharing_a_socket_get_their_own_replies() -> None:
