@@ -96,14 +96,14 @@ def test_an_empty_attribute_list_pickles() -> None:
 
 def test_a_link_unpickles_in_a_fresh_process() -> None:
     """The schemas are found by name there, their modules loaded on the way."""
-    data = pickle.dumps(_links()[7])
+    link = _links()[7]
+    assert link.macvlan is not None
     code = (
         "import pickle, sys; link = pickle.loads(sys.stdin.buffer.read()); "
         "print(link.name, link.kind, link.macvlan.mode.name, len(link.extra))"
     )
+    data = pickle.dumps(link)
     done = subprocess.run([sys.executable, "-c", code], input=data, capture_output=True, check=True)
-    link = _links()[7]
-    assert link.macvlan is not None
     expected = f"{link.name} {link.kind} {link.macvlan.mode.name} {len(link.extra)}"
     assert done.stdout.decode().strip() == expected
 
@@ -112,3 +112,18 @@ def test_a_schema_that_shares_its_name_refuses_to_pickle() -> None:
     other = Schema("IFLA")
     with pytest.raises(TypeError, match="another one has its name"):
         pickle.dumps(AttrList(b"", 0, 0, other))
+
+
+def test_every_schema_module_is_one_unpickling_loads() -> None:
+    """The codec's modules that declare schemas are the ones ``_schema_named`` imports."""
+    import importlib
+    import pkgutil
+
+    from macvlan._netlink import attr
+
+    declaring = set()
+    for info in pkgutil.iter_modules(nl.__path__):
+        module = importlib.import_module(f"macvlan._netlink.{info.name}")
+        if module is not attr and any(isinstance(v, Schema) for v in vars(module).values()):
+            declaring.add(info.name)
+    assert declaring == set(attr._DECLARING)
