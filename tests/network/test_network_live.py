@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from support import ip_json, lan_network
 
+import macvlan.network.shim as shim_module
 from macvlan import MacAddress, NetlinkError, SlapQuadrant
 from macvlan.errors import (
     EndpointNotFound,
@@ -187,6 +188,34 @@ def test_host_shim_reaches_the_children(
     net.remove(force=True)
     assert macvlans(sandbox.name) == []
     assert macvlans(c0.name) == []
+
+
+def test_an_endpoint_detached_while_the_shim_routes_gets_no_route(
+    sandbox: Any,
+    net: Network,
+    containers: Callable[[int], list[Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every route the shim leaves via itself leads to an address a container
+    record still holds."""
+    stay, leave = (net.attach(c) for c in containers(2))
+    real = shim_module.shim_route
+    raced: list[object] = []
+
+    def detach_first(ctx: Any, shim: Any, addr: Any, *, add: bool) -> bool:
+        # the shim listed both endpoints; `leave` is detached (its routes dropped,
+        # none there yet) just before the shim adds the route to its address
+        if add and addr == leave.addresses[0].ip and not raced:
+            raced.append(addr)
+            net.detach(leave)
+        return real(ctx, shim, addr, add=add)
+
+    monkeypatch.setattr(shim_module, "shim_route", detach_first)
+    shim = net.host_shim("10.30.0.250")
+    assert raced, "the race was not staged: the shim routed no endpoint"
+    assert [ep.id for ep in net.endpoints()] == [stay.id]
+    routed = {r["dst"] for r in ip_json("route", "show", "dev", shim.ifname, netns=sandbox.name)}
+    assert routed == {str(stay.addresses[0].ip)}
 
 
 def test_reopened_from_a_new_process_and_detached_there(
