@@ -252,11 +252,16 @@ class NetlinkSocket:
         self, seq: int, what: str, mtype: int, parse: ParseFn, out: list[Any]
     ) -> bool:
         interrupted = False
+        header = _NLH.unpack_from
         while True:
             data = self._recv_raw()
             pos, end, run = 0, len(data), -1  # run: where our messages began, if they did
-            while pos < end:
-                length, kind, flags, mseq, _ = _header(data, pos, end)
+            while pos < end:  # (the framing checks inline: this runs per dumped message)
+                if end - pos < 16:
+                    raise ProtocolError(f"truncated netlink header at offset {pos}")
+                length, kind, flags, mseq, _ = header(data, pos)
+                if length < 16 or pos + length > end:
+                    raise ProtocolError(f"netlink message length {length} at offset {pos}")
                 if mseq != seq:
                     if run >= 0:
                         parse(data, run, pos, out)
@@ -347,11 +352,16 @@ class NetlinkSocket:
         errors: list[NetlinkError | None] = [None] * len(stamped)
         last = len(stamped) - 1
         done = not stamped
+        header = _NLH.unpack_from
         while not done:
             data = self._recv_raw()
             pos, end = 0, len(data)
-            while pos < end:
-                length, kind, _, seq, pid = _header(data, pos, end)
+            while pos < end:  # (the framing checks of _collect_parsed)
+                if end - pos < 16:
+                    raise ProtocolError(f"truncated netlink header at offset {pos}")
+                length, kind, _, seq, pid = header(data, pos)
+                if length < 16 or pos + length > end:
+                    raise ProtocolError(f"netlink message length {length} at offset {pos}")
                 i = by_seq.get(seq)
                 if i is not None and pid in (self.pid, 0):
                     if kind == NLMSG_ERROR:
@@ -371,17 +381,6 @@ class NetlinkSocket:
     ) -> NetlinkError:
         label = what[i] if i < len(what) else ""
         return error_for(-reply.error, reply.ext_ack_text, label, request.type)
-
-
-def _header(data: bytes, pos: int, end: int) -> tuple[int, int, int, int, int]:
-    """The ``nlmsghdr`` at ``pos`` of a datagram ending at ``end``, its framing checked."""
-    if end - pos < 16:
-        raise ProtocolError(f"truncated netlink header at offset {pos}")
-    fields: tuple[int, int, int, int, int] = _NLH.unpack_from(data, pos)
-    length = fields[0]
-    if length < 16 or pos + length > end:
-        raise ProtocolError(f"netlink message length {length} at offset {pos}")
-    return fields
 
 
 def _messages(data: bytes, start: int, end: int, out: list[Any]) -> None:
