@@ -107,6 +107,10 @@ def getlink() -> Message:
     return Message(RtmType.GETLINK, 0, body=IfInfoMsg())
 
 
+def newlink(name: str) -> Message:
+    return Message(RtmType.NEWLINK, 0, body=IfInfoMsg(), attrs=[ifla.IFNAME(name)])
+
+
 def test_request_returns_reply_and_skips_stale_messages() -> None:
     def handler(req: Message) -> list[bytes]:
         stale = Message(req.type, 0, req.seq + 100, 4242, IfInfoMsg(index=9), [ifla.IFNAME("x")])
@@ -157,10 +161,7 @@ def test_batch_answers_each_request_on_its_own() -> None:
 
     sock, fake = sock_for(handler)
     names = ["a", "bad", "c"] * 400
-    messages = [
-        Message(RtmType.NEWLINK, 0, body=IfInfoMsg(), attrs=[ifla.IFNAME(n)]) for n in names
-    ]
-    results = sock.batch(messages, [f"create {n}" for n in names])
+    results = sock.batch([newlink(n) for n in names], [f"create {n}" for n in names])
     assert len(results) == len(names)
     for name, (_, error) in zip(names, results, strict=True):
         if name == "bad":
@@ -178,24 +179,24 @@ def test_overflow_is_reported_not_swallowed() -> None:
         sock.recv_messages()
 
 
-def test_overflow_mid_dump_or_batch_is_reported_too() -> None:
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda sock: sock.dump_parsed(getlink(), lambda data, start, end, out: None),
+        lambda sock: sock.batch([getlink()]),
+    ],
+    ids=["parsed dump", "batch"],
+)
+def test_overflow_mid_dump_or_batch_is_reported_too(call: Callable[[NetlinkSocket], Any]) -> None:
     sock, fake = sock_for(lambda req: [ack(req)])
     fake.enobufs = True
     with pytest.raises(MonitorOverflow):
-        sock.dump_parsed(getlink(), lambda data, start, end, out: None)
-    sock, fake = sock_for(lambda req: [ack(req)])
-    fake.enobufs = True
-    with pytest.raises(MonitorOverflow):
-        sock.batch([getlink()])
-
-
-def _newlink(name: str) -> Message:
-    return Message(RtmType.NEWLINK, 0, body=IfInfoMsg(), attrs=[ifla.IFNAME(name)])
+        call(sock)
 
 
 def test_batch_answers_are_messages_and_a_stray_done_is_none() -> None:
     sock, _ = sock_for(lambda req: [link(req, "echo", 3, 0) + done(req, 0) + ack(req)])
-    ((answers, error),) = sock.batch([_newlink("echo")])
+    ((answers, error),) = sock.batch([newlink("echo")])
     assert error is None
     assert [(type(m), m.get(ifla.IFNAME)) for m in answers] == [(Message, "echo")]
 
@@ -205,7 +206,7 @@ def test_batch_refuses_a_truncated_header(parsed: bool) -> None:
     sock, _ = sock_for(lambda req: [link(req, "echo", 3, 0) + b"\x10\x00\x00\x00" * 2])
     parse = (lambda data, start, end, out: None) if parsed else None
     with pytest.raises(ProtocolError, match="truncated netlink header"):
-        sock.batch([_newlink("echo")], parse=parse)
+        sock.batch([newlink("echo")], parse=parse)
 
 
 def test_threads_sharing_a_socket_get_their_own_replies() -> None:
